@@ -1,0 +1,52 @@
+"""Remove what the chosen options did not select, then print the next commands to run.
+
+Any error here is a template bug: it is raised, never swallowed, so cookiecutter stops and
+removes the half-made project.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+SLUG = "{{ cookiecutter.project_slug }}"
+
+# Paths (relative to the baked project) that the answers did not select.
+UNSELECTED: list[str] = []
+# {% if not cookiecutter.include_docker %}
+UNSELECTED += ["Dockerfile", ".dockerignore"]
+# {% endif %}
+# {% if not cookiecutter.include_ci %}
+UNSELECTED += [".github"]
+# {% endif %}
+# {% if cookiecutter.license == "none" %}
+UNSELECTED += ["LICENSE"]
+# {% endif %}
+
+
+def remove(relative: str) -> None:
+    """Delete one file or folder; a path that is not there means the template is out of step."""
+    path = Path(relative)
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    else:
+        raise FileNotFoundError(f"post_gen_project: {relative} should exist before removal")
+
+
+def main() -> None:
+    """Prune the baked project and say what to do next."""
+    for relative in UNSELECTED:
+        remove(relative)
+    print(
+        f"\nBaked {SLUG}. Next:\n"
+        f"  cd {SLUG}\n"
+        "  make install   # or: uv sync\n"
+        "  make check     # lint, format check and type check\n"
+        "  make test      # tests with coverage\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

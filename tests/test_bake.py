@@ -1,0 +1,237 @@
+"""Bake every combination of options and check the result without installing it."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import (
+    COMBINATIONS,
+    DEFAULTS,
+    INTERACTING,
+    CYCLING,
+    all_combinations,
+    bake_with,
+    baked_files,
+    choices,
+    combination_id,
+    run,
+    tool,
+)
+
+JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
+#: GitHub Actions expressions are not Jinja: they must survive baking.
+ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+
+
+def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> set[str]:
+    """The exact file tree a combination of answers must bake."""
+    files = {
+        ".cookiecutter.json",
+        ".env.example",
+        ".gitignore",
+        ".pre-commit-config.yaml",
+        ".python-version",
+        "Makefile",
+        "README.md",
+        "configs/project.yaml",
+        "pyproject.toml",
+        *(
+            f"src/{package}/{name}"
+            for name in ("__init__.py", "__main__.py", "cli.py", "config.py", "errors.py", "py.typed", "settings.py")
+        ),
+        *(f"tests/{name}" for name in ("conftest.py", "test_cli.py", "test_config.py", "test_settings.py")),
+    }
+    if answers["license"] != "none":
+        files.add("LICENSE")
+    if answers["include_docker"]:
+        files |= {"Dockerfile", ".dockerignore"}
+    if answers["include_ci"]:
+        files.add(".github/workflows/ci.yml")
+    return files
+
+
+@pytest.fixture(scope="module", params=COMBINATIONS, ids=combination_id)
+def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, Any], Path]:
+    """One combination of answers and the project it baked, baked once for all its checks."""
+    return request.param, bake_with(cookies_session, request.param)
+
+
+# --- every combination -----------------------------------------------------------
+
+
+def test_bakes_the_exact_file_tree(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+
+    assert baked_files(project) == expected_files(answers)
+
+
+def test_no_jinja_survives_in_names_or_contents(combination: tuple[dict[str, Any], Path]) -> None:
+    _, project = combination
+
+    for path in project.rglob("*"):
+        assert not JINJA_LEFTOVER.search(path.name), path
+        if path.is_file():
+            text = ACTIONS_EXPRESSION.sub("", path.read_text(encoding="utf-8"))
+            assert not JINJA_LEFTOVER.search(text), f"Jinja left in {path.relative_to(project)}"
+
+
+def test_every_python_file_compiles(combination: tuple[dict[str, Any], Path]) -> None:
+    _, project = combination
+
+    for path in project.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_every_toml_yaml_and_json_file_parses(combination: tuple[dict[str, Any], Path]) -> None:
+    _, project = combination
+
+    parsed = 0
+    for path in project.rglob("*"):
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix in {".yaml", ".yml"}:
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".json":
+            json.loads(path.read_text(encoding="utf-8"))
+        else:
+            continue
+        parsed += 1
+    assert parsed >= 4  # pyproject.toml, project.yaml, .pre-commit-config.yaml, .cookiecutter.json
+
+
+def test_answers_are_recorded_for_cruft(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+
+    recorded = json.loads((project / ".cookiecutter.json").read_text(encoding="utf-8"))
+
+    assert recorded | answers == recorded  # every answer is there, with its value
+    assert not [key for key in recorded if key.startswith("_")]  # no local paths or private keys
+
+
+def test_python_version_is_used_everywhere_it_matters(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    version = answers["python_version"]
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+
+    assert pyproject["project"]["requires-python"] == f">={version}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+    assert pyproject["tool"]["mypy"]["python_version"] == version
+    assert (project / ".python-version").read_text(encoding="utf-8").strip() == version
+    if answers["include_docker"]:
+        assert f"ARG PYTHON_VERSION={version}\n" in (project / "Dockerfile").read_text(encoding="utf-8")
+    if answers["include_ci"]:
+        workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+        assert workflow["env"]["UV_PYTHON"] == version
+
+
+def test_task_and_data_source_select_config_and_dependencies(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    config = yaml.safe_load((project / "configs/project.yaml").read_text(encoding="utf-8"))
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    extras = pyproject["project"].get("optional-dependencies", {})
+    settings = (project / "src/customer_churn/settings.py").read_text(encoding="utf-8")
+
+    assert config["task"] == answers["task"]
+    assert config["data"]["source"] == answers["data_source"]
+    if answers["data_source"] == "sql":
+        assert "query" in config["data"]
+        assert any(requirement.startswith("sqlalchemy") for requirement in extras["train"])
+        assert "database_url: SecretStr" in settings
+    else:
+        assert "path" in config["data"]
+        assert "sqlalchemy" not in json.dumps(pyproject)
+        assert "database_url" not in settings
+
+
+def test_monitoring_selects_its_config_and_settings(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    config = yaml.safe_load((project / "configs/project.yaml").read_text(encoding="utf-8"))
+    settings = (project / "src/customer_churn/settings.py").read_text(encoding="utf-8")
+    gitignore = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
+
+    assert ("monitoring" in config) is answers["include_monitoring"]
+    assert ("prediction_log_dir" in settings) is answers["include_monitoring"]
+    assert ("logs/" in gitignore) is answers["include_monitoring"]
+
+
+def test_licence_matches_the_answer(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    first_line = {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause License", "Apache-2.0": "Apache License"}
+
+    if answers["license"] == "none":
+        assert "license" not in pyproject
+        assert "Private :: Do Not Upload" in pyproject["classifiers"]
+    else:
+        assert pyproject["license"] == answers["license"]
+        text = (project / "LICENSE").read_text(encoding="utf-8")
+        assert text.lstrip().startswith(first_line[answers["license"]])
+        assert "[yyyy]" not in text.split("APPENDIX")[0]  # the licence itself is complete
+
+
+def test_readme_describes_only_what_was_baked(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    readme = (project / "README.md").read_text(encoding="utf-8")
+
+    assert readme.startswith("# Customer Churn\n")
+    assert ("## Container" in readme) is answers["include_docker"]
+    assert ("Dockerfile" in readme) is answers["include_docker"]
+    assert ("actions/workflows/ci.yml/badge.svg" in readme) is answers["include_ci"]
+    assert ("DATABASE_URL" in readme) is (answers["data_source"] == "sql")
+    assert ("PREDICTION_LOG_DIR" in readme) is answers["include_monitoring"]
+    assert ("## Licence" in readme) is (answers["license"] != "none")
+
+
+def test_workflows_pass_actionlint_and_the_schema(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    if not answers["include_ci"]:
+        assert not (project / ".github").exists()
+        return
+    workflows = sorted(str(path) for path in (project / ".github/workflows").glob("*.yml"))
+
+    run([tool("actionlint"), "-no-color", *workflows], cwd=project)
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows], cwd=project)
+
+
+def test_dockerfile_passes_hadolint(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    if not answers["include_docker"]:
+        assert not (project / "Dockerfile").exists()
+        return
+
+    run([tool("hadolint"), "--failure-threshold", "info", "Dockerfile"], cwd=project)
+
+
+# --- the option space itself -----------------------------------------------------
+
+
+def test_combinations_cover_every_answer_and_every_interacting_pair() -> None:
+    combinations = all_combinations()
+
+    for option in INTERACTING + CYCLING:
+        assert {c[option] for c in combinations} == set(choices(option)), option
+    for cycling in CYCLING:
+        for interacting in INTERACTING:
+            pairs = {(c[cycling], c[interacting]) for c in combinations}
+            assert len(pairs) == len(choices(cycling)) * len(choices(interacting)), (cycling, interacting)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [(option, value) for option in INTERACTING + CYCLING for value in choices(option)[1:]],
+)
+def test_every_answer_changes_the_baked_project(bake: Any, option: str, value: Any) -> None:
+    def snapshot(project: Path) -> dict[str, bytes]:
+        return {name: (project / name).read_bytes() for name in baked_files(project)}
+
+    default = snapshot(bake(**DEFAULTS))
+    changed = snapshot(bake(**(DEFAULTS | {option: value})))
+
+    assert default != changed

@@ -1,0 +1,24 @@
+"""Errors a user can fix, each with a one-line message that says what to change."""
+
+from pydantic import ValidationError
+
+
+class ConfigError(ValueError):
+    """A setting or config value is missing or not allowed."""
+
+
+def describe(error: ValidationError, *, source: str, prefix: str = "") -> str:
+    """Fold a pydantic error into one line: `source: FIELD: problem; FIELD: problem`.
+
+    Args:
+        error: the validation error to describe.
+        source: where the values came from (a file name, or "environment or .env").
+        prefix: put in front of each field name, e.g. an environment variable prefix.
+    """
+    problems = []
+    for item in error.errors(include_url=False):
+        field = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        if prefix:
+            field = f"{prefix}{field}".upper()
+        problems.append(f"{field}: {item['msg']}")
+    return f"{source}: " + "; ".join(problems)

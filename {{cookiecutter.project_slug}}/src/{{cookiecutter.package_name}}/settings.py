@@ -1,0 +1,53 @@
+"""Environment-specific settings, read from `{{ cookiecutter.package_name | upper }}_*` variables and `.env`.
+
+Only what changes between machines lives here (paths to local state, log level, secrets);
+what describes the project itself lives in the validated YAML config (see `config.py`).
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import{% if cookiecutter.data_source == "sql" %} SecretStr,{% endif %} ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from {{ cookiecutter.package_name }}.errors import ConfigError, describe
+
+ENV_PREFIX = "{{ cookiecutter.package_name | upper }}_"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
+class Settings(BaseSettings):
+    """Settings for one machine; every field can be set as `{{ cookiecutter.package_name | upper }}_<FIELD>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    config_file: Path = Path("configs/project.yaml")
+    log_level: LogLevel = "INFO"
+{%- if cookiecutter.data_source == "sql" %}
+    # A secret once it names a real server: masked whenever settings are shown.
+    database_url: SecretStr = SecretStr("sqlite:///data/raw/{{ cookiecutter.__sample }}.db")
+{%- endif %}
+{%- if cookiecutter.include_monitoring %}
+    prediction_log_dir: Path = Path("logs/predictions")
+{%- endif %}
+
+
+def load_settings() -> Settings:
+    """Read the settings, turning a bad value into one line that names the variable.
+
+    Raises:
+        ConfigError: a variable or `.env` entry has a value that is not allowed.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(
+            describe(error, prefix=ENV_PREFIX, source="environment or .env")
+        ) from None

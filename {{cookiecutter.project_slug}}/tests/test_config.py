@@ -1,0 +1,69 @@
+"""The project config: the shipped file validates, and mistakes are caught with one line."""
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
+from {{ cookiecutter.package_name }}.errors import ConfigError
+
+
+def test_shipped_config_is_valid_and_names_the_task(shipped_config: Path) -> None:
+    config = load_config(shipped_config)
+
+    assert config.task == "{{ cookiecutter.task }}"
+    assert config.data.source == "{{ cookiecutter.data_source }}"
+
+
+def test_unknown_key_is_an_error_naming_the_key(valid_config, write_config) -> None:
+    valid_config["sead"] = 7
+
+    with pytest.raises(ConfigError, match=r"sead: Extra inputs are not permitted"):
+        load_config(write_config(valid_config))
+
+
+def test_unknown_task_is_an_error_naming_the_field(valid_config, write_config) -> None:
+    valid_config["task"] = "clustering"
+    expected = r"task: Input should be 'classification' or 'regression'"
+
+    with pytest.raises(ConfigError, match=expected):
+        load_config(write_config(valid_config))
+
+
+def test_every_problem_is_reported_on_one_line(valid_config, write_config) -> None:
+    valid_config["seed"] = -1
+    del valid_config["data"]
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(valid_config))
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "seed:" in message
+    assert "data: Field required" in message
+
+
+def test_missing_file_says_how_to_point_at_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="{{ cookiecutter.package_name | upper }}_CONFIG_FILE"):
+        load_config(tmp_path / "absent.yaml")
+
+
+def test_broken_yaml_is_reported_without_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "project.yaml"
+    path.write_text("task: [unclosed\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(path)
+
+
+def test_config_is_frozen(shipped_config: Path) -> None:
+    config = load_config(shipped_config)
+
+    with pytest.raises(ValidationError, match="frozen"):
+        config.seed = 1  # type: ignore[misc]
+
+
+def test_model_accepts_both_tasks(valid_config) -> None:
+    for task in ("classification", "regression"):
+        assert ProjectConfig.model_validate({**valid_config, "task": task}).task == task
