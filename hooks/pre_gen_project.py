@@ -10,17 +10,17 @@ import re
 import sys
 
 ANSWERS = {
-    "project_name": {{ cookiecutter.project_name | tojson }},
-    "project_slug": {{ cookiecutter.project_slug | tojson }},
-    "package_name": {{ cookiecutter.package_name | tojson }},
-    "description": {{ cookiecutter.description | tojson }},
-    "author_name": {{ cookiecutter.author_name | tojson }},
-    "author_email": {{ cookiecutter.author_email | tojson }},
-    "github_username": {{ cookiecutter.github_username | tojson }},
-    "python_version": {{ cookiecutter.python_version | tojson }},
-    "task": {{ cookiecutter.task | tojson }},
-    "data_source": {{ cookiecutter.data_source | tojson }},
-    "license": {{ cookiecutter.license | tojson }},
+    "project_name": {{cookiecutter.project_name | tojson}},
+    "project_slug": {{cookiecutter.project_slug | tojson}},
+    "package_name": {{cookiecutter.package_name | tojson}},
+    "description": {{cookiecutter.description | tojson}},
+    "author_name": {{cookiecutter.author_name | tojson}},
+    "author_email": {{cookiecutter.author_email | tojson}},
+    "github_username": {{cookiecutter.github_username | tojson}},
+    "python_version": {{cookiecutter.python_version | tojson}},
+    "task": {{cookiecutter.task | tojson}},
+    "data_source": {{cookiecutter.data_source | tojson}},
+    "license": {{cookiecutter.license | tojson}},
     "include_docker": "{{ cookiecutter.include_docker }}",
     "include_ci": "{{ cookiecutter.include_ci }}",
     "include_monitoring": "{{ cookiecutter.include_monitoring }}",
@@ -86,10 +86,10 @@ def problem(answers: dict[str, str]) -> str | None:
         if not answers[key].strip():
             return f"{key} is empty: type a few words."
         if any(char in answers[key] for char in '"\\\n'):
-            return f"{key} must not contain double quotes, backslashes or line breaks: use ' instead."
+            return f"{key} must not contain double quotes, backslashes or line breaks: use '."
 
     slug, package = answers["project_slug"], answers["package_name"]
-    fix = suggest_slug(answers["project_name"] if not slug else slug)
+    fix = suggest_slug(slug or answers["project_name"])
     if len(slug) > MAX_NAME_LENGTH or len(package) > MAX_NAME_LENGTH:
         return (
             f"project_slug and package_name must be at most {MAX_NAME_LENGTH} characters: "

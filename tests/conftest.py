@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -66,10 +66,20 @@ def combination_id(context: Mapping[str, Any]) -> str:
     """A short, readable test id for a combination."""
     flags = "".join(
         letter if context[option] else "-"
-        for option, letter in (("include_docker", "d"), ("include_ci", "c"), ("include_monitoring", "m"))
+        for option, letter in (
+            ("include_docker", "d"),
+            ("include_ci", "c"),
+            ("include_monitoring", "m"),
+        )
     )
     return "-".join(
-        [context["task"][:5], context["data_source"], flags, "py" + context["python_version"], context["license"]]
+        [
+            context["task"][:5],
+            context["data_source"],
+            flags,
+            "py" + context["python_version"],
+            context["license"],
+        ]
     )
 
 
@@ -80,7 +90,10 @@ COMBINATIONS = [DEFAULTS] if FAST else all_combinations()
 
 def cookiecutter_context(answers: Mapping[str, Any]) -> dict[str, str]:
     """Answers as cookiecutter's extra_context takes them (booleans spelled as on the CLI)."""
-    return {key: ("yes" if value else "no") if isinstance(value, bool) else value for key, value in answers.items()}
+    return {
+        key: ("yes" if value else "no") if isinstance(value, bool) else value
+        for key, value in answers.items()
+    }
 
 
 def bake_with(cookies: Any, answers: Mapping[str, Any]) -> Path:
@@ -128,12 +141,18 @@ def clean_env(**extra: str) -> dict[str, str]:
     Nothing of the template's own virtual environment leaks in, and uv never downloads a
     Python build: it uses an interpreter already on the machine.
     """
-    env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT", "PYTHONPATH"}
+    }
     env |= {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_PROGRESS": "1"}
     return env | extra
 
 
-def run(command: list[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600) -> str:
+def run(
+    command: list[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600
+) -> str:
     """Run a command, failing the test with its output if it fails; return its output."""
     completed = subprocess.run(
         command,
@@ -145,7 +164,9 @@ def run(command: list[str], cwd: Path, env: Mapping[str, str] | None = None, tim
         check=False,
     )
     output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, f"{' '.join(command)} exited {completed.returncode} in {cwd}:\n{output}"
+    assert completed.returncode == 0, (
+        f"{' '.join(command)} exited {completed.returncode} in {cwd}:\n{output}"
+    )
     return output
 
 
@@ -157,13 +178,15 @@ def tool(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template's working tree as a committed git repository (what cruft needs)."""
     repo = tmp_path_factory.mktemp("template") / "cookiecutter-ml-portfolio"
-    ignore = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache")
+    ignore = shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"
+    )
     shutil.copytree(TEMPLATE_DIR, repo, ignore=ignore)
     git = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
     run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repo)
     run(["git", "add", "--all"], cwd=repo)
     run([*git, "commit", "--quiet", "--message", "template under test"], cwd=repo)
-    yield repo
+    return repo

@@ -13,9 +13,9 @@ import yaml
 
 from conftest import (
     COMBINATIONS,
+    CYCLING,
     DEFAULTS,
     INTERACTING,
-    CYCLING,
     all_combinations,
     bake_with,
     baked_files,
@@ -44,9 +44,20 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         "pyproject.toml",
         *(
             f"src/{package}/{name}"
-            for name in ("__init__.py", "__main__.py", "cli.py", "config.py", "errors.py", "py.typed", "settings.py")
+            for name in (
+                "__init__.py",
+                "__main__.py",
+                "cli.py",
+                "config.py",
+                "errors.py",
+                "py.typed",
+                "settings.py",
+            )
         ),
-        *(f"tests/{name}" for name in ("conftest.py", "test_cli.py", "test_config.py", "test_settings.py")),
+        *(
+            f"tests/{name}"
+            for name in ("conftest.py", "test_cli.py", "test_config.py", "test_settings.py")
+        ),
     }
     if answers["license"] != "none":
         files.add("LICENSE")
@@ -58,7 +69,9 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS, ids=combination_id)
-def combination(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[dict[str, Any], Path]:
+def combination(
+    request: pytest.FixtureRequest, cookies_session: Any
+) -> tuple[dict[str, Any], Path]:
     """One combination of answers and the project it baked, baked once for all its checks."""
     return request.param, bake_with(cookies_session, request.param)
 
@@ -115,7 +128,9 @@ def test_answers_are_recorded_for_cruft(combination: tuple[dict[str, Any], Path]
     assert not [key for key in recorded if key.startswith("_")]  # no local paths or private keys
 
 
-def test_python_version_is_used_everywhere_it_matters(combination: tuple[dict[str, Any], Path]) -> None:
+def test_python_version_is_used_everywhere_it_matters(
+    combination: tuple[dict[str, Any], Path],
+) -> None:
     answers, project = combination
     version = answers["python_version"]
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
@@ -125,13 +140,19 @@ def test_python_version_is_used_everywhere_it_matters(combination: tuple[dict[st
     assert pyproject["tool"]["mypy"]["python_version"] == version
     assert (project / ".python-version").read_text(encoding="utf-8").strip() == version
     if answers["include_docker"]:
-        assert f"ARG PYTHON_VERSION={version}\n" in (project / "Dockerfile").read_text(encoding="utf-8")
+        assert f"ARG PYTHON_VERSION={version}\n" in (project / "Dockerfile").read_text(
+            encoding="utf-8"
+        )
     if answers["include_ci"]:
-        workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+        workflow = yaml.safe_load(
+            (project / ".github/workflows/ci.yml").read_text(encoding="utf-8")
+        )
         assert workflow["env"]["UV_PYTHON"] == version
 
 
-def test_task_and_data_source_select_config_and_dependencies(combination: tuple[dict[str, Any], Path]) -> None:
+def test_task_and_data_source_select_config_and_dependencies(
+    combination: tuple[dict[str, Any], Path],
+) -> None:
     answers, project = combination
     config = yaml.safe_load((project / "configs/project.yaml").read_text(encoding="utf-8"))
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
@@ -150,7 +171,9 @@ def test_task_and_data_source_select_config_and_dependencies(combination: tuple[
         assert "database_url" not in settings
 
 
-def test_monitoring_selects_its_config_and_settings(combination: tuple[dict[str, Any], Path]) -> None:
+def test_monitoring_selects_its_config_and_settings(
+    combination: tuple[dict[str, Any], Path],
+) -> None:
     answers, project = combination
     config = yaml.safe_load((project / "configs/project.yaml").read_text(encoding="utf-8"))
     settings = (project / "src/customer_churn/settings.py").read_text(encoding="utf-8")
@@ -164,7 +187,11 @@ def test_monitoring_selects_its_config_and_settings(combination: tuple[dict[str,
 def test_licence_matches_the_answer(combination: tuple[dict[str, Any], Path]) -> None:
     answers, project = combination
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    first_line = {"MIT": "MIT License", "BSD-3-Clause": "BSD 3-Clause License", "Apache-2.0": "Apache License"}
+    first_line = {
+        "MIT": "MIT License",
+        "BSD-3-Clause": "BSD 3-Clause License",
+        "Apache-2.0": "Apache License",
+    }
 
     if answers["license"] == "none":
         assert "license" not in pyproject
@@ -197,7 +224,10 @@ def test_workflows_pass_actionlint_and_the_schema(combination: tuple[dict[str, A
     workflows = sorted(str(path) for path in (project / ".github/workflows").glob("*.yml"))
 
     run([tool("actionlint"), "-no-color", *workflows], cwd=project)
-    run([tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows], cwd=project)
+    run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows],
+        cwd=project,
+    )
 
 
 def test_dockerfile_passes_hadolint(combination: tuple[dict[str, Any], Path]) -> None:
@@ -220,7 +250,10 @@ def test_combinations_cover_every_answer_and_every_interacting_pair() -> None:
     for cycling in CYCLING:
         for interacting in INTERACTING:
             pairs = {(c[cycling], c[interacting]) for c in combinations}
-            assert len(pairs) == len(choices(cycling)) * len(choices(interacting)), (cycling, interacting)
+            assert len(pairs) == len(choices(cycling)) * len(choices(interacting)), (
+                cycling,
+                interacting,
+            )
 
 
 @pytest.mark.parametrize(

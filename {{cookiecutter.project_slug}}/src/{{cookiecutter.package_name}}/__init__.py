@@ -1,3 +1,6 @@
-"""The {{ cookiecutter.project_name }} package: its version lives here, read by the build."""
+"""The {{ cookiecutter.project_name }} package."""
 
-__version__ = "0.1.0"
+from importlib.metadata import version
+
+# The one place the version is written is pyproject.toml; the installed metadata carries it.
+__version__ = version("{{ cookiecutter.project_slug }}")

@@ -1,0 +1,139 @@
+"""Install baked projects and run their own checks, tests, CLI, CI steps and Dockerfile commands.
+
+These tests are marked slow: each creates a virtual environment with uv from a Python already on
+the machine (uv never downloads one), so the machine needs network access to the package index
+once, or a warm uv cache.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from dockerfiles import replay
+
+from conftest import DEFAULTS, FAST, clean_env, machine_pythons, run, tool
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(FAST, reason="TEMPLATE_TESTS_FAST=1: baked projects are not installed"),
+]
+
+#: The default answers, and each task x data source (the default is one of them).
+CHECKED = [
+    DEFAULTS,
+    *(
+        DEFAULTS | {"task": task, "data_source": source}
+        for task in ("classification", "regression")
+        for source in ("csv", "sql")
+        if (task, source) != (DEFAULTS["task"], DEFAULTS["data_source"])
+    ),
+]
+
+
+def installable(answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers to install here, and the environment that points uv at a local Python.
+
+    A baked project requires the Python version it was answered with. Where this machine has no
+    interpreter for that version (and uv may not download one), the newest version it has is
+    answered instead, and the test says so.
+    """
+    pythons = machine_pythons()
+    assert pythons, "no Python offered by the template is installed on this machine"
+    version = answers["python_version"]
+    if version not in pythons:
+        version = max(pythons, key=lambda v: tuple(map(int, v.split("."))))
+        print(f"python_version {answers['python_version']} is not installed here: using {version}")
+    return answers | {"python_version": version}, clean_env(UV_PYTHON=pythons[version])
+
+
+@pytest.mark.parametrize(
+    "answers",
+    CHECKED,
+    ids=[f"{a['task']}-{a['data_source']}{'-defaults' if a == DEFAULTS else ''}" for a in CHECKED],
+)
+def test_documented_commands_pass_in_the_baked_project(bake: Any, answers: dict[str, Any]) -> None:
+    answers, env = installable(answers)
+    project = bake(**answers)
+
+    run(["make", "install"], cwd=project, env=env)
+    run(["make", "check"], cwd=project, env=env)
+    tests = run(["make", "test"], cwd=project, env=env)
+    assert " passed" in tests
+    assert "Required test coverage of 90" in tests
+
+    slug = answers.get("project_slug", "customer-churn")
+    version = run(["uv", "run", slug, "--version"], cwd=project, env=env)
+    assert version.strip().endswith("0.1.0")
+    info = run(["uv", "run", slug, "info"], cwd=project, env=env)
+    assert answers["task"] in info
+    run(["uv", "run", "pre-commit", "validate-config"], cwd=project, env=env)
+
+    # Once installed, the same commands work with no network: uv uses the lock and its cache.
+    offline = env | {"UV_OFFLINE": "1"}
+    run(["make", "install", "check"], cwd=project, env=offline)
+
+
+def test_ci_job_steps_pass_in_a_fresh_clone(bake: Any, tmp_path: Path) -> None:
+    """Every `run:` step of every CI job, in order, in a clone of a freshly committed project.
+
+    `uses:` steps are provided by the test instead: actions/checkout is the clone itself, and
+    astral-sh/setup-uv is the uv already on PATH. Nothing else is skipped.
+    """
+    answers, env = installable(DEFAULTS)
+    project = bake(**answers)
+    git = ["git", "-c", "user.name=Baked", "-c", "user.email=baked@example.com"]
+    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
+    run(["git", "add", "--all"], cwd=project)
+    run([*git, "commit", "--quiet", "--message", "Bake the project"], cwd=project)
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+
+    provided = {"actions/checkout", "astral-sh/setup-uv"}
+    for name, job in workflow["jobs"].items():
+        clone = tmp_path / name
+        run(["git", "clone", "--quiet", str(project), str(clone)], cwd=tmp_path)
+        job_env = env | {
+            k: str(v) for k, v in (workflow.get("env", {}) | job.get("env", {})).items()
+        }
+        job_env["UV_PYTHON"] = env["UV_PYTHON"]  # the interpreter this machine has
+        for step in job["steps"]:
+            if "uses" in step:
+                action = step["uses"].split("@")[0]
+                assert action in provided, (
+                    f"job {name} uses {action}, which this test cannot provide"
+                )
+                continue
+            run(["bash", "-e", "-c", step["run"]], cwd=clone, env=job_env | step.get("env", {}))
+
+
+def test_dockerfile_install_and_start_commands_work(bake: Any, tmp_path: Path) -> None:
+    answers, env = installable(DEFAULTS)
+    project = bake(**answers)
+
+    image = replay(project, tmp_path / "image", uv=tool("uv"), base_env=env)
+
+    assert any("uv sync --no-dev --no-install-project" in line for line in image.ran)
+    assert any("uv sync --no-dev --no-editable" in line for line in image.ran)
+    print(
+        "Dockerfile lines not run here:",
+        *(f"  {line}: {why}" for line, why in image.not_run),
+        sep="\n",
+    )
+    site_packages = list((image.host("/app/.venv/lib")).glob("python*/site-packages"))
+    assert len(site_packages) == 1
+    assert not (site_packages[0] / "pytest").exists(), "dev tools leaked into the image"
+    assert (site_packages[0] / "customer_churn" / "cli.py").is_file(), (
+        "the project is not installed as a wheel"
+    )
+
+    # The image's entry point, from the installed environment alone, with the source tree gone.
+    shutil.rmtree(image.host("/src"))
+    started = image.start(env=env)
+    assert started.returncode == 0, started.stderr
+    assert "Usage" in started.stdout
+    info = image.start("info", env=env)
+    assert info.returncode == 0, info.stderr
+    assert "config.task" in info.stdout
