@@ -10,10 +10,19 @@ import shutil
 from pathlib import Path
 
 SLUG = "{{ cookiecutter.project_slug }}"
+SAMPLE = "{{ cookiecutter.__sample }}"
+SAMPLES = ("customers", "houses")
 
-# Paths (relative to the baked project) that the answers did not select.
-UNSELECTED: list[str] = []
-# {% if not cookiecutter.include_docker %}
+# Paths (relative to the baked project) that the answers did not select: the other task's
+# sample data, and the sample data in the format the data source does not read.
+UNSELECTED: list[str] = [
+    f"data/raw/{name}.{kind}" for name in SAMPLES if name != SAMPLE for kind in ("csv", "db")
+]
+# {% if cookiecutter.data_source == "sql" %}
+UNSELECTED += [f"data/raw/{SAMPLE}.csv"]
+# {% else %}
+UNSELECTED += [f"data/raw/{SAMPLE}.db"]
+# {% endif %}# {% if not cookiecutter.include_docker %}
 UNSELECTED += ["Dockerfile", ".dockerignore"]
 # {% endif %}
 # {% if not cookiecutter.include_ci %}

@@ -177,6 +177,40 @@ def tool(name: str) -> str:
     return found
 
 
+def postgresql_binaries() -> Path | None:
+    """Where this machine keeps initdb and pg_ctl, if it has a PostgreSQL server at all."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return candidates[-1].parent if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Path | None:
+    """Make sure the PostgreSQL server binaries that the sql projects' tests start are installed.
+
+    As root on Debian or Ubuntu (CI, a fresh machine) they are installed with apt-get; elsewhere
+    a missing server is reported, and the baked tests skip their PostgreSQL test with a reason.
+    """
+    if postgresql_binaries() is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(
+            ["apt-get", "update", "-qq"], check=True, env=env, capture_output=True, timeout=600
+        )
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
+            check=True,
+            env=env,
+            capture_output=True,
+            timeout=600,
+        )
+    binaries = postgresql_binaries()
+    if binaries is None:
+        print("No PostgreSQL server here: the baked projects skip their PostgreSQL test.")
+    return binaries
+
+
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template's working tree as a committed git repository (what cruft needs)."""

@@ -26,12 +26,45 @@ from conftest import (
 )
 
 JINJA_LEFTOVER = re.compile(r"\{\{|\}\}|\{%|%\}")
+#: Sample databases: copied as they are, never rendered.
+BINARY_SUFFIXES = {".db"}
 #: GitHub Actions expressions are not Jinja: they must survive baking.
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
+SOURCE_MODULES = (
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "config.py",
+    "contract.py",
+    "datasets.py",
+    "errors.py",
+    "features.py",
+    "ingest.py",
+    "py.typed",
+    "settings.py",
+    "splits.py",
+    "validation.py",
+)
+TEST_MODULES = (
+    "conftest.py",
+    "test_cli.py",
+    "test_config.py",
+    "test_contract.py",
+    "test_datasets.py",
+    "test_features.py",
+    "test_ingest.py",
+    "test_settings.py",
+    "test_splits.py",
+    "test_validation.py",
+)
+
+
 def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> set[str]:
     """The exact file tree a combination of answers must bake."""
+    sample = "customers" if answers["task"] == "classification" else "houses"
+    data_file = f"data/raw/{sample}." + ("db" if answers["data_source"] == "sql" else "csv")
     files = {
         ".cookiecutter.json",
         ".env.example",
@@ -40,24 +73,13 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         ".python-version",
         "Makefile",
         "README.md",
+        "configs/contract.yaml",
         "configs/project.yaml",
+        "data/README.md",
+        data_file,
         "pyproject.toml",
-        *(
-            f"src/{package}/{name}"
-            for name in (
-                "__init__.py",
-                "__main__.py",
-                "cli.py",
-                "config.py",
-                "errors.py",
-                "py.typed",
-                "settings.py",
-            )
-        ),
-        *(
-            f"tests/{name}"
-            for name in ("conftest.py", "test_cli.py", "test_config.py", "test_settings.py")
-        ),
+        *(f"src/{package}/{name}" for name in SOURCE_MODULES),
+        *(f"tests/{name}" for name in TEST_MODULES),
     }
     if answers["license"] != "none":
         files.add("LICENSE")
@@ -90,7 +112,7 @@ def test_no_jinja_survives_in_names_or_contents(combination: tuple[dict[str, Any
 
     for path in project.rglob("*"):
         assert not JINJA_LEFTOVER.search(path.name), path
-        if path.is_file():
+        if path.is_file() and path.suffix not in BINARY_SUFFIXES:
             text = ACTIONS_EXPRESSION.sub("", path.read_text(encoding="utf-8"))
             assert not JINJA_LEFTOVER.search(text), f"Jinja left in {path.relative_to(project)}"
 
@@ -117,6 +139,26 @@ def test_every_toml_yaml_and_json_file_parses(combination: tuple[dict[str, Any],
             continue
         parsed += 1
     assert parsed >= 4  # pyproject.toml, project.yaml, .pre-commit-config.yaml, .cookiecutter.json
+
+
+def test_baked_python_is_lint_clean_and_formatted(combination: tuple[dict[str, Any], Path]) -> None:
+    _, project = combination
+
+    run([tool("ruff"), "check", "--no-cache", "."], cwd=project)
+    run([tool("ruff"), "format", "--no-cache", "--check", "."], cwd=project)
+
+
+@pytest.mark.parametrize("task", choices("task"))
+@pytest.mark.parametrize("data_source", choices("data_source"))
+def test_longest_allowed_name_is_still_formatted(bake: Any, task: str, data_source: str) -> None:
+    # Lines holding the package name grow with it; long imports are written so that the
+    # formatter keeps them as they are at any allowed length.
+    answers = DEFAULTS | {"task": task, "data_source": data_source}
+    project = bake(**answers, project_name="Abcdefghij " * 3 + "Abcdefg")
+
+    assert len(project.name) == 40
+    run([tool("ruff"), "check", "--no-cache", "."], cwd=project)
+    run([tool("ruff"), "format", "--no-cache", "--check", "."], cwd=project)
 
 
 def test_answers_are_recorded_for_cruft(combination: tuple[dict[str, Any], Path]) -> None:
@@ -182,6 +224,19 @@ def test_monitoring_selects_its_config_and_settings(
     assert ("monitoring" in config) is answers["include_monitoring"]
     assert ("prediction_log_dir" in settings) is answers["include_monitoring"]
     assert ("logs/" in gitignore) is answers["include_monitoring"]
+
+
+def test_sample_data_is_small_and_documented_for_the_answers(
+    combination: tuple[dict[str, Any], Path],
+) -> None:
+    answers, project = combination
+    [data_file] = (project / "data/raw").iterdir()
+    readme = (project / "data/README.md").read_text(encoding="utf-8")
+
+    assert data_file.stat().st_size < 1_000_000
+    assert f"`data/raw/{data_file.name}`" in readme
+    other = "houses" if answers["task"] == "classification" else "customers"
+    assert other not in readme
 
 
 def test_licence_matches_the_answer(combination: tuple[dict[str, Any], Path]) -> None:

@@ -1,13 +1,27 @@
-"""Shared fixtures: an isolated working directory, config files and the CLI runner."""
+"""Shared fixtures: an isolated working directory, the shipped config, contract and data{% if cookiecutter.data_source == "sql" %}, a real PostgreSQL server{% endif %}."""
 
 import os
-from collections.abc import Callable
+{%- if cookiecutter.data_source == "sql" %}
+import shutil
+import socket
+import subprocess
+import tempfile
+{%- endif %}
+from collections.abc import Callable{% if cookiecutter.data_source == "sql" %}, Iterator{% endif %}
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
+from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
+{%- if cookiecutter.data_source == "sql" %}
+from {{ cookiecutter.package_name }}.datasets import read_sql
+{%- else %}
+from {{ cookiecutter.package_name }}.datasets import read_table
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -56,6 +70,71 @@ def write_config(tmp_path: Path) -> Callable[[object], Path]:
     return write
 
 
+@pytest.fixture
+def project_config(
+    valid_config: dict[str, object], write_config: Callable[[object], Path]
+) -> ProjectConfig:
+    """The shipped config with every path absolute, so it works from the test's directory."""
+    data = dict(valid_config["data"])  # type: ignore[call-overload]
+{%- if cookiecutter.data_source == "csv" %}
+    data["path"] = str(PROJECT_ROOT / data["path"])
+{%- endif %}
+    data["contract"] = str(PROJECT_ROOT / data["contract"])
+    return load_config(write_config(valid_config | {"data": data}))
+
+
+@pytest.fixture
+def project_env(project_config: ProjectConfig, tmp_path: Path) -> dict[str, str]:
+    """Environment variables that point the CLI at the shipped config, contract and data."""
+    path = tmp_path / "cli-project.yaml"
+    path.write_text(yaml.safe_dump(project_config.model_dump(mode="json")), encoding="utf-8")
+    return {
+        f"{ENV_PREFIX}CONFIG_FILE": str(path),
+{%- if cookiecutter.data_source == "sql" %}
+        f"{ENV_PREFIX}DATABASE_URL": SHIPPED_DATABASE_URL,
+{%- endif %}
+    }
+
+
+# --- contract and data -------------------------------------------------------
+{%- if cookiecutter.data_source == "sql" %}
+
+SHIPPED_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'raw' / '{{ cookiecutter.__sample }}.db'}"
+{%- endif %}
+
+
+{%- if cookiecutter.data_source == "sql" %}
+
+
+@pytest.fixture
+def shipped_database_url() -> str:
+    """The SQLite database that ships with the project, by absolute path."""
+    return SHIPPED_DATABASE_URL
+{%- endif %}
+
+
+@pytest.fixture(scope="session")
+def contract() -> DataContract:
+    """The data contract that ships with the project."""
+    return load_contract(PROJECT_ROOT / "configs" / "contract.yaml")
+
+
+@pytest.fixture(scope="session")
+def raw_data() -> pd.DataFrame:
+    """The sample data that ships with the project, as read from its source."""
+{%- if cookiecutter.data_source == "sql" %}
+    return read_sql(SHIPPED_DATABASE_URL, table="{{ cookiecutter.__sample }}")
+{%- else %}
+    return read_table(str(PROJECT_ROOT / "data" / "raw" / "{{ cookiecutter.__sample }}.csv"))
+{%- endif %}
+
+
+@pytest.fixture
+def sample(raw_data: pd.DataFrame) -> pd.DataFrame:
+    """A few hundred raw rows that a test may change."""
+    return raw_data.head(300).copy()
+
+
 # --- CLI ---------------------------------------------------------------------
 
 
@@ -63,3 +142,71 @@ def write_config(tmp_path: Path) -> Callable[[object], Path]:
 def runner() -> CliRunner:
     """A Typer test runner that keeps stdout and stderr apart."""
     return CliRunner()
+{%- if cookiecutter.data_source == "sql" %}
+
+
+# --- PostgreSQL ----------------------------------------------------------------
+
+
+def _postgres_binaries() -> Path | None:
+    """The folder holding initdb and pg_ctl: on PATH, or where Debian and Ubuntu put them."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return candidates[-1].parent if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server for this test session, on 127.0.0.1, removed afterwards.
+
+    PostgreSQL refuses to run as root; as root (in a container, say) the server runs as the
+    `postgres` system user instead.
+    """
+    binaries = _postgres_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) not found: install postgresql")
+    as_user: list[str] = []
+    # Not under pytest's temporary folder: as root, that is private to root.
+    data = Path(tempfile.mkdtemp(prefix="postgres-"))
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: PostgreSQL cannot start as root")
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(data, user="postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    subprocess.run(
+        [*as_user, str(binaries / "initdb"), "-D", str(data / "db"), "-U", "test", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {data}"
+    subprocess.run(
+        [
+            *as_user,
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(data / "db"),
+            "-o",
+            options,
+            "-l",
+            str(data / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://test@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(binaries / "pg_ctl"), "-D", str(data / "db"), "-m", "fast", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(data, ignore_errors=True)
+{%- endif %}

@@ -4,12 +4,18 @@ import runpy
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+{%- if cookiecutter.data_source == "csv" %}
+import yaml
+{%- endif %}
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.cli import PROG, app
+from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
+from {{ cookiecutter.package_name }}.validation import validate
 
 
 def test_version_prints_name_and_version(runner: CliRunner) -> None:
@@ -81,3 +87,118 @@ def test_python_dash_m_runs_the_same_cli(
 
     assert exited.value.code == 0
     assert capsys.readouterr().out.strip() == f"{PROG} {__version__}"
+
+
+# --- data commands -------------------------------------------------------------
+
+
+def test_ingest_prints_a_summary_and_writes_parquet(
+    runner: CliRunner, project_env: dict[str, str], isolated: Path
+) -> None:
+    result = runner.invoke(app, ["ingest"], env=project_env)
+
+    assert result.exit_code == 0, result.output
+    assert "rows" in result.stdout
+    assert "missing values" in result.stdout
+    assert list((isolated / "data" / "processed").glob("*.parquet"))
+
+
+def test_ingest_of_broken_data_gives_one_line_per_problem(
+    runner: CliRunner,
+    project_env: dict[str, str],
+    raw_data: pd.DataFrame,
+    contract: DataContract,
+    isolated: Path,
+) -> None:
+    broken = raw_data.drop(columns=contract.features[0].name).assign(surprise=1)
+{%- if cookiecutter.data_source == "sql" %}
+    url = f"sqlite:///{isolated / 'broken.db'}"
+    broken.to_sql("{{ cookiecutter.__sample }}", url, index=False)
+    env = project_env | {f"{ENV_PREFIX}DATABASE_URL": url}
+{%- else %}
+    broken.to_csv(isolated / "broken.csv", index=False)
+    env = project_env | {
+        f"{ENV_PREFIX}CONFIG_FILE": rewrite_data_path(project_env, isolated / "broken.csv")
+    }
+{%- endif %}
+
+    result = runner.invoke(app, ["ingest"], env=env)
+
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"error: column {contract.features[0].name!r}: missing (the contract expects it)",
+        "error: column 'surprise': not in the contract (add it to the contract or drop it from the data)",
+        "error: 2 problem(s) with the data; nothing was written",
+    ]
+    assert not (isolated / "data" / "processed").exists()
+{%- if cookiecutter.data_source == "csv" %}
+
+
+def rewrite_data_path(project_env: dict[str, str], path: Path) -> str:
+    """A copy of the test config whose data.path points at another file."""
+    config_file = Path(project_env[f"{ENV_PREFIX}CONFIG_FILE"])
+    values = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    values["data"]["path"] = str(path)
+    rewritten = config_file.with_name("rewritten.yaml")
+    rewritten.write_text(yaml.safe_dump(values), encoding="utf-8")
+    return str(rewritten)
+{%- endif %}
+
+
+def test_schema_infer_writes_a_contract_that_validates_its_file(
+    runner: CliRunner, raw_data: pd.DataFrame, contract: DataContract, isolated: Path
+) -> None:
+    raw_data.to_parquet(isolated / "new-data.parquet", index=False)
+    args = [
+        "schema",
+        "infer",
+        "new-data.parquet",
+        "--target",
+        contract.target.name,
+        "--id",
+        contract.id_column,
+    ]
+
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 0, result.output
+    inferred = load_contract(isolated / "configs" / "contract.yaml")
+    assert inferred.name == "new_data"
+    assert len(validate(raw_data, inferred)) == len(raw_data)
+
+
+def test_schema_infer_never_overwrites_without_force(
+    runner: CliRunner, raw_data: pd.DataFrame, contract: DataContract, isolated: Path
+) -> None:
+    raw_data.to_csv(isolated / "data.csv", index=False)
+    existing = isolated / "configs" / "contract.yaml"
+    existing.parent.mkdir()
+    existing.write_text("mine", encoding="utf-8")
+    args = [
+        "schema",
+        "infer",
+        "data.csv",
+        "--target",
+        contract.target.name,
+        "--id",
+        contract.id_column,
+    ]
+
+    refused = runner.invoke(app, args)
+    forced = runner.invoke(app, [*args, "--force"])
+
+    assert refused.exit_code == 1
+    assert "pass --force" in refused.stderr
+    assert forced.exit_code == 0
+    assert existing.read_text(encoding="utf-8") != "mine"
+
+
+def test_schema_show_lists_every_column(
+    runner: CliRunner, project_env: dict[str, str], contract: DataContract
+) -> None:
+    result = runner.invoke(app, ["schema", "show"], env=project_env | {"COLUMNS": "200"})
+
+    assert result.exit_code == 0, result.output
+    for column in contract.columns:
+        assert column.name in result.stdout

@@ -4,10 +4,10 @@ A typo is an error, not a silent default: every model forbids unknown keys.
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal{% if cookiecutter.data_source == "sql" %}, Self{% endif %}
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError{% if cookiecutter.data_source == "sql" %}, model_validator{% endif %}
 
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
 
@@ -22,20 +22,43 @@ class FrozenModel(BaseModel):
 
 {% if cookiecutter.data_source == "sql" -%}
 class DataConfig(FrozenModel):
-    """Where the raw data comes from: a SQL query run through SQLAlchemy.
+    """Where the raw data comes from: a SQL query or a whole table, through SQLAlchemy.
 
     The database URL is a setting (it differs per machine and may hold a password).
     """
 
     source: Literal["sql"] = "sql"
-    query: str = Field(min_length=1)
+    query: str | None = Field(default=None, min_length=1)
+    table: str | None = Field(default=None, min_length=1)
+    contract: Path = Path("configs/contract.yaml")
+    processed_dir: Path = Path("data/processed")
+
+    @model_validator(mode="after")
+    def _query_or_table(self) -> Self:
+        if (self.query is None) == (self.table is None):
+            raise ValueError("set exactly one of data.query and data.table")
+        return self
 {%- else -%}
 class DataConfig(FrozenModel):
-    """Where the raw data comes from: a CSV or Parquet file, a glob, or an http(s) URL."""
+    """Where the raw data comes from: a CSV or Parquet file, a glob of them, or an http(s) URL."""
 
     source: Literal["csv"] = "csv"
     path: str = Field(min_length=1)
+    contract: Path = Path("configs/contract.yaml")
+    processed_dir: Path = Path("data/processed")
 {%- endif %}
+
+
+class SplitConfig(FrozenModel):
+    """How the processed data is split into train, validation and test sets.
+
+    Random and seeded by default ({% if cookiecutter.task == "classification" %}stratified by the target{% else %}shuffled{% endif %}); name a datetime column in
+    `time_column` to train on the past and test on the most recent rows instead.
+    """
+
+    validation_size: float = Field(default=0.15, gt=0, lt=0.5)
+    test_size: float = Field(default=0.15, gt=0, lt=0.5)
+    time_column: str | None = None
 {%- if cookiecutter.include_monitoring %}
 
 
@@ -52,6 +75,7 @@ class ProjectConfig(FrozenModel):
     task: Task
     seed: int = Field(default=42, ge=0)
     data: DataConfig
+    split: SplitConfig = SplitConfig()
 {%- if cookiecutter.include_monitoring %}
     monitoring: MonitoringConfig = MonitoringConfig()
 {%- endif %}

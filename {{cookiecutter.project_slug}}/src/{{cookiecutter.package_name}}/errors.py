@@ -22,3 +22,16 @@ def describe(error: ValidationError, *, source: str, prefix: str = "") -> str:
             field = f"{prefix}{field}".upper()
         problems.append(f"{field}: {item['msg']}")
     return f"{source}: " + "; ".join(problems)
+
+
+class DataSourceError(ValueError):
+    """The data cannot be read: a missing or empty file, an unreachable URL, a failed query."""
+
+
+class DataValidationError(ValueError):
+    """The data breaks the contract; each problem is one line naming the column."""
+
+    def __init__(self, problems: list[str]) -> None:
+        """Keep every problem, so that all of them can be fixed in one pass."""
+        super().__init__("; ".join(problems))
+        self.problems = problems

@@ -1,0 +1,66 @@
+"""Split processed data into train, validation and test sets, the same way every time."""
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from {{ cookiecutter.package_name }}.config import SplitConfig
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Three disjoint parts of one data set."""
+
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    test: pd.DataFrame
+
+
+def split(frame: pd.DataFrame, contract: DataContract, config: SplitConfig, *, seed: int) -> Splits:
+    """Split by time when the config names a time column; otherwise at random, seeded.
+{%- if cookiecutter.task == "classification" %}
+
+    A random split is stratified by the target, so that each part keeps the class balance.
+{%- endif %}
+
+    Raises:
+        ConfigError: the time column is not a datetime column of the contract.
+    """
+    if config.time_column is not None:
+        return _split_by_time(frame, contract, config)
+    holdout = config.validation_size + config.test_size
+{%- if cookiecutter.task == "classification" %}
+    target = contract.target.name
+    train, rest = train_test_split(
+        frame, test_size=holdout, random_state=seed, stratify=frame[target]
+    )
+    validation, test = train_test_split(
+        rest, test_size=config.test_size / holdout, random_state=seed, stratify=rest[target]
+    )
+{%- else %}
+    train, rest = train_test_split(frame, test_size=holdout, random_state=seed)
+    validation, test = train_test_split(
+        rest, test_size=config.test_size / holdout, random_state=seed
+    )
+{%- endif %}
+    return Splits(train=train, validation=validation, test=test)
+
+
+def _split_by_time(frame: pd.DataFrame, contract: DataContract, config: SplitConfig) -> Splits:
+    """The oldest rows train, the next validate, the most recent test."""
+    if config.time_column not in contract.features_of_type("datetime"):
+        raise ConfigError(
+            f"split.time_column {config.time_column!r} is not a datetime feature of the contract: "
+            f"choose one of {contract.features_of_type('datetime') or 'none (add one to the contract)'}"
+        )
+    ordered = frame.sort_values(config.time_column, kind="stable")
+    test_start = round(len(ordered) * (1 - config.test_size))
+    validation_start = round(len(ordered) * (1 - config.test_size - config.validation_size))
+    return Splits(
+        train=ordered.iloc[:validation_start],
+        validation=ordered.iloc[validation_start:test_start],
+        test=ordered.iloc[test_start:],
+    )

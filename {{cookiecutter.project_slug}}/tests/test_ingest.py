@@ -1,0 +1,59 @@
+"""The ingest stage: a validated Parquet copy, a summary, and nothing overwritten on failure."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import {{ cookiecutter.package_name }}.ingest as stage
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.errors import DataValidationError
+from {{ cookiecutter.package_name }}.ingest import ingest, processed_path
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+@pytest.fixture
+{%- if cookiecutter.data_source == "sql" %}
+def settings(shipped_database_url: str) -> Settings:
+    return Settings(database_url=shipped_database_url)
+{%- else %}
+def settings() -> Settings:
+    return Settings()
+{%- endif %}
+
+
+def test_ingest_writes_a_validated_parquet_copy(
+    project_config: ProjectConfig,
+    settings: Settings,
+    contract: DataContract,
+    raw_data: pd.DataFrame,
+) -> None:
+    summary = ingest(project_config, settings)
+
+    written = pd.read_parquet(summary.path)
+    assert summary.path == processed_path(project_config, contract)
+    assert len(written) == summary.rows == len(raw_data)
+    assert summary.columns == len(contract.columns) + 1
+    assert summary.null_cells == int(raw_data.isna().sum().sum())
+    assert summary.target
+
+
+def test_failed_ingest_leaves_processed_data_as_it_was(
+    project_config: ProjectConfig,
+    settings: Settings,
+    contract: DataContract,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    summary = ingest(project_config, settings)
+    before = summary.path.read_bytes()
+    real_read = stage.read_source
+    monkeypatch.setattr(
+        stage, "read_source", lambda *a: real_read(*a).drop(columns=contract.features[0].name)
+    )
+
+    with pytest.raises(DataValidationError):
+        ingest(project_config, settings)
+
+    assert summary.path.read_bytes() == before
+    assert sorted(p.name for p in Path(summary.path).parent.iterdir()) == [summary.path.name]
