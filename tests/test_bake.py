@@ -40,11 +40,21 @@ SOURCE_MODULES = (
     "contract.py",
     "datasets.py",
     "errors.py",
+    "evaluate.py",
+    "evaluation.py",
     "features.py",
     "ingest.py",
+    "models.py",
+    "pipeline.py",
+    "predict.py",
+    "promote.py",
     "py.typed",
+    "reports.py",
     "settings.py",
     "splits.py",
+    "tracking.py",
+    "train.py",
+    "tune.py",
     "validation.py",
 )
 TEST_MODULES = (
@@ -53,10 +63,19 @@ TEST_MODULES = (
     "test_config.py",
     "test_contract.py",
     "test_datasets.py",
+    "test_evaluate.py",
+    "test_evaluation.py",
     "test_features.py",
     "test_ingest.py",
+    "test_models.py",
+    "test_pipeline.py",
+    "test_predict.py",
+    "test_promote.py",
+    "test_reports.py",
     "test_settings.py",
     "test_splits.py",
+    "test_train.py",
+    "test_tune.py",
     "test_validation.py",
 )
 
@@ -72,6 +91,8 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         ".pre-commit-config.yaml",
         ".python-version",
         "Makefile",
+        "benchmarks/pipeline.py",
+        "benchmarks/scale.py",
         "README.md",
         "configs/contract.yaml",
         "configs/project.yaml",
@@ -209,7 +230,8 @@ def test_task_and_data_source_select_config_and_dependencies(
         assert "database_url: SecretStr" in settings
     else:
         assert "path" in config["data"]
-        assert "sqlalchemy" not in json.dumps(pyproject)
+        declared = pyproject["project"]["dependencies"] + extras.get("train", [])
+        assert not [requirement for requirement in declared if requirement.startswith("sqlalchemy")]
         assert "database_url" not in settings
 
 

@@ -79,8 +79,21 @@ def test_documented_commands_pass_in_the_baked_project(
     run(["uv", "run", "pre-commit", "validate-config"], cwd=project, env=env)
 
     # Once installed, the same commands work with no network: uv uses the lock and its cache.
-    offline = env | {"UV_OFFLINE": "1"}
+    # `make run` is the whole pipeline on the sample data: it must end with a champion.
+    offline = env | {"UV_OFFLINE": "1", "COLUMNS": "200"}
     run(["make", "install", "check"], cwd=project, env=offline)
+    pipeline = run(["make", "run"], cwd=project, env=offline)
+    assert "Champion: customer-churn version 1" in pipeline
+    assert (project / "mlflow.db").is_file()
+    assert (project / "reports" / "model_card.md").is_file()
+    assert len(list((project / "reports" / "figures").glob("*.png"))) >= 3
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "Run `make run` to train" not in readme  # the results table holds real numbers now
+    scored = project / "scored.parquet"
+    raw = next((project / "data" / "raw").iterdir())
+    if raw.suffix == ".csv":
+        run(["uv", "run", slug, "predict", str(raw), str(scored)], cwd=project, env=offline)
+        assert scored.stat().st_size > 0
 
 
 def test_ci_job_steps_pass_in_a_fresh_clone(bake: Any, tmp_path: Path) -> None:

@@ -1,12 +1,14 @@
 """Shared fixtures: an isolated working directory, the shipped config, contract and data{% if cookiecutter.data_source == "sql" %}, a real PostgreSQL server{% endif %}."""
 
 import os
+import re
 {%- if cookiecutter.data_source == "sql" %}
 import shutil
 import socket
 import subprocess
 import tempfile
 {%- endif %}
+import uuid
 from collections.abc import Callable{% if cookiecutter.data_source == "sql" %}, Iterator{% endif %}
 from pathlib import Path
 
@@ -15,14 +17,21 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
+from {{ cookiecutter.package_name }}.config import (
+    ProjectConfig,
+    TrainConfig,
+    TuneConfig,
+    load_config,
+)
 from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
 {%- if cookiecutter.data_source == "sql" %}
-from {{ cookiecutter.package_name }}.datasets import read_sql
+from {{ cookiecutter.package_name }}.datasets import read_sql, write_parquet
 {%- else %}
-from {{ cookiecutter.package_name }}.datasets import read_table
+from {{ cookiecutter.package_name }}.datasets import read_table, write_parquet
 {%- endif %}
-from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
+from {{ cookiecutter.package_name }}.ingest import processed_path
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
+from {{ cookiecutter.package_name }}.validation import validate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,6 +142,49 @@ def raw_data() -> pd.DataFrame:
 def sample(raw_data: pd.DataFrame) -> pd.DataFrame:
     """A few hundred raw rows that a test may change."""
     return raw_data.head(300).copy()
+
+
+# --- training and MLflow -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One SQLite tracking store for the session: creating one costs seconds of migrations."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+@pytest.fixture
+def settings(tracking_uri: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings that track to the session's store, under a model name of this test's own."""
+    name = "test-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
+    return Settings(
+        tracking_uri=tracking_uri,
+        model_name=f"{name}-{uuid.uuid4().hex[:8]}",
+{%- if cookiecutter.data_source == "sql" %}
+        database_url=SHIPPED_DATABASE_URL,
+{%- endif %}
+    )
+
+
+@pytest.fixture
+def trained_config(
+    project_config: ProjectConfig, raw_data: pd.DataFrame, contract: DataContract, tmp_path: Path
+) -> ProjectConfig:
+    """The project config over a small processed data set, with a short search and quick model."""
+    config = project_config.model_copy(
+        update={
+            "data": project_config.data.model_copy(
+                update={"processed_dir": tmp_path / "processed"}
+            ),
+            "train": TrainConfig(model="gradient_boosting", params={"max_iter": 30}),
+            "tune": TuneConfig(n_trials=3, timeout_seconds=60),
+            "evaluate": project_config.evaluate.model_copy(
+                update={"reports_dir": tmp_path / "reports"}
+            ),
+        }
+    )
+    write_parquet(validate(raw_data.head(1000), contract), processed_path(config, contract))
+    return config
 
 
 # --- CLI ---------------------------------------------------------------------

@@ -13,16 +13,6 @@ from {{ cookiecutter.package_name }}.ingest import ingest, processed_path
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
-@pytest.fixture
-{%- if cookiecutter.data_source == "sql" %}
-def settings(shipped_database_url: str) -> Settings:
-    return Settings(database_url=shipped_database_url)
-{%- else %}
-def settings() -> Settings:
-    return Settings()
-{%- endif %}
-
-
 def test_ingest_writes_a_validated_parquet_copy(
     project_config: ProjectConfig,
     settings: Settings,

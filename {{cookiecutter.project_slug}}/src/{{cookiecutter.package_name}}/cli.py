@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,8 +15,13 @@ from {{ cookiecutter.package_name }}.errors import (
     ConfigError,
     DataSourceError,
     DataValidationError,
+    PromotionRefusedError,
 )
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from {{ cookiecutter.package_name }}.evaluation import Evaluation
+    from {{ cookiecutter.package_name }}.train import TrainResult
 
 PROG = "{{ cookiecutter.project_slug }}"
 
@@ -30,6 +35,8 @@ app = typer.Typer(
 schema_app = typer.Typer(help="Write and show the data contract.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
 console = Console()
+
+RunId = Annotated[str | None, typer.Option(help="A training run; the latest by default.")]
 
 
 def show_version(value: bool) -> None:
@@ -65,7 +72,7 @@ def user_errors() -> Iterator[None]:
             err=True,
         )
         raise typer.Exit(code=1) from None
-    except (ConfigError, DataSourceError, FileExistsError) as error:
+    except (ConfigError, DataSourceError, FileExistsError, PromotionRefusedError) as error:
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from None
 
@@ -104,6 +111,136 @@ def ingest() -> None:
     for name, value in summary.target.items():
         table.add_row(name, value)
     console.print(table)
+
+
+@app.command()
+def train() -> None:
+    """Train the configured model and the baseline; track both and register the model."""
+    from {{ cookiecutter.package_name }}.train import train as run_train
+
+    with user_errors():
+        settings, config = load()
+        with console.status(f"Training the {config.train.model} model"):
+            result = run_train(config, settings)
+    show_training(result)
+
+
+@app.command()
+def tune() -> None:
+    """Search hyperparameters (each trial a nested run), then train with the best ones."""
+    from {{ cookiecutter.package_name }}.train import train as run_train
+    from {{ cookiecutter.package_name }}.tune import tune as run_tune
+
+    with user_errors():
+        settings, config = load()
+        limits = f"{config.tune.n_trials} trials or {config.tune.timeout_seconds:g} s"
+        with console.status(f"Tuning the {config.train.model} model ({limits})"):
+            search = run_tune(config, settings)
+        console.print(
+            f"Best of {search.trials} trials: {search.best_params} ({search.best_score:.4f})"
+        )
+        console.print("To keep them, copy them into train.params in configs/project.yaml.")
+        with console.status("Training with the best parameters"):
+            result = run_train(config, settings, params=search.best_params)
+    show_training(result)
+
+
+def show_training(result: "TrainResult") -> None:
+    """Print what a training run produced."""
+    from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
+
+    table = Table("", "", title=f"Training run {result.run_id}", show_header=False)
+    table.add_row("registered version", result.model_version or "-")
+    table.add_row(f"validation {PRIMARY_METRIC}", f"{result.validation_score:.4f}")
+    table.add_row(
+        f"baseline validation {PRIMARY_METRIC}", f"{result.baseline_validation_score:.4f}"
+    )
+    table.add_row("training time", f"{result.seconds:.1f} s")
+    console.print(table)
+
+
+@app.command()
+def evaluate(
+    run_id: RunId = None,
+) -> None:
+    """Judge a trained model on the test set: metrics, plots, slices, model card, README table."""
+    from {{ cookiecutter.package_name }}.evaluate import evaluate_run
+
+    with user_errors():
+        settings, config = load()
+        with console.status("Evaluating on the held-out test set"):
+            result = evaluate_run(config, settings, run_id, readme=Path("README.md"))
+    evaluation = result.evaluation
+    show_metrics(evaluation, title=f"Test set, run {result.run_id}")
+    for warning in evaluation.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    console.print(f"Model card: {result.model_card}")
+
+
+def show_metrics(evaluation: "Evaluation", title: str) -> None:
+    """Print the model's test metrics beside the baseline's."""
+    table = Table("metric", "model", "baseline", title=title)
+    for name, value in evaluation.metrics.items():
+        baseline = evaluation.baseline_metrics.get(name, float("nan"))
+        table.add_row(name, f"{value:.4f}", f"{baseline:.4f}")
+    console.print(table)
+
+
+@app.command()
+def promote(
+    run_id: RunId = None,
+) -> None:
+    """Make a model the champion if it passes the quality gate; otherwise tag it rejected."""
+    from {{ cookiecutter.package_name }}.promote import promote as run_promote
+
+    with user_errors():
+        settings, config = load()
+        decision = run_promote(config, settings, run_id)
+    console.print(
+        f"{settings.model_name} version {decision.model_version} is the champion: {decision.reason}"
+    )
+
+
+@app.command()
+def predict(
+    source: Annotated[Path, typer.Argument(help="A CSV or Parquet file of rows to score.")],
+    output: Annotated[Path, typer.Argument(help="Where to write predictions (.csv or .parquet).")],
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 100_000,
+) -> None:
+    """Score a file with the champion model, a chunk at a time."""
+    from {{ cookiecutter.package_name }} import tracking
+    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.predict import predict_file
+
+    with user_errors():
+        settings, config = load()
+        tracking.configure(settings, experiment=settings.model_name)
+        version = tracking.champion_version(settings.model_name)
+        if version is None:
+            raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
+        model = tracking.load_model(f"models:/{settings.model_name}@{tracking.CHAMPION}")
+        contract = load_contract(config.data.contract)
+        with console.status(f"Scoring {source} with version {version}"):
+            summary = predict_file(
+                model, contract, source, output, model_version=version, chunk_rows=chunk_rows
+            )
+    console.print(
+        f"Wrote {summary.rows:,} predictions to {summary.output} in {summary.seconds:.1f} s"
+    )
+
+
+@app.command("run")
+def run_all() -> None:
+    """Run the whole pipeline on the configured data: ingest, train, evaluate, promote."""
+    from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
+    from {{ cookiecutter.package_name }}.pipeline import run_pipeline
+
+    with user_errors():
+        settings, config = load()
+        result = run_pipeline(config, settings, console)
+    console.print(f"Champion: {settings.model_name} version {result.decision.model_version}")
+    show_metrics(result.evaluated.evaluation, title="Test set")
+    console.print(f"Primary metric: {PRIMARY_METRIC}. Model card: {result.evaluated.model_card}")
 
 
 @schema_app.command("infer")

@@ -59,6 +59,45 @@ class SplitConfig(FrozenModel):
     validation_size: float = Field(default=0.15, gt=0, lt=0.5)
     test_size: float = Field(default=0.15, gt=0, lt=0.5)
     time_column: str | None = None
+
+
+ModelName = Literal["baseline", "linear", "gradient_boosting", "custom"]
+ParamValue = int | float | str | bool | None
+
+
+class TrainConfig(FrozenModel):
+    """Which model to train, with which hyperparameters (`tune` finds good ones)."""
+
+    model: ModelName = "gradient_boosting"
+    params: dict[str, ParamValue] = Field(default_factory=dict)
+
+
+class TuneConfig(FrozenModel):
+    """How long the hyperparameter search may run: whichever limit comes first."""
+
+    n_trials: int = Field(default=20, ge=1)
+    timeout_seconds: float = Field(default=300, gt=0)
+
+
+class EvaluateConfig(FrozenModel):
+    """How the held-out test set is judged."""
+
+{%- if cookiecutter.task == "classification" %}
+
+    # Probability of the positive class above which a row is predicted positive.
+    threshold: float = Field(default=0.5, gt=0, lt=1)
+{%- endif %}
+
+    # A slice whose primary metric is worse than the whole by more than this share warns.
+    slice_tolerance: float = Field(default=0.1, ge=0)
+    reports_dir: Path = Path("reports")
+
+
+class PromoteConfig(FrozenModel):
+    """The quality gate a candidate must pass to become the champion."""
+
+    # How much better than the baseline, on the primary metric, a model must be.
+    min_improvement_over_baseline: float = Field(default=0.02, ge=0)
 {%- if cookiecutter.include_monitoring %}
 
 
@@ -76,6 +115,10 @@ class ProjectConfig(FrozenModel):
     seed: int = Field(default=42, ge=0)
     data: DataConfig
     split: SplitConfig = SplitConfig()
+    train: TrainConfig = TrainConfig()
+    tune: TuneConfig = TuneConfig()
+    evaluate: EvaluateConfig = EvaluateConfig()
+    promote: PromoteConfig = PromoteConfig()
 {%- if cookiecutter.include_monitoring %}
     monitoring: MonitoringConfig = MonitoringConfig()
 {%- endif %}

@@ -35,3 +35,7 @@ class DataValidationError(ValueError):
         """Keep every problem, so that all of them can be fixed in one pass."""
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class PromotionRefusedError(RuntimeError):
+    """A candidate model failed the quality gate; the champion stays where it was."""

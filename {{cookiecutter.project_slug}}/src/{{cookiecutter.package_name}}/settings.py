@@ -7,7 +7,7 @@ what describes the project itself lives in the validated YAML config (see `confi
 from pathlib import Path
 from typing import Literal
 
-from pydantic import{% if cookiecutter.data_source == "sql" %} SecretStr,{% endif %} ValidationError
+from pydantic import AliasChoices, Field,{% if cookiecutter.data_source == "sql" %} SecretStr,{% endif %} ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
@@ -26,10 +26,19 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="forbid",
         frozen=True,
+        populate_by_name=True,
     )
 
     config_file: Path = Path("configs/project.yaml")
     log_level: LogLevel = "INFO"
+    # MLflow's own variable (MLFLOW_TRACKING_URI) points at a tracking server; by default runs,
+    # models and the registry live in a local SQLite file with artifacts in ./mlruns beside it.
+    tracking_uri: str = Field(
+        default="sqlite:///mlflow.db",
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", f"{ENV_PREFIX}TRACKING_URI"),
+    )
+    # The registered model's name: every trained model becomes a new version of it.
+    model_name: str = "{{ cookiecutter.project_slug }}"
 {%- if cookiecutter.data_source == "sql" %}
     # A secret once it names a real server: masked whenever settings are shown.
     database_url: SecretStr = SecretStr("sqlite:///data/raw/{{ cookiecutter.__sample }}.db")

@@ -1,0 +1,110 @@
+"""The evaluate stage: judge a trained model on the held-out test set, beside its baseline.
+
+Metrics, plots, slices and importances go to the training run in MLflow and to `reports/`; the
+model card is written, and the results table in the README is brought up to date.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import mlflow
+
+from {{ cookiecutter.package_name }} import tracking
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.evaluation import Evaluation, evaluate
+from {{ cookiecutter.package_name }}.reports import model_card, update_results
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.train import fit_baseline, prepare
+
+
+@dataclass(frozen=True)
+class EvaluateResult:
+    """What evaluating one training run produced."""
+
+    run_id: str
+    model_version: str | None
+    evaluation: Evaluation
+    model_card: Path
+
+
+def evaluate_run(
+    config: ProjectConfig,
+    settings: Settings,
+    run_id: str | None = None,
+    readme: Path | None = None,
+) -> EvaluateResult:
+    """Evaluate a training run (the latest one by default) and record what was found.
+
+    Args:
+        config: the project config: split, seed and the `evaluate` section.
+        settings: where MLflow tracks.
+        run_id: the training run to evaluate; the latest finished one when None.
+        readme: a README whose results table to update, if any.
+
+    Raises:
+        ConfigError: nothing trained yet, or no processed data.
+    """
+    tracking.configure(settings, experiment=settings.model_name)
+    run = mlflow.get_run(run_id) if run_id else tracking.latest_training_run(settings.model_name)
+    contract, parts, _ = prepare(config)
+    model = tracking.load_model(f"runs:/{run.info.run_id}/model")
+    baseline = fit_baseline(contract, parts, seed=config.seed)
+    evaluation = evaluate(
+        model,
+        baseline,
+        parts.test,
+        contract,
+{%- if cookiecutter.task == "classification" %}
+        threshold=config.evaluate.threshold,
+{%- endif %}
+        seed=config.seed,
+        slice_tolerance=config.evaluate.slice_tolerance,
+    )
+    version = tracking.version_of_run(settings.model_name, run.info.run_id)
+    reports = config.evaluate.reports_dir
+    (reports / "figures").mkdir(parents=True, exist_ok=True)
+
+    with mlflow.start_run(run_id=run.info.run_id):
+        mlflow.log_metrics(
+            {f"test_{name}": value for name, value in evaluation.metrics.items()}
+            | {
+                f"baseline_test_{name}": value
+                for name, value in evaluation.baseline_metrics.items()
+            }
+        )
+        for stem, figure in evaluation.figures.items():
+            figure.savefig(reports / "figures" / f"{stem}.png", dpi=120, bbox_inches="tight")
+            mlflow.log_figure(figure, f"figures/{stem}.png")
+            plt.close(figure)
+        mlflow.log_text(evaluation.slices.to_csv(index=False), "slices.csv")
+        mlflow.log_text(evaluation.importances.to_csv(index=False), "importances.csv")
+        mlflow.set_tag("slice_warnings", str(len(evaluation.warnings)))
+        card = model_card(
+            project=settings.model_name,
+            model_name=settings.model_name,
+            model_version=version,
+            run_id=run.info.run_id,
+            tracking_uri=settings.tracking_uri,
+            run_link=tracking.run_link(run),
+            evaluation=evaluation,
+            contract=contract,
+            train_config=config.train.model_dump(mode="json"),
+            data_rows={
+                "train": len(parts.train),
+                "validation": len(parts.validation),
+                "test": len(parts.test),
+            },
+            data_digest=run.data.tags.get("data_sha256", "unknown"),
+        )
+        mlflow.log_text(card, "model_card.md")
+    card_path = reports / "model_card.md"
+    card_path.write_text(card, encoding="utf-8")
+    if readme is not None and readme.exists():
+        readme.write_text(
+            update_results(readme.read_text(encoding="utf-8"), evaluation, version),
+            encoding="utf-8",
+        )
+    return EvaluateResult(
+        run_id=run.info.run_id, model_version=version, evaluation=evaluation, model_card=card_path
+    )

@@ -1,0 +1,132 @@
+"""The estimators a project can train, their tuning search spaces, and how a model is scored."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+{%- if cookiecutter.task == "classification" %}
+from sklearn.dummy import DummyClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+{%- else %}
+from sklearn.dummy import DummyRegressor
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.linear_model import Ridge
+from sklearn.metrics import root_mean_squared_error
+{%- endif %}
+
+from {{ cookiecutter.package_name }}.config import ModelName, ParamValue
+from {{ cookiecutter.package_name }}.errors import ConfigError
+
+Params = Mapping[str, ParamValue]
+{%- if cookiecutter.task == "classification" %}
+
+#: The metric that decides tuning, the quality gate and the champion.
+PRIMARY_METRIC = "roc_auc"
+GREATER_IS_BETTER = True
+{%- else %}
+
+#: The metric that decides tuning, the quality gate and the champion.
+PRIMARY_METRIC = "rmse"
+GREATER_IS_BETTER = False
+{%- endif %}
+
+
+# ============================================================================================
+# YOUR MODEL: return any scikit-learn compatible estimator (fit/predict{% if cookiecutter.task == "classification" %}/predict_proba{% endif %}), then set
+# `train.model: custom` in configs/project.yaml; `train.params` arrive here as keywords. It is
+# trained, tracked, evaluated and promoted like the built-in models. A class from another
+# library (XGBoost, LightGBM, ...) must also be added to TRUSTED_MODULES in tracking.py.
+# ============================================================================================
+def custom_estimator(seed: int, **params: Any) -> Any:
+    """Your estimator; this example is a random forest."""
+{%- if cookiecutter.task == "classification" %}
+    from sklearn.ensemble import RandomForestClassifier
+
+    return RandomForestClassifier(n_estimators=200, random_state=seed, n_jobs=-1, **params)
+{%- else %}
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=-1, **params)
+{%- endif %}
+
+
+# ============================================================================================
+
+
+def make_estimator(name: ModelName, params: Params, *, seed: int) -> Any:
+    """Build an untrained estimator by name.
+
+    Raises:
+        ConfigError: the parameters do not fit the estimator.
+    """
+    builders: dict[str, Callable[..., Any]] = {
+{%- if cookiecutter.task == "classification" %}
+        "baseline": lambda **p: DummyClassifier(strategy="prior", **p),
+        "linear": lambda **p: LogisticRegression(max_iter=2000, **p),
+        "gradient_boosting": lambda **p: HistGradientBoostingClassifier(random_state=seed, **p),
+{%- else %}
+        "baseline": lambda **p: DummyRegressor(strategy="mean", **p),
+        "linear": lambda **p: Ridge(**p),
+        "gradient_boosting": lambda **p: HistGradientBoostingRegressor(random_state=seed, **p),
+{%- endif %}
+        "custom": lambda **p: custom_estimator(seed, **p),
+    }
+    try:
+        return builders[name](**params)
+    except TypeError as error:
+        raise ConfigError(f"train.params do not fit the {name} model: {error}") from None
+
+
+#: The models `suggest_params` has a search space for.
+TUNABLE: tuple[ModelName, ...] = ("linear", "gradient_boosting")
+
+
+def check_tunable(name: ModelName) -> None:
+    """Refuse to tune a model without a search space (the baseline, or your custom model).
+
+    Raises:
+        ConfigError: the model has no search space.
+    """
+    if name not in TUNABLE:
+        raise ConfigError(f"the {name} model has no search space: add one in models.suggest_params")
+
+
+def suggest_params(trial: optuna.Trial, name: ModelName) -> dict[str, ParamValue]:
+    """One point of the search space that `tune` explores for a model."""
+    check_tunable(name)
+    if name == "gradient_boosting":
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+            "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 8, 64, log=True),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 10, 100, log=True),
+            "l2_regularization": trial.suggest_float("l2_regularization", 1e-4, 10.0, log=True),
+        }
+    # The linear model: how strongly it is regularised.
+{%- if cookiecutter.task == "classification" %}
+    return {"C": trial.suggest_float("C", 1e-3, 100.0, log=True)}
+{%- else %}
+    return {"alpha": trial.suggest_float("alpha", 1e-3, 100.0, log=True)}
+{%- endif %}
+
+
+def score(model: Any, features: pd.DataFrame, target: pd.Series) -> float:
+    """The primary metric of a fitted model on some labelled rows."""
+{%- if cookiecutter.task == "classification" %}
+    probabilities = model.predict_proba(features)
+    if probabilities.shape[1] == 2:  # binary: score the positive class's column
+        return float(roc_auc_score(target, probabilities[:, 1]))
+    return float(roc_auc_score(target, probabilities, multi_class="ovr", labels=model.classes_))
+{%- else %}
+    return float(root_mean_squared_error(target, model.predict(features)))
+{%- endif %}
+
+
+def is_better(candidate: float, reference: float, margin: float = 0.0) -> bool:
+    """Whether `candidate` beats `reference` on the primary metric by at least `margin`."""
+    if GREATER_IS_BETTER:
+        return bool(np.round(candidate - reference, 12) >= margin)
+    return bool(np.round(reference - candidate, 12) >= margin)

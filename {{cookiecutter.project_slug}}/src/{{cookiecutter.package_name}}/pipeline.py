@@ -1,0 +1,48 @@
+"""The whole pipeline on one command: ingest, train, evaluate and promote."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.evaluate import EvaluateResult, evaluate_run
+from {{ cookiecutter.package_name }}.ingest import Summary, ingest
+from {{ cookiecutter.package_name }}.promote import Decision, promote
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.train import TrainResult, train
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    """What each stage of one run produced."""
+
+    ingested: Summary
+    trained: TrainResult
+    evaluated: EvaluateResult
+    decision: Decision
+
+
+def run_pipeline(config: ProjectConfig, settings: Settings, console: Console) -> PipelineResult:
+    """Run every stage in order; the first failure stops the run with its own error.
+
+    Raises:
+        ConfigError, DataSourceError, DataValidationError: a stage could not run.
+        PromotionRefusedError: the new model failed the quality gate (the champion stays).
+    """
+    with console.status("Ingesting the raw data"):
+        ingested = ingest(config, settings)
+    console.print(f"[green]✓[/] ingested {ingested.rows:,} rows into {ingested.path}")
+    with console.status(f"Training the {config.train.model} model and the baseline"):
+        trained = train(config, settings)
+    console.print(f"[green]✓[/] trained run {trained.run_id} in {trained.seconds:.1f} s")
+    with console.status("Evaluating on the held-out test set"):
+        evaluated = evaluate_run(config, settings, trained.run_id, readme=Path("README.md"))
+    console.print(f"[green]✓[/] evaluated: model card at {evaluated.model_card}")
+    for warning in evaluated.evaluation.warnings:
+        console.print(f"[yellow]![/] {warning}")
+    decision = promote(config, settings, trained.run_id)
+    console.print(f"[green]✓[/] promoted version {decision.model_version}: {decision.reason}")
+    return PipelineResult(
+        ingested=ingested, trained=trained, evaluated=evaluated, decision=decision
+    )

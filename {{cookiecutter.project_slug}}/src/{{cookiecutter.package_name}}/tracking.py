@@ -1,0 +1,161 @@
+"""MLflow behind one small module: where runs go, how models are logged, loaded and registered.
+
+Every stage tracks through these functions, so moving from the local SQLite store to a team's
+tracking server is one setting (`MLFLOW_TRACKING_URI`), and tests point it at a temporary folder.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.settings import Settings
+
+CHAMPION = "champion"
+#: Only classes from these packages may be loaded back from a logged model (skops refuses
+#: anything else, so a tampered artifact cannot run arbitrary code). Add a library here when
+#: your custom model uses one.
+TRUSTED_MODULES = ("{{ cookiecutter.package_name }}", "sklearn", "numpy", "scipy")
+#: What a logged model needs installed, pinned to the versions it was trained with. Listing
+#: them is exact and takes milliseconds; MLflow's inference takes seconds and picks up
+#: whatever else happens to be installed.
+MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "skops", "mlflow")
+
+
+def configure(settings: Settings, experiment: str) -> None:
+    """Point MLflow at the tracking store from the settings and select the experiment."""
+    # The CLI shows its own progress; MLflow's download bars would only add noise.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_experiment(experiment)
+
+
+def log_model(
+    model: Any, example: pd.DataFrame, *, name: str, registered_name: str | None
+) -> str | None:
+    """Log a fitted pipeline with its signature and input example; register it if named.
+
+    Returns:
+        The registered version, or None when the model was not registered.
+
+    Raises:
+        ConfigError: the model holds a class from a package not in TRUSTED_MODULES.
+    """
+    import skops.io  # seconds to import: only when logging
+
+    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    foreign = [name for name in untrusted if name.split(".")[0] not in TRUSTED_MODULES]
+    if foreign:
+        raise ConfigError(
+            f"the model uses {', '.join(foreign)}: add its package to TRUSTED_MODULES in tracking.py"
+        )
+    output = (
+        model.predict_proba(example) if hasattr(model, "predict_proba") else model.predict(example)
+    )
+    info = mlflow.sklearn.log_model(
+        model,
+        name=name,
+        signature=infer_signature(example, output),
+        input_example=example,
+        pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
+        registered_model_name=registered_name,
+        skops_trusted_types=untrusted,
+    )
+    return None if info.registered_model_version is None else str(info.registered_model_version)
+
+
+def load_model(uri: str) -> Any:
+    """Load a logged scikit-learn pipeline from `runs:/...` or `models:/NAME@ALIAS`."""
+    return mlflow.sklearn.load_model(uri)
+
+
+def champion_version(model_name: str) -> str | None:
+    """The registered version that holds the champion alias, if any."""
+    client = mlflow.MlflowClient()
+    try:
+        return str(client.get_model_version_by_alias(model_name, CHAMPION).version)
+    except MlflowException:
+        return None
+
+
+def version_of_run(model_name: str, run_id: str) -> str | None:
+    """The registered version a training run produced, if it registered one."""
+    found = mlflow.MlflowClient().search_model_versions(
+        f"name = '{model_name}' and run_id = '{run_id}'"
+    )
+    return str(found[0].version) if found else None
+
+
+def run_of_version(model_name: str, model_version: str) -> Run:
+    """The training run that produced a registered version."""
+    client = mlflow.MlflowClient()
+    run_id = client.get_model_version(model_name, model_version).run_id
+    if run_id is None:
+        raise ConfigError(f"{model_name} version {model_version} has no training run")
+    return client.get_run(run_id)
+
+
+def latest_training_run(experiment: str) -> Run:
+    """The most recent finished training run of the experiment.
+
+    Raises:
+        ConfigError: nothing has been trained yet.
+    """
+    runs = mlflow.search_runs(
+        experiment_names=[experiment],
+        filter_string="tags.stage = 'train' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    if not runs:
+        raise ConfigError(
+            f"no finished training run in experiment {experiment!r}: run `train` first"
+        )
+    return runs[0]
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit() -> str:
+    """The commit the code was trained from (with `-dirty` for uncommitted changes), or `unknown`."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    try:
+        commit = subprocess.run(  # noqa: S603 - a fixed git command
+            [git, "describe", "--always", "--dirty", "--abbrev=40"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit or "unknown"
+
+
+def run_link(run: Run) -> str | None:
+    """A browser link to the run when the tracking store is a server, else None."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith(("http://", "https://")):
+        return None
+    return f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"

@@ -1,0 +1,40 @@
+"""The evaluate stage: test metrics, plots, slices and the model card, in MLflow and on disk."""
+
+from pathlib import Path
+
+import mlflow
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.evaluate import evaluate_run
+from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.reports import RESULTS_END, RESULTS_START
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.train import train
+
+
+def test_evaluation_is_logged_to_the_training_run_and_written_to_reports(
+    trained_config: ProjectConfig, settings: Settings, isolated: Path
+) -> None:
+    run_id = train(trained_config, settings).run_id
+    readme = isolated / "README.md"
+    readme.write_text(
+        f"# Project\n\n{RESULTS_START}\nnothing yet\n{RESULTS_END}\n", encoding="utf-8"
+    )
+
+    result = evaluate_run(trained_config, settings, readme=readme)
+
+    assert result.run_id == run_id  # the latest training run by default
+    run = mlflow.get_run(run_id)
+    assert f"test_{PRIMARY_METRIC}" in run.data.metrics
+    assert f"baseline_test_{PRIMARY_METRIC}" in run.data.metrics
+    logged = {artifact.path for artifact in mlflow.MlflowClient().list_artifacts(run_id, "figures")}
+    written = {
+        path.name for path in (trained_config.evaluate.reports_dir / "figures").glob("*.png")
+    }
+    assert written
+    assert logged == {f"figures/{name}" for name in written}
+    assert "permutation_importance.png" in written
+    card = result.model_card.read_text(encoding="utf-8")
+    assert run_id in card
+    assert "nothing yet" not in readme.read_text(encoding="utf-8")
+    assert PRIMARY_METRIC in readme.read_text(encoding="utf-8")

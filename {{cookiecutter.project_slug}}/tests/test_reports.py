@@ -1,0 +1,215 @@
+"""Reports: the model card tells the whole story; the README's results change between markers only."""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.evaluation import (
+    MIN_SLICE_ROWS,
+    SLICE_METRICS,
+    Evaluation,
+    format_metric,
+)
+from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.reports import (
+    RESULTS_END,
+    RESULTS_START,
+    TOP_FEATURES,
+    model_card,
+    update_results,
+)
+{%- if cookiecutter.task == "classification" %}
+
+METRICS = {"roc_auc": 0.8612, "accuracy": 0.8267, "log_loss": 0.3757, "threshold": 0.5}
+BASELINE = {"roc_auc": 0.5, "accuracy": 0.732, "log_loss": 0.5813, "threshold": 0.5}
+WARNING = "slice contract=two-year (206 rows): roc_auc 0.688 vs 0.861 overall"
+{%- else %}
+
+METRICS = {"rmse": 52.3377, "mae": 37.7704, "r2": 0.8197, "mape": 0.151}
+BASELINE = {"rmse": 123.7074, "mae": 91.5286, "r2": -0.0071, "mape": 0.4039}
+WARNING = "slice neighbourhood=riverside (109 rows): rmse 71.862 vs 52.338 overall"
+{%- endif %}
+RUN_ID = "0123456789abcdef"
+PARAMS = {"learning_rate": 0.1}
+
+
+@pytest.fixture
+def evaluation() -> Evaluation:
+    """An evaluation with known numbers: reports only render, so no model is needed."""
+    slices = pd.DataFrame(
+        [
+            {"feature": "region", "value": "north", "rows": 1250}
+            | dict.fromkeys(SLICE_METRICS, 0.75),
+            {"feature": "region", "value": "south", "rows": 206}
+            | dict.fromkeys(SLICE_METRICS, 0.5),
+        ]
+    )
+    importances = pd.DataFrame(
+        {
+            "feature": [f"feature_{number:02d}" for number in range(TOP_FEATURES + 2)],
+            "importance_mean": [0.5 - 0.01 * number for number in range(TOP_FEATURES + 2)],
+            "importance_std": [0.004] * (TOP_FEATURES + 2),
+        }
+    )
+    return Evaluation(
+        metrics=METRICS,
+        baseline_metrics=BASELINE,
+        slices=slices,
+        warnings=[WARNING],
+        importances=importances,
+        figures={},
+    )
+
+
+def card(evaluation: Evaluation, contract: DataContract, **changes: object) -> str:
+    """The model card of the fixture's evaluation, with some arguments changed."""
+    arguments: dict[str, object] = {
+        "project": "Customer Churn",
+        "model_name": "customer-churn",
+        "model_version": "3",
+        "run_id": RUN_ID,
+        "tracking_uri": "http://127.0.0.1:5000",
+        "run_link": f"http://127.0.0.1:5000/#/experiments/1/runs/{RUN_ID}",
+        "evaluation": evaluation,
+        "contract": contract,
+        "train_config": {"model": "gradient_boosting", "params": PARAMS},
+        "data_rows": {"train": 3500, "validation": 750, "test": 750},
+        "data_digest": "sha256:feedface",
+    }
+    return model_card(**(arguments | changes))  # type: ignore[arg-type]
+
+
+def test_model_card_has_every_section(evaluation: Evaluation, contract: DataContract) -> None:
+    text = card(evaluation, contract)
+
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == [
+        "# Model card: Customer Churn",
+        "## Intended use",
+        "## Data",
+        "## Metrics",
+        "## Slices",
+        "## What the model relies on",
+        "## Limitations",
+        "## Training configuration",
+        "## Tracking",
+    ]
+
+
+def test_model_card_puts_model_and_baseline_side_by_side(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert "| metric | model | baseline |" in text
+    primary = f"| **{PRIMARY_METRIC}** | {format_metric(METRICS[PRIMARY_METRIC])} | "
+    assert primary + f"{format_metric(BASELINE[PRIMARY_METRIC])} |" in text
+    for name, value in METRICS.items():
+        assert f" | {format_metric(value)} | {format_metric(BASELINE[name])} |" in text
+
+
+def test_model_card_describes_the_data_and_the_run(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert "| train | 3,500 |" in text
+    assert "| test | 750 |" in text
+    assert "`sha256:feedface`" in text
+    assert f"`{contract.target.name}`" in text
+    for feature in contract.features:
+        assert f"| `{feature.name}` | {feature.type} |" in text
+    assert '"learning_rate": 0.1' in text
+    assert f"[`{RUN_ID}`](http://127.0.0.1:5000/#/experiments/1/runs/{RUN_ID})" in text
+    assert "`customer-churn` version 3" in text
+
+
+def test_model_card_shows_slices_and_their_warnings(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert f"| feature | value | rows | {' | '.join(SLICE_METRICS)} |" in text
+    assert "| region | north | 1,250 | " in text
+    assert f"- {WARNING}" in text
+
+
+def test_model_card_says_when_no_slice_is_much_worse(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    calm = dataclasses.replace(evaluation, warnings=[])
+
+    assert "No slice is much worse than the whole test set." in card(calm, contract)
+
+
+def test_model_card_lists_only_the_top_features(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert "| `feature_00` | 0.500 ± 0.004 |" in text
+    assert f"`feature_{TOP_FEATURES - 1:02d}`" in text
+    assert f"`feature_{TOP_FEATURES:02d}`" not in text
+
+
+def test_model_card_states_its_limitations(evaluation: Evaluation, contract: DataContract) -> None:
+    limitations = card(evaluation, contract).split("## Limitations")[1].split("##")[0]
+
+    assert "synthetic sample data" in limitations
+    assert f"fewer than {MIN_SLICE_ROWS} test rows are not evaluated" in limitations
+    assert "one test set of 750 rows" in limitations
+
+
+def test_model_card_of_an_unregistered_run_without_a_link(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract, model_version=None, run_link=None)
+
+    assert "Registered model: not registered" in text
+    assert f"- MLflow run: `{RUN_ID}`" in text
+    assert "](" not in text
+
+
+README = f"# Project\n\nIntro.\n\n{RESULTS_START}\nold results\n{RESULTS_END}\n\nMore text.\n"
+
+
+def test_update_results_replaces_only_what_is_between_the_markers(
+    evaluation: Evaluation,
+) -> None:
+    updated = update_results(README, evaluation, "3")
+
+    before, rest = updated.split(RESULTS_START)
+    between, after = rest.split(RESULTS_END)
+    assert before == "# Project\n\nIntro.\n\n"
+    assert after == "\n\nMore text.\n"
+    assert "old results" not in between
+    assert "model version 3" in between
+    assert "| metric | model | baseline |" in between
+    assert f"| {format_metric(METRICS[PRIMARY_METRIC])} | " in between
+
+
+def test_update_results_again_gives_the_same_readme(evaluation: Evaluation) -> None:
+    once = update_results(README, evaluation, None)
+
+    assert update_results(once, evaluation, None) == once
+    assert "unregistered" in once
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# Project\n",
+        f"# Project\n{RESULTS_START}\n",
+        f"# Project\n{RESULTS_END}\n",
+        f"# Project\n{RESULTS_END}\n{RESULTS_START}\n",
+    ],
+)
+def test_update_results_refuses_a_readme_without_both_markers(
+    readme: str, evaluation: Evaluation
+) -> None:
+    with pytest.raises(ValueError, match="markers") as caught:
+        update_results(readme, evaluation, "3")
+
+    assert "\n" not in str(caught.value)

@@ -1,0 +1,87 @@
+"""The train stage: everything about a run is tracked, the model is registered, runs repeat."""
+
+import mlflow
+import pytest
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig, TrainConfig
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC, is_better
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking import load_model
+from {{ cookiecutter.package_name }}.train import train
+
+
+def with_model(config: ProjectConfig, model: str) -> ProjectConfig:
+    return config.model_copy(update={"train": TrainConfig(model=model)})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("model", ["baseline", "linear", "gradient_boosting"])
+def test_each_model_family_trains_and_registers(
+    trained_config: ProjectConfig, settings: Settings, model: str
+) -> None:
+    result = train(with_model(trained_config, model), settings)
+
+    assert result.model_version == "1"
+    assert result.validation_score > 0
+
+
+def test_run_records_params_metrics_data_and_the_model(
+    trained_config: ProjectConfig, settings: Settings, contract: DataContract
+) -> None:
+    result = train(trained_config, settings)
+    run = mlflow.get_run(result.run_id)
+
+    assert run.data.params["model"] == "gradient_boosting"
+    assert run.data.params["model.max_iter"] == "30"
+    assert run.data.params["seed"] == str(trained_config.seed)
+    assert {"git_commit", "data_sha256"} <= set(run.data.tags)
+    assert len(run.data.tags["data_sha256"]) == 64
+    assert {
+        f"validation_{PRIMARY_METRIC}",
+        f"baseline_validation_{PRIMARY_METRIC}",
+        "training_seconds",
+    } <= set(run.data.metrics)
+    contexts = {inp.tags[0].value for inp in run.inputs.dataset_inputs}
+    assert contexts == {"train", "validation", "test"}
+    assert is_better(result.validation_score, result.baseline_validation_score)
+
+    logged = mlflow.models.get_model_info(f"runs:/{result.run_id}/model")
+    assert logged.signature is not None
+    assert [spec.name for spec in logged.signature.inputs] == contract.feature_names
+    assert logged.saved_input_example_info is not None
+    version = mlflow.MlflowClient().get_model_version(settings.model_name, "1")
+    assert version.run_id == result.run_id
+
+
+def test_logged_model_predicts_like_the_trained_one(
+    trained_config: ProjectConfig, settings: Settings, contract: DataContract, raw_data
+) -> None:  # type: ignore[no-untyped-def]
+    result = train(trained_config, settings)
+    rows = raw_data[contract.feature_names].head(20)
+
+    model = load_model(f"models:/{settings.model_name}/{result.model_version}")
+
+    assert len(model.predict(rows)) == 20
+
+
+def test_same_config_and_data_give_the_same_scores(
+    trained_config: ProjectConfig, settings: Settings
+) -> None:
+    first, second = train(trained_config, settings), train(trained_config, settings)
+
+    assert first.validation_score == second.validation_score
+    assert (first.model_version, second.model_version) == ("1", "2")
+
+
+def test_training_before_ingest_says_what_to_run(
+    project_config: ProjectConfig, settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    config = project_config.model_copy(
+        update={
+            "data": project_config.data.model_copy(update={"processed_dir": tmp_path / "empty"})
+        }
+    )
+
+    with pytest.raises(ConfigError, match="run `ingest` first"):
+        train(config, settings)
