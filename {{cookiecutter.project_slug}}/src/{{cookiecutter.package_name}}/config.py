@@ -133,16 +133,27 @@ def load_config(path: Path) -> ProjectConfig:
     Raises:
         ConfigError: the file is missing, is not YAML, or breaks the schema.
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: config file not found: run from the project root "
-            "or set {{ cookiecutter.package_name | upper }}_CONFIG_FILE"
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    missing = "config file not found: run from the project root or set {{ cookiecutter.package_name | upper }}_CONFIG_FILE"
+    raw = read_yaml(path, missing=missing)
     try:
         return ProjectConfig.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(describe(error, source=str(path))) from None
+
+
+def read_yaml(path: Path, *, missing: str) -> object:
+    """Read a YAML file; a missing file or broken YAML is one line naming the file.
+
+    Args:
+        path: the YAML file.
+        missing: what to tell the user when the file is not there.
+
+    Raises:
+        ConfigError: the file is missing or is not YAML.
+    """
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {missing}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None

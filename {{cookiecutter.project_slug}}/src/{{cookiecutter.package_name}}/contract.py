@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from {{ cookiecutter.package_name }}.config import read_yaml
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
 
 ColumnType = Literal["numeric", "categorical", "boolean", "datetime"]
@@ -91,14 +92,7 @@ def load_contract(path: Path) -> DataContract:
     Raises:
         ConfigError: the file is missing, is not YAML, or breaks the contract's schema.
     """
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: data contract not found: write one with `schema infer`"
-        ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    raw = read_yaml(path, missing="data contract not found: write one with `schema infer`")
     try:
         return DataContract.model_validate(raw)
     except ValidationError as error:

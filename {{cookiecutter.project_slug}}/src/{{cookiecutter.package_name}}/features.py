@@ -75,7 +75,19 @@ CUSTOM_FEATURES: list[CustomFeature] = [
 # ============================================================================================
 
 
-class ModelInput(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+class StatelessTransformer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """A transformer with nothing to learn: `fit` is a no-op and it is always fitted."""
+
+    def fit(self, frame: pd.DataFrame, target: Any = None) -> Self:
+        """Nothing to learn."""
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Always ready, so `check_is_fitted` passes."""
+        return True
+
+
+class ModelInput(StatelessTransformer):
     """Turn whatever arrives (a validated frame, API records, a CSV) into the trained dtypes.
 
     Numbers and booleans become floats, categories become text with NaN for missing, dates
@@ -85,14 +97,6 @@ class ModelInput(BaseEstimator, TransformerMixin):  # type: ignore[misc]
     def __init__(self, types: dict[str, ColumnType]) -> None:
         """Remember each input column's contract type."""
         self.types = types
-
-    def fit(self, frame: pd.DataFrame, target: Any = None) -> Self:
-        """Nothing to learn."""
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Stateless: always ready, so `check_is_fitted` passes."""
-        return True
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Convert every contract column to its model dtype."""
@@ -119,16 +123,8 @@ def _boolean_as_float(value: object) -> float:
     return 1.0 if value else 0.0
 
 
-class DerivedFeatures(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+class DerivedFeatures(StatelessTransformer):
     """Add the columns listed in CUSTOM_FEATURES."""
-
-    def fit(self, frame: pd.DataFrame, target: Any = None) -> Self:
-        """Nothing to learn."""
-        return self
-
-    def __sklearn_is_fitted__(self) -> bool:
-        """Stateless: always ready, so `check_is_fitted` passes."""
-        return True
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the data with every custom feature added."""
