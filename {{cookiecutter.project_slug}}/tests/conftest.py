@@ -15,8 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import (
     ProjectConfig,
     TrainConfig,
@@ -191,8 +193,13 @@ def trained_config(
 
 
 @pytest.fixture
-def runner() -> CliRunner:
-    """A Typer test runner that keeps stdout and stderr apart."""
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A Typer test runner; the CLI prints plain, wide text whatever the terminal.
+
+    CI sets FORCE_COLOR, which would otherwise put colour codes between the words tests read.
+    """
+    plain = Console(force_terminal=False, no_color=True, highlight=False, width=200)
+    monkeypatch.setattr(cli, "console", plain)
     return CliRunner()
 {%- if cookiecutter.data_source == "sql" %}
 

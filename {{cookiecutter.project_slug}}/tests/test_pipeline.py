@@ -17,7 +17,6 @@ def test_run_goes_from_raw_data_to_a_champion(
     env = project_env | {
         f"{ENV_PREFIX}TRACKING_URI": tracking_uri,
         f"{ENV_PREFIX}MODEL_NAME": "pipeline-test",
-        "COLUMNS": "200",  # so the summary's title is not wrapped
     }
 
     result = runner.invoke(app, ["run"], env=env)
