@@ -16,6 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 from rich.console import Console
+{%- if cookiecutter.task == "classification" %}
+from sklearn.linear_model import LogisticRegression
+{%- else %}
+from sklearn.linear_model import Ridge
+{%- endif %}
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import cli
@@ -31,6 +36,7 @@ from {{ cookiecutter.package_name }}.datasets import read_sql, write_parquet
 {%- else %}
 from {{ cookiecutter.package_name }}.datasets import read_table, write_parquet
 {%- endif %}
+from {{ cookiecutter.package_name }}.features import build_pipeline
 from {{ cookiecutter.package_name }}.ingest import processed_path
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.validation import validate
@@ -147,6 +153,18 @@ def sample(raw_data: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- training and MLflow -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fitted_model(contract: DataContract, raw_data: pd.DataFrame):  # type: ignore[no-untyped-def]
+    """A quick linear pipeline fitted on the sample data, untracked: for tests that only predict."""
+    train = validate(raw_data, contract)
+{%- if cookiecutter.task == "classification" %}
+    pipeline = build_pipeline(contract, LogisticRegression(max_iter=1000))
+{%- else %}
+    pipeline = build_pipeline(contract, Ridge())
+{%- endif %}
+    return pipeline.fit(train[contract.feature_names], train[contract.target.name])
 
 
 @pytest.fixture(scope="session")

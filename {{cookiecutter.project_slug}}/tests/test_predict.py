@@ -5,11 +5,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-{%- if cookiecutter.task == "classification" %}
-from sklearn.linear_model import LogisticRegression
-{%- else %}
-from sklearn.linear_model import Ridge
-{%- endif %}
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.datasets import read_table
@@ -17,22 +12,15 @@ from {{ cookiecutter.package_name }}.errors import (
     DataSourceError,
     DataValidationError,
 )
-from {{ cookiecutter.package_name }}.features import build_pipeline
 from {{ cookiecutter.package_name }}.predict import predict_file
 from {{ cookiecutter.package_name }}.validation import validate
 
 VERSION = "7"
 
 
-@pytest.fixture(scope="module")
-def model(contract: DataContract, raw_data: pd.DataFrame):  # type: ignore[no-untyped-def]
-    train = validate(raw_data, contract)
-{%- if cookiecutter.task == "classification" %}
-    pipeline = build_pipeline(contract, LogisticRegression(max_iter=1000))
-{%- else %}
-    pipeline = build_pipeline(contract, Ridge())
-{%- endif %}
-    return pipeline.fit(train[contract.feature_names], train[contract.target.name])
+@pytest.fixture
+def model(fitted_model):  # type: ignore[no-untyped-def]
+    return fitted_model
 
 
 @pytest.fixture

@@ -222,10 +222,67 @@ def predict(
         contract = load_contract(config.data.contract)
         with console.status(f"Scoring {source} with version {version}"):
             summary = predict_file(
-                model, contract, source, output, model_version=version, chunk_rows=chunk_rows
+                model,
+                contract,
+                source,
+                output,
+                model_version=version,
+                chunk_rows=chunk_rows,
+{%- if cookiecutter.task == "classification" %}
+                threshold=config.evaluate.threshold,
+{%- endif %}
             )
     console.print(
         f"Wrote {summary.rows:,} predictions to {summary.output} in {summary.seconds:.1f} s"
+    )
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Argument(help="The directory to write.")] = Path(
+        "models/champion"
+    ),
+    force: Annotated[bool, typer.Option(help="Replace an existing directory.")] = False,
+) -> None:
+    """Copy the champion (or {{ cookiecutter.package_name | upper }}_MODEL_URI) out of the registry, for `serve` to load alone."""
+    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.serving.model import export_model
+
+    with user_errors():
+        settings, config = load()
+        metadata = export_model(settings, load_contract(config.data.contract), output, force=force)
+    console.print(
+        f"Exported {metadata.name} version {metadata.version} to {output}. Serve it with "
+        f"{{ cookiecutter.package_name | upper }}_MODEL_URI={output} {PROG} serve"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [settings: HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [settings: PORT].")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes, each with the model [settings: WORKERS].")
+    ] = None,
+) -> None:
+    """Serve the model over HTTP: the API, its docs at /docs, health, readiness and metrics."""
+    import uvicorn
+
+    from {{ cookiecutter.package_name }}.serving.model import check_model_source
+    from {{ cookiecutter.package_name }}.serving.observability import log_config
+
+    with user_errors():
+        settings, _ = load()
+        check_model_source(settings)
+    uvicorn.run(
+        "{{ cookiecutter.package_name }}.serving.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        log_config=log_config(settings.log_level),
+        access_log=False,
+        server_header=False,
     )
 
 

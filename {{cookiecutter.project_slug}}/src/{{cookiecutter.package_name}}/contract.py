@@ -37,6 +37,9 @@ class Column(BaseModel):
     min: float | None = None
     max: float | None = None
     categories: tuple[Category, ...] | None = None
+    # A category that is not listed: `reject` it (validation fails, the API answers 422), or
+    # `accept` it, and the model encodes it as unknown.
+    unknown_categories: Literal["reject", "accept"] = "reject"
     nullable: bool = False
 
     @model_validator(mode="after")
@@ -45,6 +48,8 @@ class Column(BaseModel):
             raise ValueError(f"{self.name}: min and max apply to numeric columns only")
         if self.categories is not None and self.type != "categorical":
             raise ValueError(f"{self.name}: categories apply to categorical columns only")
+        if self.unknown_categories == "accept" and self.categories is None:
+            raise ValueError(f"{self.name}: unknown_categories applies to listed categories only")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"{self.name}: min {self.min} is greater than max {self.max}")
         return self

@@ -16,6 +16,9 @@ from sklearn.inspection import permutation_importance
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.models import GREATER_IS_BETTER, PRIMARY_METRIC
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.outputs import positive_class, predicted_classes
+{%- endif %}
 from {{ cookiecutter.package_name }}.validation import count_rows
 
 # A slice (one category of one feature) needs this many test rows to be evaluated at all.
@@ -148,23 +151,7 @@ def predict(
     truth = frame[contract.target.name].to_numpy(dtype=object)
     probabilities = estimator.predict_proba(frame[contract.feature_names])
     classes = list(estimator.classes_)
-    categories = contract.target.categories
-    wanted = str(categories[-1]) if categories else str(classes[-1])
-    positive = next((c for c in classes if str(c) == wanted), classes[-1])
-    return truth, probabilities, classes, positive
-
-
-def predicted_classes(
-    probabilities: Array, classes: list[Any], positive: Any, threshold: float
-) -> Array:
-    """One class per row: by the threshold for two classes, the most probable one otherwise."""
-    chosen: npt.NDArray[np.intp]
-    if len(classes) == 2:
-        index = classes.index(positive)
-        chosen = np.where(probabilities[:, index] >= threshold, index, 1 - index)
-    else:
-        chosen = probabilities.argmax(axis=1)
-    return np.asarray(classes, dtype=object)[chosen]
+    return truth, probabilities, classes, positive_class(classes, contract)
 
 
 def one_vs_rest(

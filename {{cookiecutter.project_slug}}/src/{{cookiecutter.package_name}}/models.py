@@ -1,10 +1,9 @@
 """The estimators a project can train, their tuning search spaces, and how a model is scored."""
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
 import pandas as pd
 {%- if cookiecutter.task == "classification" %}
 from sklearn.dummy import DummyClassifier
@@ -20,6 +19,9 @@ from sklearn.metrics import root_mean_squared_error
 
 from {{ cookiecutter.package_name }}.config import ModelName, ParamValue
 from {{ cookiecutter.package_name }}.errors import ConfigError
+
+if TYPE_CHECKING:
+    import optuna  # training only: the service imports this module without it
 
 Params = Mapping[str, ParamValue]
 {%- if cookiecutter.task == "classification" %}
@@ -39,7 +41,7 @@ GREATER_IS_BETTER = False
 # YOUR MODEL: return any scikit-learn compatible estimator (fit/predict{% if cookiecutter.task == "classification" %}/predict_proba{% endif %}), then set
 # `train.model: custom` in configs/project.yaml; `train.params` arrive here as keywords. It is
 # trained, tracked, evaluated and promoted like the built-in models. A class from another
-# library (XGBoost, LightGBM, ...) must also be added to TRUSTED_MODULES in tracking.py.
+# library (XGBoost, LightGBM, ...) must also be added to TRUSTED_MODULES below.
 # ============================================================================================
 def custom_estimator(seed: int, **params: Any) -> Any:
     """Your estimator; this example is a random forest."""
@@ -52,6 +54,11 @@ def custom_estimator(seed: int, **params: Any) -> Any:
 
     return RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=-1, **params)
 {%- endif %}
+
+
+#: Only classes from these packages may be loaded back from a saved model (skops refuses
+#: anything else, so a tampered model file cannot run arbitrary code).
+TRUSTED_MODULES = ("{{ cookiecutter.package_name }}", "sklearn", "numpy", "scipy")
 
 
 # ============================================================================================
@@ -95,7 +102,7 @@ def check_tunable(name: ModelName) -> None:
         raise ConfigError(f"the {name} model has no search space: add one in models.suggest_params")
 
 
-def suggest_params(trial: optuna.Trial, name: ModelName) -> dict[str, ParamValue]:
+def suggest_params(trial: "optuna.Trial", name: ModelName) -> dict[str, ParamValue]:
     """One point of the search space that `tune` explores for a model."""
     check_tunable(name)
     if name == "gradient_boosting":

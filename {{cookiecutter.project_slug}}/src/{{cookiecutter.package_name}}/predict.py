@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from {{ cookiecutter.package_name }}.errors import (
     DataSourceError,
     DataValidationError,
 )
+from {{ cookiecutter.package_name }}.outputs import predict_rows
 from {{ cookiecutter.package_name }}.validation import validate
 
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -45,6 +47,9 @@ def predict_file(
     *,
     model_version: str,
     chunk_rows: int = 100_000,
+{%- if cookiecutter.task == "classification" %}
+    threshold: float = 0.5,
+{%- endif %}
 ) -> PredictionSummary:
     """Score every row of a CSV or Parquet file and write the predictions, chunk by chunk.
 
@@ -59,6 +64,9 @@ def predict_file(
         output: where to write the predictions, `.csv` or `.parquet`.
         model_version: recorded on every row, to trace each prediction to its model.
         chunk_rows: how many rows to read, validate and score at a time.
+{%- if cookiecutter.task == "classification" %}
+        threshold: the positive-class probability from which a two-class model predicts it.
+{%- endif %}
 
     Raises:
         DataSourceError: the source is missing, empty or unreadable, or a suffix is unknown.
@@ -71,6 +79,11 @@ def predict_file(
     started = time.perf_counter()
     output_kind = _kind(output, "output")
     chunks = _read_chunks(source, contract, chunk_rows)
+{%- if cookiecutter.task == "classification" %}
+    score = partial(_score, model, contract, threshold=threshold)
+{%- else %}
+    score = partial(_score, model, contract)
+{%- endif %}
     output.parent.mkdir(parents=True, exist_ok=True)
     temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     rows = count = 0
@@ -80,9 +93,7 @@ def predict_file(
                 if chunk.empty:
                     continue
                 first, last = rows + 1, rows + len(chunk)
-                writer.write(
-                    _score(model, contract, chunk, model_version, f"rows {first:,}-{last:,}")
-                )
+                writer.write(score(chunk, model_version, f"rows {first:,}-{last:,}"))
                 rows, count = last, count + 1
         if rows == 0:
             raise DataSourceError(f"{source}: the file has no rows to score")
@@ -139,7 +150,15 @@ def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
 
 
 def _score(
-    model: Any, contract: DataContract, chunk: pd.DataFrame, model_version: str, where: str
+    model: Any,
+    contract: DataContract,
+    chunk: pd.DataFrame,
+    model_version: str,
+    where: str,
+{%- if cookiecutter.task == "classification" %}
+    *,
+    threshold: float,
+{%- endif %}
 ) -> pd.DataFrame:
     """Validate one chunk and return its predictions; problems are prefixed with `where`."""
     unlabelled = chunk.drop(columns=[contract.target.name], errors="ignore")
@@ -148,14 +167,18 @@ def _score(
     except DataValidationError as error:
         raise DataValidationError([f"{where}: {problem}" for problem in error.problems]) from None
     features = typed[contract.feature_names]
+{%- if cookiecutter.task == "classification" %}
+    outputs = predict_rows(model, features, contract, threshold=threshold)
+{%- else %}
+    outputs = predict_rows(model, features, contract)
+{%- endif %}
     scored = pd.DataFrame(
-        {contract.id_column: typed[contract.id_column], "prediction": model.predict(features)},
+        {contract.id_column: typed[contract.id_column], "prediction": outputs.predictions},
         index=typed.index,
     )
 {%- if cookiecutter.task == "classification" %}
-    probabilities = model.predict_proba(features)
-    for position, label in enumerate(model.classes_):
-        scored[f"probability_{label}"] = probabilities[:, position]
+    for position, label in enumerate(outputs.classes):
+        scored[f"probability_{label}"] = outputs.probabilities[:, position]
 {%- endif %}
     scored["model_version"] = model_version
     return scored

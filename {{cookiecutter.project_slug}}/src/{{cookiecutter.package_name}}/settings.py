@@ -39,6 +39,18 @@ class Settings(BaseSettings):
     )
     # The registered model's name: every trained model becomes a new version of it.
     model_name: str = "{{ cookiecutter.project_slug }}"
+    # What `serve` and `export` load: a registry URI (by default the champion of model_name) or
+    # a directory written by `export`, which needs no tracking store at all (an image, say).
+    model_uri: str = Field(
+        default_factory=lambda values: f"models:/{values['model_name']}@champion", min_length=1
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    # The most records one /predict/batch request may hold (more is answered with 413).
+    max_batch_size: int = Field(default=1000, ge=1)
+    # Browser origins allowed to call the API, as a JSON list; none by default (CORS off).
+    cors_origins: list[str] = Field(default_factory=list)
 {%- if cookiecutter.data_source == "sql" %}
     # A secret once it names a real server: masked whenever settings are shown.
     database_url: SecretStr = SecretStr("sqlite:///data/raw/{{ cookiecutter.__sample }}.db")

@@ -20,24 +20,26 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.models import TRUSTED_MODULES
 from {{ cookiecutter.package_name }}.settings import Settings
 
 CHAMPION = "champion"
-#: Only classes from these packages may be loaded back from a logged model (skops refuses
-#: anything else, so a tampered artifact cannot run arbitrary code). Add a library here when
-#: your custom model uses one.
-TRUSTED_MODULES = ("{{ cookiecutter.package_name }}", "sklearn", "numpy", "scipy")
 #: What a logged model needs installed, pinned to the versions it was trained with. Listing
 #: them is exact and takes milliseconds; MLflow's inference takes seconds and picks up
 #: whatever else happens to be installed.
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "skops", "mlflow")
 
 
-def configure(settings: Settings, experiment: str) -> None:
-    """Point MLflow at the tracking store from the settings and select the experiment."""
+def connect(settings: Settings) -> None:
+    """Point MLflow at the tracking store from the settings."""
     # The CLI shows its own progress; MLflow's download bars would only add noise.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(settings.tracking_uri)
+
+
+def configure(settings: Settings, experiment: str) -> None:
+    """Point MLflow at the tracking store from the settings and select the experiment."""
+    connect(settings)
     mlflow.set_experiment(experiment)
 
 
@@ -58,7 +60,7 @@ def log_model(
     foreign = [name for name in untrusted if name.split(".")[0] not in TRUSTED_MODULES]
     if foreign:
         raise ConfigError(
-            f"the model uses {', '.join(foreign)}: add its package to TRUSTED_MODULES in tracking.py"
+            f"the model uses {', '.join(foreign)}: add its package to TRUSTED_MODULES in models.py"
         )
     output = (
         model.predict_proba(example) if hasattr(model, "predict_proba") else model.predict(example)

@@ -120,7 +120,7 @@ def schema_for(contract: DataContract, columns: list[str]) -> pa.DataFrameSchema
             checks.append(pa.Check.ge(column.min))
         if column.max is not None:
             checks.append(pa.Check.le(column.max))
-        if column.categories is not None:
+        if column.categories is not None and column.unknown_categories == "reject":
             checks.append(pa.Check.isin([str(category) for category in column.categories]))
         if column is contract.target:
             checks.append(

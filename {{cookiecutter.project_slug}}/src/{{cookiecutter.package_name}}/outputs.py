@@ -1,0 +1,82 @@
+"""What a model answers for some rows: one rule for the API, batch scoring and evaluation."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from {{ cookiecutter.package_name }}.contract import DataContract
+
+Array = npt.NDArray[Any]
+
+
+@dataclass(frozen=True)
+class Outputs:
+{%- if cookiecutter.task == "classification" %}
+    """Each row's predicted class, and its probability of each class (columns in `classes` order)."""
+
+    predictions: Array
+    probabilities: Array
+    classes: list[Any]
+
+
+def positive_class(classes: list[Any], contract: DataContract) -> Any:
+    """The class a two-class threshold is about.
+
+    It is the last of the contract's target categories when it lists them (as a model would
+    sort them otherwise), else the last class the model knows.
+    """
+    categories = contract.target.categories
+    wanted = str(categories[-1]) if categories else str(classes[-1])
+    return next((c for c in classes if str(c) == wanted), classes[-1])
+
+
+def predicted_classes(
+    probabilities: Array, classes: list[Any], positive: Any, threshold: float
+) -> Array:
+    """One class per row: by the threshold for two classes, the most probable one otherwise."""
+    chosen: npt.NDArray[np.intp]
+    if len(classes) == 2:
+        index = classes.index(positive)
+        chosen = np.where(probabilities[:, index] >= threshold, index, 1 - index)
+    else:
+        chosen = probabilities.argmax(axis=1)
+    return np.asarray(classes, dtype=object)[chosen]
+
+
+def predict_rows(
+    model: Any, features: pd.DataFrame, contract: DataContract, *, threshold: float
+) -> Outputs:
+    """Score rows of raw features: probabilities once, and the classes they imply.
+
+    Args:
+        model: a fitted pipeline that takes the contract's raw feature columns.
+        features: the rows, one column per contract feature.
+        contract: says which class is the positive one.
+        threshold: the positive-class probability from which a two-class model predicts it.
+    """
+    probabilities = model.predict_proba(features)
+    classes = list(model.classes_)
+    positive = positive_class(classes, contract)
+    return Outputs(
+        predicted_classes(probabilities, classes, positive, threshold), probabilities, classes
+    )
+{%- else %}
+    """Each row's predicted value."""
+
+    predictions: Array
+
+
+def predict_rows(model: Any, features: pd.DataFrame, contract: DataContract) -> Outputs:
+    """Score rows of raw features.
+
+    Args:
+        model: a fitted pipeline that takes the contract's raw feature columns.
+        features: the rows, one column per contract feature.
+        contract: the data contract (unused for regression; kept for one call shape).
+    """
+    del contract
+    return Outputs(np.asarray(model.predict(features), dtype="float64"))
+{%- endif %}

@@ -1,0 +1,49 @@
+"""Typed dependencies the routers ask for: the loaded model, the request ID, the app's state."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.serving.model import ServedModel
+from {{ cookiecutter.package_name }}.serving.observability import Metrics
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+@dataclass
+class ServiceState:
+    """Everything the app holds for its lifetime; the model arrives once it is loaded."""
+
+    settings: Settings
+    config: ProjectConfig
+    contract: DataContract
+    metrics: Metrics
+    model: ServedModel | None = None
+    load_error: str | None = None
+
+
+def service_state(request: Request) -> ServiceState:
+    """The app's state."""
+    state: ServiceState = request.app.state.service
+    return state
+
+
+def served_model(request: Request) -> ServedModel:
+    """The loaded model; 503 until it is loaded."""
+    state = service_state(request)
+    if state.model is None:
+        raise HTTPException(503, detail="the model is not loaded yet: see GET /ready")
+    return state.model
+
+
+def request_id(request: Request) -> str:
+    """The request's ID, set by the middleware."""
+    identifier: str = request.state.request_id
+    return identifier
+
+
+State = Annotated[ServiceState, Depends(service_state)]
+Model = Annotated[ServedModel, Depends(served_model)]
+RequestId = Annotated[str, Depends(request_id)]

@@ -1,0 +1,178 @@
+"""Build the FastAPI app: settings and contract in; routers, middleware and error handlers on.
+
+Run it with `{{ cookiecutter.project_slug }} serve` (or `make serve`), which starts uvicorn with
+`create_app` as its factory.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from {{ cookiecutter.package_name }} import __version__
+from {{ cookiecutter.package_name }}.config import load_config
+from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.serving.dependencies import ServiceState
+from {{ cookiecutter.package_name }}.serving.model import ServedModel, load_served_model
+from {{ cookiecutter.package_name }}.serving.observability import (
+    BYTES_PER_RECORD,
+    Metrics,
+    RequestMiddleware,
+)
+from {{ cookiecutter.package_name }}.serving.routers import health, metadata, metrics, predict
+from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, model: ServedModel | None = None) -> FastAPI:
+    """The app for `settings` (read from the environment by default).
+
+    Args:
+        settings: where the config and the model are; from the environment when None.
+        model: an already loaded model (tests pass one); loaded at start-up when None.
+
+    Raises:
+        ConfigError: the config or the data contract is missing or invalid.
+    """
+    settings = settings or load_settings()
+    config = load_config(settings.config_file)
+    contract = load_contract(config.data.contract)
+    state = ServiceState(
+        settings=settings,
+        config=config,
+        contract=contract,
+        metrics=Metrics((contract.target.min, contract.target.max)),
+    )
+    if model is not None:
+        loaded(state, model)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Load in the background: /health answers at once, /ready once the model is in.
+        task = None if state.model is not None else asyncio.create_task(load(state))
+        yield
+        if task is not None:
+            task.cancel()
+
+    app = FastAPI(
+        title="{{ cookiecutter.project_name }}",
+        version=__version__,
+        summary="{{ cookiecutter.description }}",
+        lifespan=lifespan,
+    )
+    app.state.service = state
+    app.include_router(predict.build_router(contract, settings.max_batch_size))
+    app.include_router(metadata.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    app.exception_handler(RequestValidationError)(invalid_request)
+    app.exception_handler(HTTPException)(http_error)
+    app.exception_handler(Exception)(unexpected_error)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(
+        RequestMiddleware,
+        metrics=state.metrics,
+        max_body_bytes=settings.max_batch_size * BYTES_PER_RECORD,
+    )
+    return app
+
+
+async def load(state: ServiceState) -> None:
+    """Load the model in a worker thread, recording either the model or why it failed."""
+    started = time.perf_counter()
+    try:
+        model = await asyncio.to_thread(load_served_model, state.settings, state.contract)
+    except ConfigError as error:
+        state.load_error = str(error)
+        logger.error("model not loaded: %s", error)
+        return
+    except Exception as error:
+        state.load_error = f"{type(error).__name__}: {error}"
+        logger.exception("model not loaded")
+        return
+    loaded(state, model)
+    logger.info(
+        "model loaded",
+        extra={
+            "model_name": model.metadata.name,
+            "model_version": model.metadata.version,
+            "source": model.metadata.source,
+            "seconds": round(time.perf_counter() - started, 3),
+        },
+    )
+
+
+def loaded(state: ServiceState, model: ServedModel) -> None:
+    """Make a loaded model the one served."""
+    state.model = model
+    state.load_error = None
+    state.metrics.model.labels(model.metadata.name, model.metadata.version).set(1)
+
+
+def error_body(request: Request, error: str, problems: list[dict[str, str]]) -> dict[str, Any]:
+    """The body of every error answer."""
+    return {"error": error, "problems": problems, "request_id": request.state.request_id}
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 naming each field and its problem; 413 when a batch holds too many records."""
+    errors = exc.errors()
+    problems = [
+        {
+            "field": "body" if e["type"] == "json_invalid" else field_path(e["loc"]),
+            "problem": problem_of(e),
+        }
+        for e in errors
+    ]
+    if any(e["type"] == "too_long" and tuple(e["loc"]) == ("body", "records") for e in errors):
+        return JSONResponse(error_body(request, "too many records", problems), status_code=413)
+    return JSONResponse(error_body(request, "invalid request", problems), status_code=422)
+
+
+def field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    """`records.3.tenure_months` from pydantic's location (which starts with `body`)."""
+    parts = [str(part) for part in location]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def problem_of(error: dict[str, Any]) -> str:
+    """Pydantic's message, made specific for the errors clients meet most."""
+    if error["type"] == "json_invalid":
+        return f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
+    if error["type"] == "extra_forbidden":
+        return "not a feature of the data contract"
+    if error["type"] == "missing":
+        return "required"
+    return str(error["msg"])
+
+
+async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Errors raised on purpose (404, 405, 503, ...) in the same shape as the others."""
+    return JSONResponse(
+        error_body(request, str(exc.detail), []), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug: logged with its traceback here, never sent to the client."""
+    logger.error("unexpected error", exc_info=exc, extra={"request_id": request.state.request_id})
+    body = error_body(request, "internal error: quote the request_id when you report it", [])
+    return JSONResponse(body, status_code=500)

@@ -1,0 +1,196 @@
+"""The model behind the API, loaded once: from the MLflow registry or an exported directory.
+
+A registry URI (`models:/NAME@ALIAS` or `models:/NAME/VERSION`) needs the tracking store. A
+directory written by `export` holds the model file and its metadata and needs nothing else,
+not even MLflow, which keeps a serving image small and its start fast.
+"""
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.models import TRUSTED_MODULES
+from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
+from {{ cookiecutter.package_name }}.settings import Settings
+
+REGISTRY_PREFIX = "models:/"
+METADATA_FILE = "metadata.json"
+#: MLflow's description of a saved model: which file holds it, and which classes it may load.
+MLMODEL_FILE = "MLmodel"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A loaded pipeline and what is known about it."""
+
+    pipeline: Any
+    metadata: ModelMetadata
+
+
+def is_registry_uri(uri: str) -> bool:
+    """Whether the model URI names a registered model rather than a directory."""
+    return uri.startswith(REGISTRY_PREFIX)
+
+
+def load_served_model(settings: Settings, contract: DataContract) -> ServedModel:
+    """Load the model that `model_uri` names and check it reads the contract's features.
+
+    Raises:
+        ConfigError: the model cannot be found, is not a trusted model, or was trained on
+            other features than the contract lists.
+    """
+    uri = settings.model_uri
+    if is_registry_uri(uri):
+        served = _load_registered(settings, contract)
+    else:
+        served = _load_directory(Path(uri))
+    if served.metadata.features != contract.feature_names:
+        raise ConfigError(
+            f"{uri} was trained on {', '.join(served.metadata.features)}, but the data contract "
+            f"lists {', '.join(contract.feature_names)}: serve a model trained on this contract"
+        )
+    return served
+
+
+def check_model_source(settings: Settings) -> None:
+    """Fail fast, before the server starts, when there is plainly no model to load.
+
+    Raises:
+        ConfigError: the directory is missing or incomplete, or the registry has no such model.
+    """
+    uri = settings.model_uri
+    if not is_registry_uri(uri):
+        _check_directory(Path(uri))
+        return
+    _registered_version(settings, uri)
+
+
+def _check_directory(path: Path) -> None:
+    for name in (METADATA_FILE, MLMODEL_FILE):
+        if not (path / name).is_file():
+            raise ConfigError(
+                f"{path} holds no exported model ({name} missing): write one with "
+                "`{{ cookiecutter.project_slug }} export`, or set {{ cookiecutter.package_name | upper }}_MODEL_URI to a registry URI"
+            )
+
+
+def _registered_version(settings: Settings, uri: str) -> tuple[str, str]:
+    """The (name, version) a registry URI resolves to now."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from {{ cookiecutter.package_name }} import tracking
+
+    tracking.connect(settings)
+    reference = uri.removeprefix(REGISTRY_PREFIX)
+    client = mlflow.MlflowClient()
+    try:
+        if "@" in reference:
+            name, alias = reference.split("@", 1)
+            return name, str(client.get_model_version_by_alias(name, alias).version)
+        name, version = reference.rsplit("/", 1)
+        return name, str(client.get_model_version(name, version).version)
+    except (MlflowException, ValueError):
+        raise ConfigError(
+            f"{uri} is not in the registry at {settings.tracking_uri}: run `run` or `promote` "
+            "first, or set MLFLOW_TRACKING_URI"
+        ) from None
+
+
+def registered_metadata(
+    settings: Settings, contract: DataContract, uri: str
+) -> tuple[ModelMetadata, str]:
+    """What the registry knows about the version `uri` names, and that version's own URI."""
+    import mlflow
+
+    name, version = _registered_version(settings, uri)
+    client = mlflow.MlflowClient()
+    run_id = client.get_model_version(name, version).run_id or ""
+    metrics = client.get_run(run_id).data.metrics if run_id else {}
+    metadata = ModelMetadata(
+        name=name,
+        version=version,
+        run_id=run_id,
+        source=uri,
+        metrics=dict(sorted(metrics.items())),
+        features=contract.feature_names,
+    )
+    return metadata, f"{REGISTRY_PREFIX}{name}/{version}"
+
+
+def _load_registered(settings: Settings, contract: DataContract) -> ServedModel:
+    import mlflow.sklearn
+
+    metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
+    # The version, not the alias: a promotion while loading cannot mix two models.
+    pipeline = mlflow.sklearn.load_model(pinned)
+    return ServedModel(pipeline, metadata.model_copy(update={"features": _features_of(pipeline)}))
+
+
+def _load_directory(path: Path) -> ServedModel:
+    """Load an exported model with skops, trusting only the classes the project allows."""
+    import skops.io
+
+    _check_directory(path)
+    try:
+        metadata = ModelMetadata.model_validate_json((path / METADATA_FILE).read_text("utf-8"))
+        flavor = yaml.safe_load((path / MLMODEL_FILE).read_text("utf-8"))["flavors"]["sklearn"]
+        model_file = path / flavor["pickled_model"]
+        types = list(flavor.get("skops_trusted_types") or [])
+    except (ValueError, KeyError, TypeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{path}: not a model written by `export` ({error})") from None
+    foreign = [name for name in types if name.split(".")[0] not in TRUSTED_MODULES]
+    if foreign:
+        raise ConfigError(
+            f"{path} asks to trust {', '.join(foreign)}: add the package to TRUSTED_MODULES in "
+            "models.py only if you trust this model"
+        )
+    pipeline = skops.io.load(model_file, trusted=types)
+    return ServedModel(pipeline, metadata.model_copy(update={"source": str(path)}))
+
+
+def _features_of(pipeline: Any) -> list[str]:
+    """The raw features a pipeline reads, from its input step."""
+    return list(pipeline.named_steps["input"].types)
+
+
+def export_model(
+    settings: Settings, contract: DataContract, output: Path, *, force: bool = False
+) -> ModelMetadata:
+    """Copy a registered model and its metadata into a directory that `serve` can load alone.
+
+    The directory is written beside `output` and renamed into place only when complete; an
+    existing one is replaced only with `force`.
+
+    Raises:
+        ConfigError: the registry has no such model.
+        FileExistsError: `output` exists and `force` is not set.
+    """
+    import mlflow
+
+    if output.exists() and not force:
+        raise FileExistsError(f"{output} exists: pass --force to replace it, or choose another")
+    metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=pinned, dst_path=str(staging))
+        signature = yaml.safe_load((staging / MLMODEL_FILE).read_text("utf-8"))["signature"]
+        features = [column["name"] for column in json.loads(signature["inputs"])]
+        metadata = metadata.model_copy(update={"features": features})
+        (staging / METADATA_FILE).write_text(metadata.model_dump_json(indent=2), "utf-8")
+        _check_directory(staging)
+        if output.exists():
+            shutil.rmtree(output)
+        staging.rename(output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return metadata

@@ -1,0 +1,18 @@
+"""Which model is served."""
+
+from fastapi import APIRouter
+
+from {{ cookiecutter.package_name }}.serving.dependencies import Model
+from {{ cookiecutter.package_name }}.serving.schemas import ErrorResponse, ModelMetadata
+
+router = APIRouter(tags=["model"])
+
+
+@router.get(
+    "/metadata",
+    response_model=ModelMetadata,
+    responses={503: {"model": ErrorResponse, "description": "The model is not loaded."}},
+)
+async def metadata(model: Model) -> ModelMetadata:
+    """The model's name, version, training run, metrics and the features it reads."""
+    return model.metadata

@@ -1,0 +1,140 @@
+"""Predictions for one record or a batch, in the request schema generated from the contract."""
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.outputs import predict_rows
+from {{ cookiecutter.package_name }}.serving.dependencies import Model, RequestId, State
+from {{ cookiecutter.package_name }}.serving.model import ServedModel
+from {{ cookiecutter.package_name }}.serving.observability import Metrics
+from {{ cookiecutter.package_name }}.serving.schemas import (
+    BatchResponse,
+    ErrorResponse,
+    PredictionResponse,
+    batch_model,
+    record_model,
+)
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "Too many records, or too large a body."},
+    415: {"model": ErrorResponse, "description": "The body is not sent as application/json."},
+    422: {
+        "model": ErrorResponse,
+        "description": "A field is missing, of the wrong type, or out of range.",
+    },
+    503: {"model": ErrorResponse, "description": "The model is not loaded yet."},
+}
+
+
+def predict_records(
+    model: ServedModel,
+    contract: DataContract,
+    records: list[dict[str, Any]],
+{%- if cookiecutter.task == "classification" %}
+    *,
+    threshold: float,
+{%- endif %}
+) -> list[dict[str, Any]]:
+    """Score validated records (column name to value): the whole prediction path but HTTP.
+
+    Raises:
+        ValueError: the model cannot score the records.
+    """
+    frame = pd.DataFrame(
+        {name: [record[name] for record in records] for name in contract.feature_names}
+    )
+{%- if cookiecutter.task == "classification" %}
+    outputs = predict_rows(model.pipeline, frame, contract, threshold=threshold)
+    names = [str(label) for label in outputs.classes]
+    return [
+        {"prediction": _plain(label), "probabilities": dict(zip(names, row, strict=True))}
+        for label, row in zip(outputs.predictions, outputs.probabilities.tolist(), strict=True)
+    ]
+{%- else %}
+    outputs = predict_rows(model.pipeline, frame, contract)
+    if not np.isfinite(outputs.predictions).all():
+        raise ValueError("the model predicted a value that is not a finite number")
+    return [{"prediction": value} for value in outputs.predictions.tolist()]
+{%- endif %}
+{%- if cookiecutter.task == "classification" %}
+
+
+def _plain(label: Any) -> Any:
+    """A class as a JSON-ready Python value (NumPy scalars become str, int, float or bool)."""
+    return label.item() if isinstance(label, np.generic) else label
+{%- endif %}
+
+
+def record_metrics(metrics: Metrics, predictions: list[dict[str, Any]]) -> None:
+    """Count the predictions into the metrics that show their distribution."""
+    for prediction in predictions:
+{%- if cookiecutter.task == "classification" %}
+        metrics.classes.labels(str(prediction["prediction"])).inc()
+        metrics.confidence.observe(max(prediction["probabilities"].values()))
+{%- else %}
+        metrics.values.observe(prediction["prediction"])
+{%- endif %}
+
+
+def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
+    """The prediction routes, with request models generated from `contract`."""
+    record_type = record_model(contract)
+    batch_type = batch_model(record_type, contract, max_batch_size)
+    router = APIRouter(tags=["predictions"])
+
+    def score(state: State, model: ServedModel, records: list[BaseModel]) -> list[dict[str, Any]]:
+        rows = [record.model_dump(by_alias=True) for record in records]
+        try:
+{%- if cookiecutter.task == "classification" %}
+            predictions = predict_records(
+                model, contract, rows, threshold=state.config.evaluate.threshold
+            )
+{%- else %}
+            predictions = predict_records(model, contract, rows)
+{%- endif %}
+        except ValueError as error:
+            problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise HTTPException(
+                422, detail=f"the model cannot score this input: {problem}"
+            ) from None
+        record_metrics(state.metrics, predictions)
+        return predictions
+
+    def served(model: ServedModel, request_id: str) -> dict[str, str]:
+        return {
+            "model_name": model.metadata.name,
+            "model_version": model.metadata.version,
+            "request_id": request_id,
+        }
+
+    # Handlers are `async` on purpose: scoring one record takes about a millisecond of CPU, less
+    # than handing the work to a thread pool and back would add.
+    @router.post("/predict", response_model=PredictionResponse, responses=ERRORS)
+    async def predict(
+        record: record_type,  # type: ignore[valid-type]
+        model: Model,
+        state: State,
+        request_id: RequestId,
+    ) -> JSONResponse:
+        """Predict for one record."""
+        prediction = score(state, model, [record])[0]
+        return JSONResponse(prediction | served(model, request_id))
+
+    @router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS)
+    async def predict_batch(
+        batch: batch_type,  # type: ignore[valid-type]
+        model: Model,
+        state: State,
+        request_id: RequestId,
+    ) -> JSONResponse:
+        """Predict for a list of records, answered in the same order."""
+        predictions = score(state, model, batch.records)  # type: ignore[attr-defined]
+        return JSONResponse({"predictions": predictions} | served(model, request_id))
+
+    return router

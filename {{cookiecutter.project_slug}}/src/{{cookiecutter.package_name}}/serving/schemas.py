@@ -1,0 +1,182 @@
+"""Request and response models, the request schema generated from the data contract.
+
+The API documents and enforces exactly what validation and training use: names, types,
+ranges, allowed categories and nullability, each field with its description and an example.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+
+from {{ cookiecutter.package_name }}.contract import Category, Column, DataContract
+
+# pandas holds datetimes as nanoseconds since 1970: these years are the range it can represent.
+FIRST_YEAR, LAST_YEAR = 1678, 2261
+EXAMPLE_DATETIME = "2024-01-31T00:00:00Z"
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """One kind of datetime for the model: aware ones move to UTC, then lose the zone."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def field_type(column: Column) -> Any:
+    """The Python type that validates one contract column in a JSON request."""
+    if column.type == "numeric":
+        return Annotated[
+            float, Field(ge=column.min, le=column.max, allow_inf_nan=False, strict=True)
+        ]
+    if column.type == "boolean":
+        return Annotated[bool, Field(strict=True)]
+    if column.type == "datetime":
+        return Annotated[datetime, AfterValidator(_naive_utc)]
+    if column.categories is not None and column.unknown_categories == "reject":
+        return Literal[column.categories]
+    if column.categories is not None and not all(isinstance(c, str) for c in column.categories):
+        return Annotated[Category, Field(union_mode="left_to_right")]
+    return Annotated[str, Field(strict=True)]
+
+
+def example_value(column: Column) -> Any:
+    """A plausible value for the OpenAPI page: the first category, the middle of the range."""
+    if column.type == "numeric":
+        low, high = column.min, column.max
+        if low is not None and high is not None:
+            return round((low + high) / 2, 2)
+        return low if low is not None else (high if high is not None else 0.0)
+    if column.type == "boolean":
+        return False
+    if column.type == "datetime":
+        return EXAMPLE_DATETIME
+    return column.categories[0] if column.categories else "unknown"
+
+
+def example_record(contract: DataContract) -> dict[str, Any]:
+    """One example request record."""
+    return {column.name: example_value(column) for column in contract.features}
+
+
+def record_model(contract: DataContract) -> type[BaseModel]:
+    """The model of one record: every contract feature, nullable ones optional.
+
+    Fields are named `f0`, `f1`, ... internally, with the column names as aliases, so any column
+    name works (including ones that are not Python identifiers); requests and errors use the
+    column names.
+    """
+    fields: dict[str, Any] = {}
+    for position, column in enumerate(contract.features):
+        kind = field_type(column)
+        described: dict[str, Any] = {
+            "alias": column.name,
+            "description": column.description or None,
+            "examples": [example_value(column)],
+        }
+        if column.nullable:
+            fields[f"f{position}"] = (kind | None, Field(default=None, **described))
+        else:
+            fields[f"f{position}"] = (kind, Field(**described))
+    model: type[BaseModel] = create_model(
+        "Record",
+        __config__=ConfigDict(
+            extra="forbid",
+            populate_by_name=False,
+            json_schema_extra={"examples": [example_record(contract)]},
+        ),
+        __doc__=f"One {contract.name} row to score: the features of the data contract.",
+        **fields,
+    )
+    return model
+
+
+def batch_model(record: type[BaseModel], contract: DataContract, max_size: int) -> type[BaseModel]:
+    """The model of a batch request: 1 to `max_size` records."""
+    model: type[BaseModel] = create_model(
+        "BatchRequest",
+        __config__=ConfigDict(
+            extra="forbid",
+            json_schema_extra={"examples": [{"records": [example_record(contract)]}]},
+        ),
+        __doc__=f"Up to {max_size} records to score in one call.",
+        records=(list[record], Field(min_length=1, max_length=max_size)),  # type: ignore[valid-type]
+    )
+    return model
+
+
+class Prediction(BaseModel):
+    """What the model answers for one record."""
+
+{%- if cookiecutter.task == "classification" %}
+
+    prediction: Category = Field(description="The predicted class.")
+    probabilities: dict[str, float] = Field(description="The probability of each class.")
+{%- else %}
+
+    prediction: float = Field(description="The predicted value.")
+{%- endif %}
+
+
+class Served(BaseModel):
+    """Which model answered, and the request's ID (also in the X-Request-ID header)."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    model_name: str
+    model_version: str
+    request_id: str
+
+
+class PredictionResponse(Prediction, Served):
+    """The prediction for one record."""
+
+
+class BatchResponse(Served):
+    """One prediction per record, in request order."""
+
+    predictions: list[Prediction]
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request: where, and what."""
+
+    field: str = Field(description="Dotted path to the field, e.g. records.3.tenure_months.")
+    problem: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: a summary, each problem, and the request ID to quote."""
+
+    error: str
+    problems: list[Problem] = Field(default_factory=list)
+    request_id: str
+
+
+class Health(BaseModel):
+    """The process is up."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """Whether the model is loaded and predictions can be served."""
+
+    status: Literal["ready", "loading", "failed"]
+    detail: str | None = None
+
+
+class ModelMetadata(BaseModel):
+    """Which model is served: where it came from, how it scored, what it reads."""
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    name: str
+    version: str
+    run_id: str
+    source: str = Field(description="The registry URI or directory it was loaded from.")
+    task: Literal["classification", "regression"] = "{{ cookiecutter.task }}"
+    metrics: dict[str, float] = Field(description="Metrics its training run recorded.")
+    features: list[str]

@@ -1,0 +1,426 @@
+"""The API through a test client: every endpoint, and every kind of bad input, answered cleanly."""
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.outputs import predict_rows
+from {{ cookiecutter.package_name }}.serving.main import create_app
+from {{ cookiecutter.package_name }}.serving.model import ServedModel
+from {{ cookiecutter.package_name }}.serving.routers import predict as predict_router
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+def post_text(
+    client: TestClient, path: str, text: str, content_type: str = "application/json"
+) -> httpx2.Response:
+    """POST a raw body: JSON the json module would not write (NaN), or no JSON at all."""
+    return client.post(path, content=text.encode(), headers={"content-type": content_type})
+
+
+def assert_clean_error(response: httpx2.Response, status: int) -> dict[str, Any]:
+    """The error shape every failure shares, and no trace of the server's insides."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error", "problems", "request_id"}
+    assert body["request_id"] == response.headers["x-request-id"]
+    assert "Traceback" not in response.text
+    assert 'File "' not in response.text
+    return body
+
+
+def problem_fields(response: httpx2.Response) -> list[str]:
+    return [problem["field"] for problem in response.json()["problems"]]
+
+
+def first(contract: DataContract, column_type: str, *, nullable: bool | None = None) -> str:
+    """The name of the first feature of a type (and nullability, if given)."""
+    return next(
+        f.name
+        for f in contract.features
+        if f.type == column_type and (nullable is None or f.nullable == nullable)
+    )
+
+
+# --- health, readiness, metadata, metrics ---------------------------------------
+
+
+def test_health_answers(client: TestClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_ready_once_the_model_is_loaded(client: TestClient) -> None:
+    response = client.get("/ready")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+
+
+def test_not_ready_and_no_predictions_while_the_model_cannot_load(
+    service_settings: Callable[..., Settings], records: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    app = create_app(service_settings(model_uri=str(tmp_path / "missing")))
+    with TestClient(app) as client:
+        assert client.get("/health").status_code == 200
+        ready = wait_for_readiness(client, "failed")
+        assert ready.status_code == 503
+        assert "export" in ready.json()["detail"]
+        assert_clean_error(client.post("/predict", json=records[0]), 503)
+        assert_clean_error(client.get("/metadata"), 503)
+
+
+def wait_for_readiness(client: TestClient, status: str, seconds: float = 60) -> httpx2.Response:
+    """Poll /ready until it reports `status` (the model loads in the background)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        ready = client.get("/ready")
+        if ready.json()["status"] == status or time.monotonic() > deadline:
+            return ready
+        time.sleep(0.05)
+
+
+def test_metadata_names_the_model_and_its_features(
+    client: TestClient, served: ServedModel, contract: DataContract
+) -> None:
+    body = client.get("/metadata").json()
+    assert body["name"] == served.metadata.name
+    assert body["version"] == served.metadata.version
+    assert body["run_id"] == served.metadata.run_id
+    assert body["features"] == contract.feature_names
+    assert body["metrics"] == served.metadata.metrics
+    assert body["task"] == "{{ cookiecutter.task }}"
+
+
+def test_metrics_count_requests_latency_and_predictions(
+    client: TestClient, records: list[dict[str, Any]]
+) -> None:
+    client.post("/predict", json=records[0])
+    client.post("/predict/batch", json={"records": records[:3]})
+    client.post("/predict", json={})
+    text = client.get("/metrics").text
+    assert 'http_requests_total{method="POST",route="/predict",status="200"} 1.0' in text
+    assert 'http_requests_total{method="POST",route="/predict",status="422"} 1.0' in text
+    assert 'http_request_duration_seconds_count{route="/predict/batch"} 1.0' in text
+    assert 'model_info{name="test-model",version="3"} 1.0' in text
+{%- if cookiecutter.task == "classification" %}
+    counted = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("predictions_total{")
+    ]
+    assert sum(counted) == 4
+    assert "prediction_confidence_count 4.0" in text
+{%- else %}
+    assert "prediction_value_count 4.0" in text
+{%- endif %}
+
+
+# --- predictions ---------------------------------------------------------------
+
+
+def test_one_record_gets_the_models_prediction(
+    client: TestClient, served: ServedModel, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    response = client.post("/predict", json=records[0])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["model_name"] == "test-model"
+    assert body["model_version"] == "3"
+    assert body["request_id"] == response.headers["x-request-id"]
+    expected = expected_outputs(served, records[:1], contract)[0]
+{%- if cookiecutter.task == "classification" %}
+    assert body["prediction"] == expected["prediction"]
+    assert body["probabilities"] == pytest.approx(expected["probabilities"])
+    assert sum(body["probabilities"].values()) == pytest.approx(1.0)
+{%- else %}
+    assert body["prediction"] == pytest.approx(expected["prediction"])
+{%- endif %}
+
+
+def test_a_batch_is_answered_in_order(
+    client: TestClient, served: ServedModel, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    response = client.post("/predict/batch", json={"records": records[:5]})
+    assert response.status_code == 200, response.text
+    predictions = response.json()["predictions"]
+    expected = expected_outputs(served, records[:5], contract)
+    assert [p["prediction"] for p in predictions] == pytest.approx(
+        [e["prediction"] for e in expected]
+    )
+
+
+def expected_outputs(
+    served: ServedModel, records: list[dict[str, Any]], contract: DataContract
+) -> list[dict[str, Any]]:
+    """What the model itself says for the records, outside the service."""
+    import pandas as pd
+
+    frame = pd.DataFrame(records)[contract.feature_names]
+{%- if cookiecutter.task == "classification" %}
+    outputs = predict_rows(served.pipeline, frame, contract, threshold=0.5)
+    return [
+        {
+            "prediction": label,
+            "probabilities": dict(zip(map(str, outputs.classes), row, strict=True)),
+        }
+        for label, row in zip(outputs.predictions, outputs.probabilities.tolist(), strict=True)
+    ]
+{%- else %}
+    outputs = predict_rows(served.pipeline, frame, contract)
+    return [{"prediction": value} for value in outputs.predictions.tolist()]
+{%- endif %}
+
+
+def test_a_callers_request_id_is_kept_and_a_bad_one_replaced(
+    client: TestClient, records: list[dict[str, Any]]
+) -> None:
+    kept = client.post("/predict", json=records[0], headers={"x-request-id": "trace-42"})
+    assert kept.json()["request_id"] == "trace-42"
+    assert kept.headers["x-request-id"] == "trace-42"
+    replaced = client.get("/health", headers={"x-request-id": "bad id <script>"})
+    assert replaced.headers["x-request-id"] != "bad id <script>"
+    assert len(replaced.headers["x-request-id"]) == 32
+
+
+def test_a_nullable_feature_may_be_left_out(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    nullable = [f.name for f in contract.features if f.nullable]
+    assert nullable, "the shipped contract has nullable features"
+    record = {k: v for k, v in records[0].items() if k not in nullable}
+    assert client.post("/predict", json=record).status_code == 200
+
+
+def test_an_unknown_category_passes_where_the_contract_accepts_it(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    accepting = [f.name for f in contract.features if f.unknown_categories == "accept"]
+    assert accepting, "the shipped contract accepts unknown categories somewhere"
+    response = client.post("/predict", json=records[0] | {accepting[0]: "never-seen-before"})
+    assert response.status_code == 200, response.text
+
+
+# --- bad input: never a 500, always the field and the problem -------------------
+
+
+def test_wrong_type_names_the_field(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    numeric = first(contract, "numeric")
+    boolean = first(contract, "boolean")
+    response = client.post("/predict", json=records[0] | {numeric: "12", boolean: "yes"})
+    assert_clean_error(response, 422)
+    assert set(problem_fields(response)) == {numeric, boolean}
+
+
+def test_a_missing_field_names_the_field(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    required = first(contract, "numeric", nullable=False)
+    record = {k: v for k, v in records[0].items() if k != required}
+    response = client.post("/predict", json=record)
+    assert_clean_error(response, 422)
+    assert response.json()["problems"] == [{"field": required, "problem": "required"}]
+
+
+def test_null_for_a_required_field_is_refused(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    required = first(contract, "numeric", nullable=False)
+    response = client.post("/predict", json=records[0] | {required: None})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [required]
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_refused(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract, value: str
+) -> None:
+    numeric = first(contract, "numeric", nullable=True)
+    text = json.dumps(records[0] | {numeric: 0.0}).replace(
+        f'"{numeric}": 0.0', f'"{numeric}": {value}'
+    )
+    response = post_text(client, "/predict", text)
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [numeric]
+
+
+def test_out_of_range_is_refused_with_the_limit(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    bounded = next(f for f in contract.features if f.max is not None)
+    response = client.post("/predict", json=records[0] | {bounded.name: bounded.max + 1})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [bounded.name]
+    assert f"{bounded.max:g}" in response.json()["problems"][0]["problem"]
+
+
+def test_an_unknown_category_is_refused_where_the_contract_rejects_it(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    rejecting = next(
+        f for f in contract.features if f.categories and f.unknown_categories == "reject"
+    )
+    response = client.post("/predict", json=records[0] | {rejecting.name: "never-seen-before"})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [rejecting.name]
+    assert str(rejecting.categories[0]) in response.json()["problems"][0]["problem"]
+
+
+def test_an_unknown_field_is_refused(client: TestClient, records: list[dict[str, Any]]) -> None:
+    response = client.post("/predict", json=records[0] | {"surprise": 1})
+    assert_clean_error(response, 422)
+    assert response.json()["problems"] == [
+        {"field": "surprise", "problem": "not a feature of the data contract"}
+    ]
+
+
+def test_an_out_of_range_date_is_refused(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    dated = first(contract, "datetime")
+    response = client.post("/predict", json=records[0] | {dated: "0001-01-01T00:00:00"})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [dated]
+
+
+def test_malformed_json_is_refused(client: TestClient) -> None:
+    response = post_text(client, "/predict", '{"tenure": ')
+    body = assert_clean_error(response, 422)
+    assert body["problems"][0]["field"] == "body"
+    assert "not valid JSON" in body["problems"][0]["problem"]
+
+
+@pytest.mark.parametrize("body", ["[]", "3", '"text"', "null"])
+def test_a_body_that_is_not_a_record_is_refused(client: TestClient, body: str) -> None:
+    assert_clean_error(post_text(client, "/predict", body), 422)
+
+
+def test_the_wrong_content_type_is_refused(
+    client: TestClient, records: list[dict[str, Any]]
+) -> None:
+    response = post_text(client, "/predict", json.dumps(records[0]), content_type="text/plain")
+    body = assert_clean_error(response, 415)
+    assert "application/json" in body["error"]
+
+
+def test_an_empty_batch_is_refused(client: TestClient) -> None:
+    response = client.post("/predict/batch", json={"records": []})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == ["records"]
+
+
+def test_an_oversize_batch_is_refused_with_413(
+    client: TestClient, records: list[dict[str, Any]]
+) -> None:
+    response = client.post("/predict/batch", json={"records": records[:6]})
+    body = assert_clean_error(response, 413)
+    assert "5" in body["problems"][0]["problem"]
+
+
+def test_an_oversize_body_is_refused_before_it_is_read(client: TestClient) -> None:
+    response = post_text(client, "/predict/batch", '{"records": [' + " " * 30_000 + "]}")
+    body = assert_clean_error(response, 413)
+    assert "bytes" in body["error"]
+
+
+def test_a_bad_record_in_a_batch_is_named_by_its_position(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    numeric = first(contract, "numeric")
+    batch = [records[0], records[1] | {numeric: "x"}]
+    response = client.post("/predict/batch", json={"records": batch})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [f"records.1.{numeric}"]
+
+
+def test_unknown_paths_and_methods_answer_in_the_same_shape(client: TestClient) -> None:
+    assert_clean_error(client.get("/nowhere"), 404)
+    assert_clean_error(client.get("/predict"), 405)
+
+
+def test_a_model_that_cannot_score_answers_422(
+    client: TestClient, records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("Input contains infinity")
+
+    monkeypatch.setattr(predict_router, "predict_rows", refuse)
+    body = assert_clean_error(client.post("/predict", json=records[0]), 422)
+    assert "Input contains infinity" in body["error"]
+
+
+def test_a_bug_answers_500_without_a_trace(
+    client: TestClient, records: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(predict_router, "predict_rows", crash)
+    response = client.post("/predict", json=records[0])
+    assert response.status_code == 500
+    assert "secret internal detail" not in response.text
+    assert "RuntimeError" not in response.text
+    assert response.json()["request_id"]
+
+
+# --- CORS, logs and the schema --------------------------------------------------
+
+
+def test_cors_is_off_unless_configured(
+    client: TestClient, service_settings: Callable[..., Settings], served: ServedModel
+) -> None:
+    preflight = {"origin": "https://app.example", "access-control-request-method": "POST"}
+    assert (
+        "access-control-allow-origin" not in client.options("/predict", headers=preflight).headers
+    )
+    allowed = TestClient(
+        create_app(service_settings(cors_origins=["https://app.example"]), model=served)
+    )
+    answer = allowed.options("/predict", headers=preflight)
+    assert answer.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_each_request_is_logged_once_with_its_id(
+    client: TestClient, records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="{{ cookiecutter.package_name }}.serving.requests"):
+        response = client.post("/predict", json=records[0], headers={"x-request-id": "log-me"})
+    logged = [r for r in caplog.records if getattr(r, "request_id", None) == "log-me"]
+    assert len(logged) == 1
+    assert logged[0].status == response.status_code  # type: ignore[attr-defined]
+    assert logged[0].path == "/predict"  # type: ignore[attr-defined]
+
+
+def test_the_schema_documents_every_feature_from_the_contract(
+    client: TestClient, contract: DataContract
+) -> None:
+    schema = client.get("/openapi.json").json()
+    record = schema["components"]["schemas"]["Record"]
+    assert list(record["properties"]) == contract.feature_names
+    assert sorted(record["required"]) == sorted(f.name for f in contract.features if not f.nullable)
+    assert record["additionalProperties"] is False
+    assert record["examples"]
+    for feature in contract.features:
+        documented = record["properties"][feature.name]
+        assert documented["description"] == feature.description
+        assert documented["examples"]
+        text = json.dumps(documented)
+        if feature.min is not None:
+            assert f'"minimum": {feature.min:g}' in text.replace(".0,", ",").replace(".0}", "}")
+        if feature.categories and feature.unknown_categories == "reject":
+            assert all(json.dumps(c) in text for c in feature.categories)
+    batch = schema["components"]["schemas"]["BatchRequest"]["properties"]["records"]
+    assert batch["maxItems"] == 5
+    assert batch["minItems"] == 1
+    for code in ("413", "415", "422"):
+        assert code in schema["paths"]["/predict"]["post"]["responses"]

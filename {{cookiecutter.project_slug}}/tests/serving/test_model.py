@@ -1,0 +1,162 @@
+"""Loading the served model from the registry or an exported directory, and exporting it."""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.serving.main import create_app
+from {{ cookiecutter.package_name }}.serving.model import (
+    METADATA_FILE,
+    MLMODEL_FILE,
+    check_model_source,
+    export_model,
+    load_served_model,
+)
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.tracking import CHAMPION
+from {{ cookiecutter.package_name }}.train import train
+
+
+@pytest.fixture
+def champion(trained_config: ProjectConfig, settings: Settings) -> str:
+    """A trained model, registered and made the champion; returns its run ID."""
+    result = train(trained_config, settings)
+    mlflow.MlflowClient().set_registered_model_alias(
+        settings.model_name, CHAMPION, str(result.model_version)
+    )
+    return result.run_id
+
+
+@pytest.fixture
+def exported(champion: str, settings: Settings, contract: DataContract, tmp_path: Path) -> Path:
+    """The champion exported to a directory."""
+    output = tmp_path / "models" / "champion"
+    export_model(settings, contract, output)
+    return output
+
+
+def test_the_champion_loads_from_the_registry_with_its_run(
+    champion: str, settings: Settings, contract: DataContract, raw_data: pd.DataFrame
+) -> None:
+    served = load_served_model(settings, contract)
+    assert served.metadata.name == settings.model_name
+    assert served.metadata.version == "1"
+    assert served.metadata.run_id == champion
+    assert served.metadata.features == contract.feature_names
+    assert any(name.startswith("validation_") for name in served.metadata.metrics)
+    assert len(served.pipeline.predict(raw_data.head(3)[contract.feature_names])) == 3
+
+
+def test_an_exported_directory_serves_the_same_model_without_the_registry(
+    exported: Path, settings: Settings, contract: DataContract, raw_data: pd.DataFrame
+) -> None:
+    from_registry = load_served_model(settings, contract)
+    offline = settings.model_copy(
+        update={"model_uri": str(exported), "tracking_uri": "sqlite:///nowhere/at/all.db"}
+    )
+    from_directory = load_served_model(offline, contract)
+    assert from_directory.metadata.version == from_registry.metadata.version
+    assert from_directory.metadata.run_id == from_registry.metadata.run_id
+    assert from_directory.metadata.source == str(exported)
+    rows = raw_data.head(20)[contract.feature_names]
+    pd.testing.assert_series_equal(
+        pd.Series(from_directory.pipeline.predict(rows)),
+        pd.Series(from_registry.pipeline.predict(rows)),
+    )
+
+
+def test_export_never_replaces_a_directory_without_force(
+    exported: Path, settings: Settings, contract: DataContract
+) -> None:
+    marker = exported / METADATA_FILE
+    before = marker.read_text(encoding="utf-8")
+    with pytest.raises(FileExistsError, match="--force"):
+        export_model(settings, contract, exported)
+    assert marker.read_text(encoding="utf-8") == before
+    export_model(settings, contract, exported, force=True)
+    assert (exported / MLMODEL_FILE).is_file()
+    assert not list(exported.parent.glob(".*.tmp")), "the staging directory was left behind"
+
+
+def test_a_model_file_asking_to_trust_foreign_code_is_refused(
+    exported: Path, settings: Settings, contract: DataContract
+) -> None:
+    mlmodel = exported / MLMODEL_FILE
+    description = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+    description["flavors"]["sklearn"]["skops_trusted_types"] = ["os.system"]
+    mlmodel.write_text(yaml.safe_dump(description), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"os\.system"):
+        load_served_model(settings.model_copy(update={"model_uri": str(exported)}), contract)
+
+
+def test_a_model_trained_on_other_features_is_refused(
+    exported: Path, settings: Settings, contract: DataContract
+) -> None:
+    fewer = contract.model_copy(update={"features": contract.features[:-1]})
+    with pytest.raises(ConfigError, match="trained on"):
+        load_served_model(settings.model_copy(update={"model_uri": str(exported)}), fewer)
+
+
+def test_no_model_is_reported_before_the_server_starts(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not in the registry"):
+        check_model_source(settings)
+    with pytest.raises(ConfigError, match="export"):
+        check_model_source(settings.model_copy(update={"model_uri": str(tmp_path)}))
+
+
+def test_the_app_loads_the_model_at_start_up(
+    exported: Path, service_settings: Callable[..., Settings], records: list[dict[str, Any]]
+) -> None:
+    app = create_app(service_settings(model_uri=str(exported)))
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 60  # the model loads in the background
+        while client.get("/ready").status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.get("/ready").json()["status"] == "ready"
+        response = client.post("/predict", json=records[0])
+        assert response.status_code == 200, response.text
+        assert response.json()["model_version"] == "1"
+
+
+def test_export_and_serve_commands_give_one_line_errors(
+    runner: CliRunner, project_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    env = project_env | {
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "{{ cookiecutter.package_name | upper }}_MODEL_NAME": settings.model_name,
+    }
+    for command in (["export", str(tmp_path / "out")], ["serve"]):
+        result = runner.invoke(cli.app, command, env=env)
+        assert result.exit_code == 1, result.output
+        assert "Traceback" not in result.output
+        assert "not in the registry" in result.output
+
+
+def test_the_export_command_writes_a_servable_directory(
+    runner: CliRunner,
+    champion: str,
+    project_env: dict[str, str],
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    env = project_env | {
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "{{ cookiecutter.package_name | upper }}_MODEL_NAME": settings.model_name,
+    }
+    output = tmp_path / "exported"
+    result = runner.invoke(cli.app, ["export", str(output)], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"version 1 to {output}" in result.output
+    assert (output / METADATA_FILE).is_file()

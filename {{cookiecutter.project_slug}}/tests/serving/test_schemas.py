@@ -1,0 +1,78 @@
+"""The request schema generated from the data contract."""
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from {{ cookiecutter.package_name }}.contract import Column, DataContract
+from {{ cookiecutter.package_name }}.serving.schemas import batch_model, example_record, record_model
+
+
+def make_contract(*features: Column) -> DataContract:
+    return DataContract(
+        name="things",
+        id_column="id",
+        target=Column(name="target", type="numeric"),
+        features=features,
+    )
+
+
+def test_the_example_record_is_itself_valid(contract: DataContract) -> None:
+    record = record_model(contract)
+    assert record.model_validate(example_record(contract))
+
+
+def test_any_column_name_becomes_a_field() -> None:
+    contract = make_contract(
+        Column(name="monthly spend (€)", type="numeric"),
+        Column(name="model_config", type="boolean"),
+        Column(name="class", type="categorical", categories=("a", "b")),
+    )
+    record = record_model(contract)
+    parsed = record.model_validate({"monthly spend (€)": 3, "model_config": True, "class": "a"})
+    assert parsed.model_dump(by_alias=True) == {
+        "monthly spend (€)": 3.0,
+        "model_config": True,
+        "class": "a",
+    }
+
+
+@pytest.mark.parametrize(
+    ("column", "good", "bad"),
+    [
+        (Column(name="x", type="numeric", min=0, max=10), 10, 10.5),
+        (Column(name="x", type="numeric"), 1e300, float("inf")),
+        (Column(name="x", type="boolean"), False, 0),
+        (Column(name="x", type="categorical", categories=(1, 2)), 2, 3),
+        (
+            Column(name="x", type="categorical", categories=(1, 2), unknown_categories="accept"),
+            3,
+            None,
+        ),
+        (Column(name="x", type="categorical"), "anything", 5),
+        (Column(name="x", type="datetime"), "2024-02-29T12:00:00+01:00", "2024-02-30"),
+    ],
+)
+def test_each_type_accepts_and_refuses_what_the_contract_says(
+    column: Column, good: Any, bad: Any
+) -> None:
+    record = record_model(make_contract(column))
+    record.model_validate({"x": good})
+    with pytest.raises(ValidationError):
+        record.model_validate({"x": bad})
+
+
+def test_aware_datetimes_arrive_as_utc() -> None:
+    record = record_model(make_contract(Column(name="x", type="datetime")))
+    parsed = record.model_validate({"x": "2024-02-29T12:00:00+01:00"}).model_dump(by_alias=True)
+    assert parsed["x"].isoformat() == "2024-02-29T11:00:00"
+
+
+def test_a_batch_holds_one_to_max_records(contract: DataContract) -> None:
+    batch = batch_model(record_model(contract), contract, max_size=2)
+    one = example_record(contract)
+    batch.model_validate({"records": [one, one]})
+    for size in (0, 3):
+        with pytest.raises(ValidationError):
+            batch.model_validate({"records": [one] * size})
