@@ -22,8 +22,9 @@ UNSELECTED: list[str] = [
 UNSELECTED += [f"data/raw/{SAMPLE}.csv"]
 # {% else %}
 UNSELECTED += [f"data/raw/{SAMPLE}.db"]
-# {% endif %}# {% if not cookiecutter.include_docker %}
-UNSELECTED += ["Dockerfile", ".dockerignore"]
+# {% endif %}
+# {% if not cookiecutter.include_docker %}
+UNSELECTED += ["Dockerfile", ".dockerignore", "docker-compose.yml", "deploy"]
 # {% endif %}
 # {% if not cookiecutter.include_ci %}
 UNSELECTED += [".github"]

@@ -110,6 +110,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         "Makefile",
         "benchmarks/pipeline.py",
         "benchmarks/scale.py",
+        "benchmarks/serving.py",
         "README.md",
         "configs/contract.yaml",
         "configs/project.yaml",
@@ -122,7 +123,11 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
     if answers["license"] != "none":
         files.add("LICENSE")
     if answers["include_docker"]:
-        files |= {"Dockerfile", ".dockerignore"}
+        files |= {"Dockerfile", ".dockerignore", "docker-compose.yml"}
+        files |= {
+            f"deploy/k8s/{name}.yaml"
+            for name in ("configmap", "deployment", "service", "hpa", "kustomization")
+        }
     if answers["include_ci"]:
         files.add(".github/workflows/ci.yml")
     return files

@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from dockerfiles import replay
+from dockerfiles import free_port, http, replay, wait_for_status, wait_until_answering
+from live_service import check_live_service
 
 from conftest import DEFAULTS, FAST, clean_env, machine_pythons, run, tool
 
@@ -94,6 +95,8 @@ def test_documented_commands_pass_in_the_baked_project(
     if raw.suffix == ".csv":
         run(["uv", "run", slug, "predict", str(raw), str(scored)], cwd=project, env=offline)
         assert scored.stat().st_size > 0
+        # The service is the same for either data source: it is put to the test once per task.
+        check_live_service(project, slug, "CUSTOMER_CHURN_", offline)
 
 
 def test_ci_job_steps_pass_in_a_fresh_clone(bake: Any, tmp_path: Path) -> None:
@@ -129,13 +132,26 @@ def test_ci_job_steps_pass_in_a_fresh_clone(bake: Any, tmp_path: Path) -> None:
 
 
 def test_dockerfile_install_and_start_commands_work(bake: Any, tmp_path: Path) -> None:
+    """The serve target's RUN lines install it, and its CMD serves an exported model.
+
+    No container engine is needed: the stages `docker build .` makes are replayed here
+    (tests/dockerfiles.py); tests/test_container.py builds the real images where podman runs.
+    """
     answers, env = installable(DEFAULTS)
     project = bake(**answers)
+    # The image installs from uv.lock (`make install` writes it) and serves a directory that
+    # `export` writes from the champion that `make run` registers.
+    run(["make", "install"], cwd=project, env=env)
+    run(["make", "run"], cwd=project, env=env)
+    exported = tmp_path / "champion"
+    run(["uv", "run", "customer-churn", "export", str(exported)], cwd=project, env=env)
 
     image = replay(project, tmp_path / "image", uv=tool("uv"), base_env=env)
 
-    assert any("uv sync --no-dev --no-install-project" in line for line in image.ran)
-    assert any("uv sync --no-dev --no-editable" in line for line in image.ran)
+    assert image.stages == ["base", "builder", "serve"], "the serve image needs no train stage"
+    syncs = [line for line in image.ran if line.startswith("RUN uv sync")]
+    assert len(syncs) == 2, image.ran
+    assert all("--locked" in line and "--no-dev" in line for line in syncs), syncs
     print(
         "Dockerfile lines not run here:",
         *(f"  {line}: {why}" for line, why in image.not_run),
@@ -143,16 +159,40 @@ def test_dockerfile_install_and_start_commands_work(bake: Any, tmp_path: Path) -
     )
     site_packages = list((image.host("/app/.venv/lib")).glob("python*/site-packages"))
     assert len(site_packages) == 1
-    assert not (site_packages[0] / "pytest").exists(), "dev tools leaked into the image"
+    for leaked in ("pytest", "mypy", "optuna", "matplotlib"):
+        assert not (site_packages[0] / leaked).exists(), f"{leaked} leaked into the serve image"
     assert (site_packages[0] / "customer_churn" / "cli.py").is_file(), (
         "the project is not installed as a wheel"
     )
 
-    # The image's entry point, from the installed environment alone, with the source tree gone.
+    # From the installed environment alone, with the source tree gone: `docker run IMAGE
+    # customer-churn --help` (the image has no ENTRYPOINT, so a command replaces all of CMD).
     shutil.rmtree(image.host("/src"))
-    started = image.start(env=env)
+    assert image.image.cmd == ["customer-churn", "serve"]
+    started = image.start("customer-churn", "--help", env=env)
     assert started.returncode == 0, started.stderr
     assert "Usage" in started.stdout
-    info = image.start("info", env=env)
+    info = image.start("customer-churn", "info", env=env)
     assert info.returncode == 0, info.stderr
     assert "config.task" in info.stdout
+
+    # CMD: the server, with the exported model where the image looks for it (what mounting it
+    # does), listening on this machine only: the image's 0.0.0.0 is for inside a container.
+    model_dir = Path(image.env["CUSTOMER_CHURN_MODEL_URI"])
+    assert model_dir == image.host("/app/models/champion")
+    assert image.env["CUSTOMER_CHURN_HOST"] == "0.0.0.0"  # noqa: S104 - the image's, not used here
+    shutil.copytree(exported, model_dir)
+    port = free_port()
+    overrides = {"CUSTOMER_CHURN_HOST": "127.0.0.1", "CUSTOMER_CHURN_PORT": str(port)}
+    with image.serving(env=env, overrides=overrides) as server:
+        url = f"http://127.0.0.1:{port}"
+        started_in = wait_until_answering(f"{url}/health", alive=lambda: server.poll() is None)
+        assert http("GET", f"{url}/health") == (200, {"status": "ok"})
+        ready_in, ready = wait_for_status(f"{url}/ready", 200)
+        assert ready["status"] == "ready"
+        # The image's HEALTHCHECK command, with the port it names swapped for this one.
+        healthcheck = [part.replace(":8000/", f":{port}/") for part in image.image.healthcheck]
+        assert healthcheck != image.image.healthcheck, "the HEALTHCHECK does not call :8000/"
+        checked = image.execute(healthcheck, env=env)
+        assert checked.returncode == 0, checked.stderr
+    print(f"Answered /health {started_in:.1f} s after start, ready {ready_in:.1f} s later")

@@ -284,13 +284,22 @@ def test_an_unknown_field_is_refused(client: TestClient, records: list[dict[str,
     ]
 
 
-def test_an_out_of_range_date_is_refused(
+def test_a_date_is_text_and_one_the_model_cannot_read_counts_as_unknown(
     client: TestClient, records: list[dict[str, Any]], contract: DataContract
 ) -> None:
     dated = first(contract, "datetime")
-    response = client.post("/predict", json=records[0] | {dated: "0001-01-01T00:00:00"})
-    assert_clean_error(response, 422)
-    assert problem_fields(response) == [dated]
+    as_number = client.post("/predict", json=records[0] | {dated: 0})
+    assert_clean_error(as_number, 422)
+    assert problem_fields(as_number) == [dated]
+    unreadable = client.post("/predict", json=records[0] | {dated: "0335-10-22T01:59:20-23:27"})
+    assert unreadable.status_code == 200, unreadable.text
+
+
+def test_a_body_that_is_not_text_is_refused(client: TestClient) -> None:
+    headers = {"content-type": "application/json"}
+    response = client.post("/predict", content=b"\xc3\x28", headers=headers)
+    body = assert_clean_error(response, 400)
+    assert "UTF-8" in body["error"]
 
 
 def test_malformed_json_is_refused(client: TestClient) -> None:
@@ -393,7 +402,8 @@ def test_cors_is_off_unless_configured(
 def test_each_request_is_logged_once_with_its_id(
     client: TestClient, records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="{{ cookiecutter.package_name }}.serving.requests"):
+    requests = "{{ cookiecutter.package_name }}.serving.requests"
+    with caplog.at_level(logging.INFO, logger=requests):
         response = client.post("/predict", json=records[0], headers={"x-request-id": "log-me"})
     logged = [r for r in caplog.records if getattr(r, "request_id", None) == "log-me"]
     assert len(logged) == 1

@@ -6,7 +6,11 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.contract import Column, DataContract
-from {{ cookiecutter.package_name }}.serving.schemas import batch_model, example_record, record_model
+from {{ cookiecutter.package_name }}.serving.schemas import (
+    batch_model,
+    example_record,
+    record_model,
+)
 
 
 def make_contract(*features: Column) -> DataContract:
@@ -52,6 +56,7 @@ def test_any_column_name_becomes_a_field() -> None:
         ),
         (Column(name="x", type="categorical"), "anything", 5),
         (Column(name="x", type="datetime"), "2024-02-29T12:00:00+01:00", "2024-02-30"),
+        (Column(name="x", type="datetime"), "2024-02-29", 1_700_000_000),
     ],
 )
 def test_each_type_accepts_and_refuses_what_the_contract_says(
@@ -63,10 +68,11 @@ def test_each_type_accepts_and_refuses_what_the_contract_says(
         record.model_validate({"x": bad})
 
 
-def test_aware_datetimes_arrive_as_utc() -> None:
+def test_aware_datetimes_arrive_as_utc_and_unreadable_years_as_unknown() -> None:
     record = record_model(make_contract(Column(name="x", type="datetime")))
     parsed = record.model_validate({"x": "2024-02-29T12:00:00+01:00"}).model_dump(by_alias=True)
     assert parsed["x"].isoformat() == "2024-02-29T11:00:00"
+    assert record.model_validate({"x": "0335-10-22T01:59:20"}).model_dump()["f0"] is None
 
 
 def test_a_batch_holds_one_to_max_records(contract: DataContract) -> None:

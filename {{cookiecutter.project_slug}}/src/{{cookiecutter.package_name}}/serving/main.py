@@ -16,19 +16,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from threadpoolctl import threadpool_limits
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.serving.dependencies import ServiceState
-from {{ cookiecutter.package_name }}.serving.model import ServedModel, load_served_model
+from {{ cookiecutter.package_name }}.serving.model import (
+    ServedModel,
+    load_served_model,
+)
 from {{ cookiecutter.package_name }}.serving.observability import (
     BYTES_PER_RECORD,
     Metrics,
     RequestMiddleware,
 )
-from {{ cookiecutter.package_name }}.serving.routers import health, metadata, metrics, predict
+from {{ cookiecutter.package_name }}.serving.routers import (
+    health,
+    metadata,
+    metrics,
+    predict,
+)
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -58,11 +67,16 @@ def create_app(settings: Settings | None = None, *, model: ServedModel | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # One thread per prediction, in the loop that serves the requests: a few rows score
+        # faster without OpenMP's thread start-up, which also thrashes when cores are busy.
+        # More throughput comes from more workers or pods.
+        limits = threadpool_limits(limits=1)
         # Load in the background: /health answers at once, /ready once the model is in.
         task = None if state.model is not None else asyncio.create_task(load(state))
         yield
         if task is not None:
             task.cancel()
+        limits.restore_original_limits()
 
     app = FastAPI(
         title="{{ cookiecutter.project_name }}",
@@ -166,8 +180,10 @@ def problem_of(error: dict[str, Any]) -> str:
 
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Errors raised on purpose (404, 405, 503, ...) in the same shape as the others."""
+    # FastAPI's only 400 is a body it cannot decode: say what to send instead.
+    error = "the body cannot be read: send UTF-8 JSON" if exc.status_code == 400 else exc.detail
     return JSONResponse(
-        error_body(request, str(exc.detail), []), status_code=exc.status_code, headers=exc.headers
+        error_body(request, str(error), []), status_code=exc.status_code, headers=exc.headers
     )
 
 

@@ -50,15 +50,18 @@ def log_config(level: str) -> dict[str, Any]:
 
     Uvicorn's own access log is off; the middleware logs each request once, with its ID.
     """
+    json_lines = {"()": JsonFormatter}
+    stderr = {"class": "logging.StreamHandler", "formatter": "json"}
+    ours = {"handlers": ["stderr"], "level": level, "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "formatters": {"json": json_lines},
+        "handlers": {"stderr": stderr},
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-            "{{ cookiecutter.package_name }}": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "{{ cookiecutter.package_name }}": ours,
         },
     }
 

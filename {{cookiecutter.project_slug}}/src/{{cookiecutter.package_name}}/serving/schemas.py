@@ -7,7 +7,14 @@ ranges, allowed categories and nullability, each field with its description and 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+)
 
 from {{ cookiecutter.package_name }}.contract import Category, Column, DataContract
 
@@ -16,13 +23,22 @@ FIRST_YEAR, LAST_YEAR = 1678, 2261
 EXAMPLE_DATETIME = "2024-01-31T00:00:00Z"
 
 
-def _naive_utc(value: datetime) -> datetime:
-    """One kind of datetime for the model: aware ones move to UTC, then lose the zone."""
-    if not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+def _text_only(value: object) -> object:
+    """Dates arrive as ISO 8601 text; a number is not read as seconds since 1970."""
+    if not isinstance(value, str):
+        raise ValueError("Input should be an ISO 8601 date or date-time string")
+    return value
+
+
+def _naive_utc(value: datetime) -> datetime | None:
+    """One kind of datetime for the model: aware ones move to UTC, then lose the zone.
+
+    A date outside the years pandas can represent is passed on as unknown (None), like a
+    missing value, rather than refused: it is a valid date, the model just cannot read it.
+    """
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value
+    return value if FIRST_YEAR <= value.year <= LAST_YEAR else None
 
 
 def field_type(column: Column) -> Any:
@@ -34,7 +50,7 @@ def field_type(column: Column) -> Any:
     if column.type == "boolean":
         return Annotated[bool, Field(strict=True)]
     if column.type == "datetime":
-        return Annotated[datetime, AfterValidator(_naive_utc)]
+        return Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_naive_utc)]
     if column.categories is not None and column.unknown_categories == "reject":
         return Literal[column.categories]
     if column.categories is not None and not all(isinstance(c, str) for c in column.categories):

@@ -7,6 +7,7 @@ from {{ cookiecutter.package_name }}.serving.dependencies import State
 from {{ cookiecutter.package_name }}.serving.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
+NOT_READY = {"model": Readiness, "description": "The model is not loaded."}
 
 
 @router.get("/health", response_model=Health)
@@ -18,7 +19,7 @@ async def health() -> Health:
 @router.get(
     "/ready",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "The model is not loaded."}},
+    responses={503: NOT_READY},
 )
 async def ready(state: State) -> Readiness | JSONResponse:
     """The model is loaded and predictions can be served; 503 while loading or if it failed."""

@@ -6,12 +6,13 @@ from {{ cookiecutter.package_name }}.serving.dependencies import Model
 from {{ cookiecutter.package_name }}.serving.schemas import ErrorResponse, ModelMetadata
 
 router = APIRouter(tags=["model"])
+NOT_LOADED = {"model": ErrorResponse, "description": "The model is not loaded."}
 
 
 @router.get(
     "/metadata",
     response_model=ModelMetadata,
-    responses={503: {"model": ErrorResponse, "description": "The model is not loaded."}},
+    responses={503: NOT_LOADED},
 )
 async def metadata(model: Model) -> ModelMetadata:
     """The model's name, version, training run, metrics and the features it reads."""

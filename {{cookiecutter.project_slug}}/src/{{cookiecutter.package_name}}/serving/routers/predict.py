@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
 )
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "The body cannot be read as text."},
     413: {"model": ErrorResponse, "description": "Too many records, or too large a body."},
     415: {"model": ErrorResponse, "description": "The body is not sent as application/json."},
     422: {
