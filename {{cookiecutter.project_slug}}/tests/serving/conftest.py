@@ -1,6 +1,6 @@
 """Fixtures for the service: an app around a quickly fitted model, and JSON records to send."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -61,7 +61,8 @@ def service_settings(project_env: dict[str, str]) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def client(service_settings: Callable[..., Settings], served: ServedModel) -> TestClient:
-    """A client of the app with the model loaded and a batch limit of 5 records."""
+def client(service_settings: Callable[..., Settings], served: ServedModel) -> Iterator[TestClient]:
+    """A client of the running app with the model loaded and a batch limit of 5 records."""
     app = create_app(service_settings(max_batch_size=5), model=served)
-    return TestClient(app, raise_server_exceptions=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client

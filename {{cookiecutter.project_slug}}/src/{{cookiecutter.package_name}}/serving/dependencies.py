@@ -7,6 +7,7 @@ from fastapi import Depends, HTTPException, Request
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.serving.observability import Metrics
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -21,6 +22,7 @@ class ServiceState:
     contract: DataContract
     metrics: Metrics
     model: ServedModel | None = None
+    batcher: MicroBatcher | None = None
     load_error: str | None = None
 
 
@@ -46,4 +48,14 @@ def request_id(request: Request) -> str:
 
 State = Annotated[ServiceState, Depends(service_state)]
 Model = Annotated[ServedModel, Depends(served_model)]
+
+
+def batcher(request: Request, model: Model) -> MicroBatcher:
+    """What scores records for the loaded model; 503 until it is loaded."""
+    scorer = service_state(request).batcher
+    assert scorer is not None  # noqa: S101 - set together with the model
+    return scorer
+
+
+Batcher = Annotated[MicroBatcher, Depends(batcher)]
 RequestId = Annotated[str, Depends(request_id)]

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,12 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from threadpoolctl import threadpool_limits
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.dependencies import ServiceState
 from {{ cookiecutter.package_name }}.serving.model import (
     ServedModel,
@@ -67,16 +68,13 @@ def create_app(settings: Settings | None = None, *, model: ServedModel | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # One thread per prediction, in the loop that serves the requests: a few rows score
-        # faster without OpenMP's thread start-up, which also thrashes when cores are busy.
-        # More throughput comes from more workers or pods.
-        limits = threadpool_limits(limits=1)
         # Load in the background: /health answers at once, /ready once the model is in.
         task = None if state.model is not None else asyncio.create_task(load(state))
         yield
         if task is not None:
             task.cancel()
-        limits.restore_original_limits()
+        if state.batcher is not None:
+            state.batcher.close()
 
     app = FastAPI(
         title="{{ cookiecutter.project_name }}",
@@ -133,7 +131,16 @@ async def load(state: ServiceState) -> None:
 
 
 def loaded(state: ServiceState, model: ServedModel) -> None:
-    """Make a loaded model the one served."""
+    """Make a loaded model the one served, with a batcher that scores for it."""
+    score = partial(
+        predict.predict_records,
+        model,
+        state.contract,
+{%- if cookiecutter.task == "classification" %}
+        threshold=state.config.evaluate.threshold,
+{%- endif %}
+    )
+    state.batcher = MicroBatcher(score, observe=state.metrics.batch_size.observe)
     state.model = model
     state.load_error = None
     state.metrics.model.labels(model.metadata.name, model.metadata.version).set(1)

@@ -85,6 +85,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.batch_size = Histogram(
+            "prediction_batch_size",
+            "Records scored per model call (single requests that arrive together share one).",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+            registry=self.registry,
+        )
         self.model = Gauge(
             "model_info", "The model served (value 1).", ["name", "version"], registry=self.registry
         )
@@ -103,7 +109,7 @@ class Metrics:
         )
 {%- else %}
         low, high = target_bounds
-        buckets = Histogram.DEFAULT_BUCKETS
+        buckets: tuple[float, ...] = Histogram.DEFAULT_BUCKETS
         if low is not None and high is not None and high > low:
             buckets = tuple(low + (high - low) * step / 10 for step in range(1, 11))
         self.values = Histogram(

@@ -10,7 +10,12 @@ from pydantic import BaseModel
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.outputs import predict_rows
-from {{ cookiecutter.package_name }}.serving.dependencies import Model, RequestId, State
+from {{ cookiecutter.package_name }}.serving.dependencies import (
+    Batcher,
+    Model,
+    RequestId,
+    State,
+)
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.serving.observability import Metrics
 from {{ cookiecutter.package_name }}.serving.schemas import (
@@ -89,23 +94,9 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
     batch_type = batch_model(record_type, contract, max_batch_size)
     router = APIRouter(tags=["predictions"])
 
-    def score(state: State, model: ServedModel, records: list[BaseModel]) -> list[dict[str, Any]]:
-        rows = [record.model_dump(by_alias=True) for record in records]
-        try:
-{%- if cookiecutter.task == "classification" %}
-            predictions = predict_records(
-                model, contract, rows, threshold=state.config.evaluate.threshold
-            )
-{%- else %}
-            predictions = predict_records(model, contract, rows)
-{%- endif %}
-        except ValueError as error:
-            problem = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise HTTPException(
-                422, detail=f"the model cannot score this input: {problem}"
-            ) from None
-        record_metrics(state.metrics, predictions)
-        return predictions
+    def unscorable(error: ValueError) -> HTTPException:
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return HTTPException(422, detail=f"the model cannot score this input: {problem}")
 
     def served(model: ServedModel, request_id: str) -> dict[str, str]:
         return {
@@ -114,28 +105,38 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
             "request_id": request_id,
         }
 
-    # Handlers are `async` on purpose: scoring one record takes about a millisecond of CPU, less
-    # than handing the work to a thread pool and back would add.
     @router.post("/predict", response_model=PredictionResponse, responses=ERRORS)
     async def predict(
         record: record_type,  # type: ignore[valid-type]
         model: Model,
+        scorer: Batcher,
         state: State,
         request_id: RequestId,
     ) -> JSONResponse:
         """Predict for one record."""
-        prediction = score(state, model, [record])[0]
+        try:
+            validated: BaseModel = record
+            prediction = await scorer.predict_one(validated.model_dump(by_alias=True))
+        except ValueError as error:
+            raise unscorable(error) from None
+        record_metrics(state.metrics, [prediction])
         return JSONResponse(prediction | served(model, request_id))
 
     @router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS)
     async def predict_batch(
         batch: batch_type,  # type: ignore[valid-type]
         model: Model,
+        scorer: Batcher,
         state: State,
         request_id: RequestId,
     ) -> JSONResponse:
         """Predict for a list of records, answered in the same order."""
-        predictions = score(state, model, batch.records)  # type: ignore[attr-defined]
+        rows = [record.model_dump(by_alias=True) for record in batch.records]  # type: ignore[attr-defined]
+        try:
+            predictions = await scorer.predict_many(rows)
+        except ValueError as error:
+            raise unscorable(error) from None
+        record_metrics(state.metrics, predictions)
         return JSONResponse({"predictions": predictions} | served(model, request_id))
 
     return router
