@@ -7,11 +7,15 @@ all of which must finish with no server error and nothing logged at ERROR.
 
 from __future__ import annotations
 
+import csv
 import json
 import re
+import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,13 +23,90 @@ from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any
 
-from dockerfiles import free_port, http, sample_records, wait_for_status, wait_until_answering
+import yaml
 
 from conftest import tool
 
 SCHEMATHESIS_CONFIG = Path(__file__).parent / "data" / "schemathesis.toml"
 #: The README's curl example: the JSON after `-d '`.
 README_EXAMPLE = re.compile(r"curl -s http://127\.0\.0\.1:8000/predict .*? -d '(\{.*?\})'", re.S)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http(method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any]:
+    """One request; the status and the decoded JSON body (or text, when it is not JSON)."""
+    assert url.startswith("http://127.0.0.1:"), f"{url}: tests only talk to this machine"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - a local test server's http URL, checked above
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw.decode("utf-8", "replace")
+
+
+def wait_until_answering(url: str, timeout: float = 60, alive: Any = None) -> float:
+    """Poll `url` until the server answers at all; return the seconds that took.
+
+    `alive`, if given, is called between tries and says whether the server is still running.
+    """
+    start = time.monotonic()
+    while True:
+        try:
+            http("GET", url, timeout=2)
+            return time.monotonic() - start
+        except OSError as error:
+            if alive is not None and not alive():
+                raise AssertionError(f"the server stopped before it answered {url}") from error
+            if time.monotonic() - start > timeout:
+                raise AssertionError(f"nothing answered {url} in {timeout:.0f} s") from error
+            time.sleep(0.2)
+
+
+def wait_for_status(url: str, status: int = 200, timeout: float = 60) -> tuple[float, Any]:
+    """Poll GET `url` until it answers `status`; the seconds that took and the last body."""
+    start = time.monotonic()
+    while True:
+        answered, body = http("GET", url, timeout=5)
+        if answered == status:
+            return time.monotonic() - start, body
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"{url} still answers {answered} after {timeout:.0f} s: {body}")
+        time.sleep(0.3)
+
+
+def sample_records(project: Path, count: int = 1) -> list[dict[str, Any]]:
+    """Rows of a baked project's sample CSV as request records: features only, typed by the
+    data contract (no ID, no target), skipping rows with empty values."""
+    contract = yaml.safe_load((project / "configs" / "contract.yaml").read_text(encoding="utf-8"))
+    config = yaml.safe_load((project / "configs" / "project.yaml").read_text(encoding="utf-8"))
+    types = {feature["name"]: feature["type"] for feature in contract["features"]}
+    convert = {
+        "numeric": float,
+        "boolean": lambda value: {"true": True, "false": False}[value.lower()],
+    }
+    records = []
+    with (project / config["data"]["path"]).open(encoding="utf-8", newline="") as rows:
+        for row in csv.DictReader(rows):
+            if any(row[name] == "" for name in types):
+                continue
+            records.append({name: convert.get(types[name], str)(row[name]) for name in types})
+            if len(records) == count:
+                break
+    assert len(records) == count, "the sample data has too few complete rows"
+    return records
 
 
 @contextmanager

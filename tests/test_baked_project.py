@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from dockerfiles import free_port, http, replay, wait_for_status, wait_until_answering
-from live_service import check_live_service
+from dockerfiles import replay
+from live_service import check_live_service, free_port, http, wait_for_status, wait_until_answering
 
 from conftest import DEFAULTS, FAST, clean_env, machine_pythons, run, tool
 

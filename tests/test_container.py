@@ -24,7 +24,7 @@ from containers import (
     qualified,
     wait_healthy,
 )
-from dockerfiles import free_port, http, sample_records, wait_for_status
+from live_service import free_port, http, sample_records, wait_for_status
 from test_baked_project import installable
 
 from conftest import DEFAULTS, FAST, run, tool

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from dockerfiles import parse, split_stages
 
 from conftest import COMBINATIONS, DEFAULTS, bake_with, combination_id, run, tool
 
@@ -125,23 +126,12 @@ def settings_variables(project: Path) -> set[str]:
 
 
 def dockerfile_stages(project: Path) -> dict[str, list[tuple[str, str]]]:
-    """The Dockerfile's named stages, each as its (KEYWORD, arguments) instructions."""
-    stages: dict[str, list[tuple[str, str]]] = {}
-    current: list[tuple[str, str]] = []
-    logical = ""
-    for line in (project / "Dockerfile").read_text(encoding="utf-8").splitlines():
-        stripped = line.strip()
-        if not logical and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.endswith("\\"):
-            logical += stripped[:-1] + " "
-            continue
-        keyword, _, arguments = (logical + stripped).partition(" ")
-        logical = ""
-        if keyword.upper() == "FROM":
-            current = stages.setdefault(arguments.split()[-1], [])
-        current.append((keyword.upper(), arguments))
-    return stages
+    """The Dockerfile's named stages, each as its (KEYWORD, arguments) instructions after FROM."""
+    _, stages = split_stages(parse(project / "Dockerfile"))
+    return {
+        stage.name: [(step.keyword, step.arguments) for step in stage.instructions]
+        for stage in stages
+    }
 
 
 def dockerfile_env(project: Path, stage: str) -> dict[str, str]:

@@ -1,4 +1,8 @@
-"""Typed dependencies the routers ask for: the loaded model, the request ID, the app's state."""
+"""Typed dependencies the routers ask for: the loaded model, the request ID, the app's state.
+
+They are `async` although they do not wait for anything: FastAPI runs a plain `def` dependency
+in a thread pool, and that hop costs more than the dependency itself.
+"""
 
 from dataclasses import dataclass
 from typing import Annotated
@@ -32,7 +36,7 @@ def service_state(request: Request) -> ServiceState:
     return state
 
 
-def served_model(request: Request) -> ServedModel:
+async def served_model(request: Request) -> ServedModel:
     """The loaded model; 503 until it is loaded."""
     state = service_state(request)
     if state.model is None:
@@ -40,17 +44,22 @@ def served_model(request: Request) -> ServedModel:
     return state.model
 
 
-def request_id(request: Request) -> str:
+async def request_id(request: Request) -> str:
     """The request's ID, set by the middleware."""
     identifier: str = request.state.request_id
     return identifier
 
 
-State = Annotated[ServiceState, Depends(service_state)]
+async def state_dependency(request: Request) -> ServiceState:
+    """The app's state, as a dependency."""
+    return service_state(request)
+
+
+State = Annotated[ServiceState, Depends(state_dependency)]
 Model = Annotated[ServedModel, Depends(served_model)]
 
 
-def batcher(request: Request, model: Model) -> MicroBatcher:
+async def batcher(request: Request, model: Model) -> MicroBatcher:
     """What scores records for the loaded model; 503 until it is loaded."""
     scorer = service_state(request).batcher
     assert scorer is not None  # noqa: S101 - set together with the model
