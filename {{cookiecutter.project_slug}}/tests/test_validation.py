@@ -95,7 +95,9 @@ def test_unknown_category_is_counted_with_the_allowed_ones(
     sample: pd.DataFrame, contract: DataContract
 ) -> None:
     column = feature(
-        contract, lambda f: f.categories is not None, "categorical feature with categories"
+        contract,
+        lambda f: f.categories is not None and f.unknown_categories == "reject",
+        "categorical feature that rejects unknown categories",
     )
     sample.loc[sample.index[:4], column.name] = "platinum"
 
@@ -103,6 +105,20 @@ def test_unknown_category_is_counted_with_the_allowed_ones(
     assert problem.startswith(
         f"column {column.name!r}: 4 rows with unknown categories (e.g. 'platinum'); allowed: "
     )
+
+
+def test_unknown_category_passes_where_the_contract_accepts_it(
+    sample: pd.DataFrame, contract: DataContract
+) -> None:
+    column = feature(
+        contract,
+        lambda f: f.unknown_categories == "accept",
+        "categorical feature that accepts unknown categories",
+    )
+    sample.loc[sample.index[:4], column.name] = "platinum"
+
+    validated = validate(sample, contract)
+    assert (validated[column.name] == "platinum").sum() == 4
 
 
 def test_null_in_a_non_nullable_column_is_counted(
