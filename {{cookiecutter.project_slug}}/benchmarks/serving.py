@@ -35,11 +35,8 @@ import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
@@ -51,7 +48,10 @@ from {{ cookiecutter.package_name }}.serving.model import (
     registered_metadata,
 )
 from {{ cookiecutter.package_name }}.serving.routers.predict import predict_records
-from {{ cookiecutter.package_name }}.serving.schemas import record_model
+from {{ cookiecutter.package_name }}.serving.schemas import (
+    record_model,
+    request_records,
+)
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, load_settings
 from {{ cookiecutter.package_name }}.validation import validate
 
@@ -103,20 +103,7 @@ def sample_records(settings: Settings, contract: DataContract) -> list[dict[str,
 {%- else %}
     raw = read_source(config.data)
 {%- endif %}
-    typed = validate(raw, contract)[contract.feature_names]
-    return [
-        {name: as_json(value) for name, value in row.items()}
-        for row in typed.astype(object).to_dict(orient="records")
-    ]
-
-
-def as_json(value: Any) -> Any:
-    """A validated cell as a JSON client sends it: ISO datetimes, null for missing values."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value
+    return request_records(validate(raw, contract), contract)
 
 
 def requests_for(path: str, port: int, bodies: list[Any]) -> list[bytes]:

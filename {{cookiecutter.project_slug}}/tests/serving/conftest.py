@@ -1,7 +1,6 @@
 """Fixtures for the service: an app around a quickly fitted model, and JSON records to send."""
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -11,28 +10,18 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
-from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
+from {{ cookiecutter.package_name }}.serving.schemas import (
+    ModelMetadata,
+    request_records,
+)
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.validation import validate
-
-
-def as_json(value: Any) -> Any:
-    """A validated cell as JSON would carry it."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value
 
 
 @pytest.fixture(scope="session")
 def records(raw_data: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
     """The first 50 sample rows as API records: features only, typed as JSON."""
-    typed = validate(raw_data.head(50), contract)[contract.feature_names]
-    return [
-        {name: as_json(value) for name, value in row.items()}
-        for row in typed.astype(object).to_dict(orient="records")
-    ]
+    return request_records(validate(raw_data.head(50), contract), contract)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ ranges, allowed categories and nullability, each field with its description and 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -75,6 +76,28 @@ def example_value(column: Column) -> Any:
 def example_record(contract: DataContract) -> dict[str, Any]:
     """One example request record."""
     return {column.name: example_value(column) for column in contract.features}
+
+
+def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+    """Validated rows as request records: the features only, as JSON carries them.
+
+    Dates become ISO 8601 text, missing values null, NumPy scalars plain Python values.
+    """
+    features = frame[contract.feature_names].astype(object)
+    return [
+        {str(name): _json_value(value) for name, value in row.items()}
+        for row in features.to_dict(orient="records")
+    ]
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value.item() if hasattr(value, "item") else value
 
 
 def record_model(contract: DataContract) -> type[BaseModel]:
