@@ -81,8 +81,8 @@ def _check_directory(path: Path) -> None:
             )
 
 
-def _registered_version(settings: Settings, uri: str) -> tuple[str, str]:
-    """The (name, version) a registry URI resolves to now."""
+def _registered_version(settings: Settings, uri: str) -> Any:
+    """The registered version (an MLflow ModelVersion) a registry URI resolves to now."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -94,9 +94,9 @@ def _registered_version(settings: Settings, uri: str) -> tuple[str, str]:
     try:
         if "@" in reference:
             name, alias = reference.split("@", 1)
-            return name, str(client.get_model_version_by_alias(name, alias).version)
+            return client.get_model_version_by_alias(name, alias)
         name, version = reference.rsplit("/", 1)
-        return name, str(client.get_model_version(name, version).version)
+        return client.get_model_version(name, version)
     except (MlflowException, ValueError):
         raise ConfigError(
             f"{uri} is not in the registry at {settings.tracking_uri}: run `run` or `promote` "
@@ -110,10 +110,9 @@ def registered_metadata(
     """What the registry knows about the version `uri` names, and that version's own URI."""
     import mlflow
 
-    name, version = _registered_version(settings, uri)
-    client = mlflow.MlflowClient()
-    run_id = client.get_model_version(name, version).run_id or ""
-    metrics = client.get_run(run_id).data.metrics if run_id else {}
+    found = _registered_version(settings, uri)
+    name, version, run_id = found.name, str(found.version), found.run_id or ""
+    metrics = mlflow.MlflowClient().get_run(run_id).data.metrics if run_id else {}
     metadata = ModelMetadata(
         name=name,
         version=version,
