@@ -28,6 +28,8 @@ UNSELECTED += ["Dockerfile", ".dockerignore", "docker-compose.yml", "deploy"]
 # {% endif %}
 # {% if not cookiecutter.include_ci %}
 UNSELECTED += [".github"]
+# {% elif not cookiecutter.include_docker %}
+UNSELECTED += [".github/workflows/release.yml"]
 # {% endif %}
 # {% if cookiecutter.license == "none" %}
 UNSELECTED += ["LICENSE"]
@@ -52,7 +54,8 @@ def main() -> None:
     print(
         f"\nBaked {SLUG}. Next:\n"
         f"  cd {SLUG}\n"
-        "  make install   # or: uv sync\n"
+        "  make install   # or: uv sync --all-extras (writes uv.lock: commit it)\n"
+        "  make run       # the pipeline on the sample data: ingest, train, evaluate, promote\n"
         "  make check     # lint, format check and type check\n"
         "  make test      # tests with coverage\n"
     )

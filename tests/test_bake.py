@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from workflows import PINNED_USES, lint_workflows, load
 
 from conftest import (
     COMBINATIONS,
@@ -131,7 +132,13 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
             for name in ("configmap", "deployment", "service", "hpa", "kustomization")
         }
     if answers["include_ci"]:
-        files.add(".github/workflows/ci.yml")
+        files |= {
+            ".github/workflows/ci.yml",
+            ".github/dependabot.yml",
+            ".github/pull_request_template.md",
+        }
+        if answers["include_docker"]:
+            files.add(".github/workflows/release.yml")
     return files
 
 
@@ -227,9 +234,8 @@ def test_python_version_is_used_everywhere_it_matters(
     assert pyproject["tool"]["mypy"]["python_version"] == version
     assert (project / ".python-version").read_text(encoding="utf-8").strip() == version
     if answers["include_docker"]:
-        assert f"ARG PYTHON_VERSION={version}\n" in (project / "Dockerfile").read_text(
-            encoding="utf-8"
-        )
+        dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+        assert f"FROM python:{version}-slim-bookworm AS base\n" in dockerfile
     if answers["include_ci"]:
         workflow = yaml.safe_load(
             (project / ".github/workflows/ci.yml").read_text(encoding="utf-8")
@@ -324,11 +330,108 @@ def test_workflows_pass_actionlint_and_the_schema(combination: tuple[dict[str, A
         return
     workflows = sorted(str(path) for path in (project / ".github/workflows").glob("*.yml"))
 
-    run([tool("actionlint"), "-no-color", *workflows], cwd=project)
+    lint_workflows(project, workflows)
     run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *workflows],
+        [
+            tool("check-jsonschema"),
+            "--builtin-schema",
+            "vendor.dependabot",
+            ".github/dependabot.yml",
+        ],
         cwd=project,
     )
+
+
+def test_ci_follows_the_answers(combination: tuple[dict[str, Any], Path]) -> None:
+    """Jobs, Python versions, caches, pins and image names agree with the answers and each other."""
+    answers, project = combination
+    if not answers["include_ci"]:
+        return
+    version = answers["python_version"]
+    workflows = {path.stem: path for path in (project / ".github/workflows").glob("*.yml")}
+    assert set(workflows) == {"ci"} | ({"release"} if answers["include_docker"] else set())
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    targets = set(re.findall(r"^([a-z-]+):", makefile, flags=re.MULTILINE))
+
+    for path in workflows.values():
+        text = path.read_text(encoding="utf-8")
+        workflow = load(path)
+        assert workflow["permissions"] == {"contents": "read"}, path.name
+        assert "group" in workflow["concurrency"], path.name
+        for line in text.splitlines():
+            if "uses:" in line:
+                assert PINNED_USES.match(line), f"not pinned to a SHA with its version: {line}"
+        for name, job in workflow["jobs"].items():
+            assert job["timeout-minutes"] <= 45, f"{path.name}: {name}"
+            for step in job["steps"]:
+                # One task vocabulary: every make target CI calls exists, for people too.
+                for target in re.findall(r"\bmake ([a-z-]+)", step.get("run", "")):
+                    assert target in targets, f"{path.name}: {name} runs make {target}"
+                if step.get("uses", "").startswith("astral-sh/setup-uv@"):
+                    assert step["with"]["enable-cache"] is True
+                    assert set(step["with"]["cache-dependency-glob"].split()) == {
+                        "pyproject.toml",
+                        "uv.lock",
+                    }
+
+    ci = load(workflows["ci"])
+    assert ci["on"]["push"] == {"branches": ["main"]}
+    assert "pull_request" in ci["on"]
+    assert ci["concurrency"]["cancel-in-progress"] is True
+    expected_jobs = {"lint", "typecheck", "test", "pipeline"}
+    assert set(ci["jobs"]) == expected_jobs | ({"image"} if answers["include_docker"] else set())
+    assert ci["jobs"]["test"]["strategy"]["matrix"]["python-version"] == sorted({version, "3.13"})
+    for name, job in ci["jobs"].items():
+        (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
+        if name != "test":
+            assert setup["with"]["python-version"] == version, name
+    uploads = [s for s in ci["jobs"]["pipeline"]["steps"] if "upload-artifact" in s.get("uses", "")]
+    assert uploads[0]["with"]["path"].split() == ["reports/model_card.md", "reports/figures/"]
+
+    if answers["include_docker"]:
+        dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
+        assert f"FROM python:{version}-slim-bookworm AS base" in dockerfile
+        assert "docker build --tag customer-churn:dev ." in makefile
+        image_job = "\n".join(s.get("run", "") for s in ci["jobs"]["image"]["steps"])
+        assert "customer-churn:dev" in image_job
+        release = load(workflows["release"])
+        assert release["on"] == {"push": {"tags": ["v*"]}}
+        assert release["jobs"]["image"]["permissions"] == {"contents": "read", "packages": "write"}
+        image = release["env"]["IMAGE"]
+        owner = answers.get("github_username", "your-github-username").lower()
+        assert image == f"ghcr.io/{owner}/customer-churn"
+        build = next(
+            s["run"] for s in release["jobs"]["image"]["steps"] if s.get("name") == "Build and push"
+        )
+        assert "--provenance=mode=max" in build
+        assert '--tag "$IMAGE:$VERSION"' in build
+        assert '--tag "$IMAGE:sha-$commit"' in build
+        # The images the deployment files run are the ones a release pushes.
+        compose = yaml.safe_load((project / "docker-compose.yml").read_text(encoding="utf-8"))
+        assert compose["services"]["api"]["image"] == f"{image}:0.1.0"
+        assert compose["x-train-image"]["image"] == f"{image}:0.1.0-train"
+        deployment = yaml.safe_load(
+            (project / "deploy/k8s/deployment.yaml").read_text(encoding="utf-8")
+        )
+        containers = deployment["spec"]["template"]["spec"]["containers"]
+        assert containers[0]["image"] == f"{image}:0.1.0"
+
+    dependabot = yaml.safe_load((project / ".github/dependabot.yml").read_text(encoding="utf-8"))
+    ecosystems = {update["package-ecosystem"] for update in dependabot["updates"]}
+    assert ecosystems == {"uv", "github-actions"} | (
+        {"docker"} if answers["include_docker"] else set()
+    )
+
+    # pre-commit runs the same tools as `make lint` and `make typecheck`, from the same venv.
+    hooks = yaml.safe_load((project / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    local = next(repo for repo in hooks["repos"] if repo["repo"] == "local")
+    entries = {hook["entry"].split()[2] for hook in local["hooks"]}
+    assert entries == {"ruff", "mypy"}
+    assert all(f"uv run {tool_name}" in makefile for tool_name in entries)
+
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "actions/workflows/ci.yml/badge.svg" in readme
+    assert ("img.shields.io/badge/license-" in readme) is (answers["license"] != "none")
 
 
 def test_dockerfile_passes_hadolint(combination: tuple[dict[str, Any], Path]) -> None:

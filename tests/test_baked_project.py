@@ -1,4 +1,4 @@
-"""Install baked projects and run their own checks, tests, CLI, CI steps and Dockerfile commands.
+"""Install baked projects and run their CI jobs, documented commands and Dockerfile commands.
 
 These tests are marked slow: each creates a virtual environment with uv from a Python already on
 the machine (uv never downloads one), so the machine needs network access to the package index
@@ -12,26 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from dockerfiles import replay
 from live_service import check_live_service, free_port, http, wait_for_status, wait_until_answering
+from workflows import execute, load, report, run_job, step_name
 
-from conftest import DEFAULTS, FAST, clean_env, machine_pythons, run, tool
+from conftest import DEFAULTS, FAST, clean_env, combination_id, machine_pythons, run, tool
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(FAST, reason="TEMPLATE_TESTS_FAST=1: baked projects are not installed"),
 ]
 
-#: The default answers, and each task x data source (the default is one of them).
+#: Each task x data source (the default answers are one of them), with Docker and monitoring
+#: each on for one data source and off for the other, so that every value of every option
+#: that selects code is installed, tested and run for each task.
 CHECKED = [
     DEFAULTS,
-    *(
-        DEFAULTS | {"task": task, "data_source": source}
-        for task in ("classification", "regression")
-        for source in ("csv", "sql")
-        if (task, source) != (DEFAULTS["task"], DEFAULTS["data_source"])
-    ),
+    DEFAULTS | {"data_source": "sql", "include_docker": False, "include_monitoring": False},
+    DEFAULTS | {"task": "regression", "include_docker": False},
+    DEFAULTS | {"task": "regression", "data_source": "sql", "include_monitoring": False},
 ]
 
 
@@ -51,84 +50,124 @@ def installable(answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
     return answers | {"python_version": version}, clean_env(UV_PYTHON=pythons[version])
 
 
-@pytest.mark.parametrize(
-    "answers",
-    CHECKED,
-    ids=[f"{a['task']}-{a['data_source']}{'-defaults' if a == DEFAULTS else ''}" for a in CHECKED],
-)
-def test_documented_commands_pass_in_the_baked_project(
-    bake: Any, answers: dict[str, Any], postgresql_server: Path | None
+def commit_all(repository: Path, message: str) -> None:
+    """Commit everything, as a user does before pushing (creating the repository if need be)."""
+    if not (repository / ".git").exists():
+        run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repository)
+    run(["git", "add", "--all"], cwd=repository)
+    git = ["git", "-c", "user.name=Baked", "-c", "user.email=baked@example.com"]
+    run([*git, "commit", "--quiet", "--message", message], cwd=repository)
+
+
+@pytest.mark.parametrize("answers", CHECKED, ids=[combination_id(a) for a in CHECKED])
+def test_first_push_is_green_and_the_documented_commands_work(
+    bake: Any, answers: dict[str, Any], postgresql_server: Path | None, tmp_path: Path
 ) -> None:
+    """Commit the project as baked (no uv.lock yet) and run every CI job here, in order.
+
+    Each job runs in its own fresh clone (tests/workflows.py). The first job installs from the
+    network; every later one runs offline (`UV_OFFLINE=1`), so the same run proves that
+    `make install`, `make test` and `make run` need no network once uv's cache holds the
+    dependencies. Then the commands the README documents run in the checkout CI trained in.
+    """
     answers, env = installable(answers)
     project = bake(**answers)
+    commit_all(project, "Bake the project")
+    ci = load(project / ".github/workflows/ci.yml")
+    expected = {"lint", "typecheck", "test", "pipeline"} | (
+        {"image"} if answers["include_docker"] else set()
+    )
+    assert set(ci["jobs"]) == expected
 
-    run(["make", "install"], cwd=project, env=env)
-    run(["make", "check"], cwd=project, env=env)
-    tests = run(["make", "test"], cwd=project, env=env)
-    summary = tests.strip().splitlines()[-1]
-    assert " passed" in summary
-    assert "Required test coverage of 90" in tests
-    if postgresql_server is not None or answers["data_source"] == "csv":
-        # Every baked test ran: for sql, that includes the one against a real PostgreSQL server.
-        assert "skipped" not in summary, tests
+    offline = env | {"UV_OFFLINE": "1", "COLUMNS": "200"}
+    runs = {
+        name: run_job(ci, name, project, tmp_path / "ci", env if name == "lint" else offline)
+        for name in ci["jobs"]
+    }
+    print(report(runs))
+    for name, job_runs in runs.items():
+        for job_run in job_runs:
+            if name == "image":  # everything before the image build runs
+                assert job_run.not_run[0][0] == "make image"
+            elif name == "test" and job_run.not_run:
+                assert job_run.not_run[0][1].startswith("Python "), job_run.not_run
+            else:
+                assert not job_run.not_run, job_run.not_run
+    assert "uv.lock is not committed" in runs["lint"][0].output  # the warning the user sees
+
+    tested = [job_run for job_run in runs["test"] if not job_run.not_run]
+    assert tested, "no Python of the test matrix is installed here"
+    for job_run in tested:
+        tests = job_run.outputs["make test"]
+        summary = tests.strip().splitlines()[-1]
+        assert " passed" in summary
+        assert "Required test coverage of 90" in tests
+        if postgresql_server is not None or answers["data_source"] == "csv":
+            # Every baked test ran: for sql, that includes the one against a real PostgreSQL.
+            assert "skipped" not in summary, tests
+        assert "TOTAL" in job_run.summary  # the coverage table, in the job's summary
+
+    pipeline = runs["pipeline"][0]
+    assert "Champion: customer-churn version 1" in pipeline.output
+    uploaded = {
+        path.relative_to(pipeline.workspace).as_posix()
+        for path in pipeline.artifacts["model-card-and-plots"]
+    }
+    assert "reports/model_card.md" in uploaded
+    assert len([name for name in uploaded if name.endswith(".png")]) >= 3
+    checkout = pipeline.workspace
+    assert (checkout / "mlflow.db").is_file()
+    readme = (checkout / "README.md").read_text(encoding="utf-8")
+    assert "Run `make run` to train" not in readme  # the results table holds real numbers now
 
     slug = answers.get("project_slug", "customer-churn")
-    version = run(["uv", "run", slug, "--version"], cwd=project, env=env)
+    version = run(["uv", "run", slug, "--version"], cwd=checkout, env=offline)
     assert version.strip().endswith("0.1.0")
-    info = run(["uv", "run", slug, "info"], cwd=project, env=env)
+    info = run(["uv", "run", slug, "info"], cwd=checkout, env=offline)
     assert answers["task"] in info
-    run(["uv", "run", "pre-commit", "validate-config"], cwd=project, env=env)
+    run(["uv", "run", "pre-commit", "validate-config"], cwd=checkout, env=offline)
+    run(["make", "help"], cwd=checkout, env=offline)
 
-    # Once installed, the same commands work with no network: uv uses the lock and its cache.
-    # `make run` is the whole pipeline on the sample data: it must end with a champion.
-    offline = env | {"UV_OFFLINE": "1", "COLUMNS": "200"}
-    run(["make", "install", "check"], cwd=project, env=offline)
-    pipeline = run(["make", "run"], cwd=project, env=offline)
-    assert "Champion: customer-churn version 1" in pipeline
-    assert (project / "mlflow.db").is_file()
-    assert (project / "reports" / "model_card.md").is_file()
-    assert len(list((project / "reports" / "figures").glob("*.png"))) >= 3
-    readme = (project / "README.md").read_text(encoding="utf-8")
-    assert "Run `make run` to train" not in readme  # the results table holds real numbers now
-    scored = project / "scored.parquet"
-    raw = next((project / "data" / "raw").iterdir())
+    scored = checkout / "scored.parquet"
+    raw = next((checkout / "data" / "raw").iterdir())
     if raw.suffix == ".csv":
-        run(["uv", "run", slug, "predict", str(raw), str(scored)], cwd=project, env=offline)
+        run(["uv", "run", slug, "predict", str(raw), str(scored)], cwd=checkout, env=offline)
         assert scored.stat().st_size > 0
         # The service is the same for either data source: it is put to the test once per task.
-        check_live_service(project, slug, "CUSTOMER_CHURN_", offline)
+        check_live_service(checkout, slug, "CUSTOMER_CHURN_", offline)
+
+    if answers["include_docker"]:
+        check_release_steps(project, checkout, tmp_path / "release", offline)
 
 
-def test_ci_job_steps_pass_in_a_fresh_clone(bake: Any, tmp_path: Path) -> None:
-    """Every `run:` step of every CI job, in order, in a clone of a freshly committed project.
+def check_release_steps(project: Path, checkout: Path, scratch: Path, env: dict[str, str]) -> None:
+    """release.yml refuses a tag that is not the project's version, and a missing uv.lock.
 
-    `uses:` steps are provided by the test instead: actions/checkout is the clone itself, and
-    astral-sh/setup-uv is the uv already on PATH. Nothing else is skipped.
+    Its steps up to the registry login run here; the rest need Docker and GitHub's registry.
     """
-    answers, env = installable(DEFAULTS)
-    project = bake(**answers)
-    git = ["git", "-c", "user.name=Baked", "-c", "user.email=baked@example.com"]
-    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=project)
-    run(["git", "add", "--all"], cwd=project)
-    run([*git, "commit", "--quiet", "--message", "Bake the project"], cwd=project)
-    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
+    release = load(project / ".github/workflows/release.yml")
+    steps = {step_name(step): step for step in release["jobs"]["image"]["steps"]}
+    tag = {"GITHUB_REF": "refs/tags/v0.1.0", "GITHUB_REF_NAME": "v0.1.0"}
 
-    provided = {"actions/checkout", "astral-sh/setup-uv"}
-    for name, job in workflow["jobs"].items():
-        clone = tmp_path / name
-        run(["git", "clone", "--quiet", str(project), str(clone)], cwd=tmp_path)
-        job_env = env | {
-            k: str(v) for k, v in (workflow.get("env", {}) | job.get("env", {})).items()
-        }
-        job_env["UV_PYTHON"] = env["UV_PYTHON"]  # the interpreter this machine has
-        for step in job["steps"]:
-            if "uses" in step:
-                action = step["uses"].split("@")[0]
-                assert action in provided, (
-                    f"job {name} uses {action}, which this test cannot provide"
-                )
-                continue
-            run(["bash", "-e", "-c", step["run"]], cwd=clone, env=job_env | step.get("env", {}))
+    # As baked, nothing has written uv.lock yet: a release is refused, with what to do.
+    refused = execute(steps["uv.lock is committed"]["run"], project, env)
+    assert refused.returncode == 1
+    assert "Run make install, commit uv.lock" in refused.stdout
+
+    # After `make install` (which CI ran in the checkout) the user commits uv.lock and tags.
+    commit_all(checkout, "Lock the dependencies")
+    (job_run,) = run_job(release, "image", checkout, scratch, env, event=tag)
+    print(report({"release": [job_run]}))
+    assert set(job_run.outputs) == {
+        "The tag names the version in pyproject.toml",
+        "uv.lock is committed",
+    }
+    assert job_run.not_run[0][0] == "Log in to GitHub Container Registry"
+
+    mismatch = env | {"GITHUB_REF_NAME": "v9.9.9", "GITHUB_ENV": str(scratch / "env")}
+    wrong = execute(steps["The tag names the version in pyproject.toml"]["run"], checkout, mismatch)
+    assert wrong.returncode == 1
+    assert "tag v9.9.9 does not match version 0.1.0" in wrong.stdout
 
 
 def test_dockerfile_install_and_start_commands_work(bake: Any, tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from workflows import lint_workflows
+
 from conftest import TEMPLATE_DIR, run, tool
 
 
@@ -16,9 +18,9 @@ def test_template_workflows_pass_actionlint_and_the_schema() -> None:
     workflows = sorted(str(path) for path in (TEMPLATE_DIR / ".github/workflows").glob("*.yml"))
     assert workflows
 
-    run([tool("actionlint"), "-no-color", *workflows], cwd=TEMPLATE_DIR)
-    schema = ["--builtin-schema", "vendor.github-workflows"]
-    run([tool("check-jsonschema"), *schema, *workflows], cwd=TEMPLATE_DIR)
+    lint_workflows(TEMPLATE_DIR, workflows)
+    dependabot = ["--builtin-schema", "vendor.dependabot", ".github/dependabot.yml"]
+    run([tool("check-jsonschema"), *dependabot], cwd=TEMPLATE_DIR)
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:

@@ -1,5 +1,6 @@
 """The CLI: `--help` and `--version` work, and bad config ends in one line, not a traceback."""
 
+import json
 import runpy
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.cli import PROG, app
 from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.serving.schemas import record_model
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
 from {{ cookiecutter.package_name }}.validation import validate
 
@@ -202,3 +204,14 @@ def test_schema_show_lists_every_column(
     assert result.exit_code == 0, result.output
     for column in contract.columns:
         assert column.name in result.stdout
+
+
+def test_schema_example_prints_a_request_the_api_accepts(
+    runner: CliRunner, project_env: dict[str, str], contract: DataContract
+) -> None:
+    result = runner.invoke(app, ["schema", "example"], env=project_env)
+
+    assert result.exit_code == 0, result.output
+    example = json.loads(result.stdout)
+    assert set(example) == {column.name for column in contract.features}
+    record_model(contract).model_validate(example)  # raises if the API would answer 422

@@ -1,5 +1,6 @@
 """The project's one command-line interface: it parses arguments and calls the stages."""
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -366,6 +367,18 @@ def schema_show() -> None:
             column.description,
         )
     console.print(table)
+
+
+@schema_app.command("example")
+def schema_example() -> None:
+    """Print an example `/predict` request body, built from the data contract."""
+    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.serving.schemas import example_record
+
+    with user_errors():
+        _, config = load()
+        contract = load_contract(config.data.contract)
+    typer.echo(json.dumps(example_record(contract)))
 
 
 def flatten(values: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
