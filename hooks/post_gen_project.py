@@ -31,6 +31,15 @@ UNSELECTED += [".github"]
 # {% elif not cookiecutter.include_docker %}
 UNSELECTED += [".github/workflows/release.yml"]
 # {% endif %}
+# {% if not cookiecutter.include_monitoring %}
+MONITORING = ("drift", "monitoring", "prediction_log", "retrain")
+UNSELECTED += [f"src/{{ cookiecutter.package_name }}/{name}.py" for name in MONITORING]
+UNSELECTED += [f"tests/test_{name}.py" for name in MONITORING]
+UNSELECTED += ["tests/serving/test_prediction_logging.py"]
+# {% if cookiecutter.include_ci %}
+UNSELECTED += [".github/workflows/drift.yml"]
+# {% endif %}
+# {% endif %}
 # {% if cookiecutter.license == "none" %}
 UNSELECTED += ["LICENSE"]
 # {% endif %}

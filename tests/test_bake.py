@@ -33,6 +33,8 @@ BINARY_SUFFIXES = {".db"}
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
+#: Modules (and their tests) that only a project with monitoring has.
+MONITORING_MODULES = ("drift", "monitoring", "prediction_log", "retrain")
 SOURCE_MODULES = (
     "__init__.py",
     "__main__.py",
@@ -139,6 +141,12 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         }
         if answers["include_docker"]:
             files.add(".github/workflows/release.yml")
+        if answers["include_monitoring"]:
+            files.add(".github/workflows/drift.yml")
+    if answers["include_monitoring"]:
+        files |= {f"src/{package}/{name}.py" for name in MONITORING_MODULES}
+        files |= {f"tests/test_{name}.py" for name in MONITORING_MODULES}
+        files.add("tests/serving/test_prediction_logging.py")
     return files
 
 
@@ -276,6 +284,15 @@ def test_monitoring_selects_its_config_and_settings(
     assert ("monitoring" in config) is answers["include_monitoring"]
     assert ("prediction_log_dir" in settings) is answers["include_monitoring"]
     assert ("logs/" in gitignore) is answers["include_monitoring"]
+    if not answers["include_monitoring"]:
+        # Nothing of monitoring is left: no module, command, setting, workflow or mention.
+        leftovers = re.compile(r"drift|retrain|prediction.log|sensitive", re.IGNORECASE)
+        for path in project.rglob("*"):
+            if path.is_file() and path.suffix not in BINARY_SUFFIXES:
+                if path.relative_to(project).as_posix() == "data/README.md":
+                    continue  # "prices drift up": the sample data's story, not monitoring
+                found = leftovers.search(path.read_text(encoding="utf-8"))
+                assert found is None, f"{path.relative_to(project)}: {found and found.group(0)}"
 
 
 def test_sample_data_is_small_and_documented_for_the_answers(
@@ -349,7 +366,11 @@ def test_ci_follows_the_answers(combination: tuple[dict[str, Any], Path]) -> Non
         return
     version = answers["python_version"]
     workflows = {path.stem: path for path in (project / ".github/workflows").glob("*.yml")}
-    assert set(workflows) == {"ci"} | ({"release"} if answers["include_docker"] else set())
+    assert set(workflows) == (
+        {"ci"}
+        | ({"release"} if answers["include_docker"] else set())
+        | ({"drift"} if answers["include_monitoring"] else set())
+    )
     makefile = (project / "Makefile").read_text(encoding="utf-8")
     targets = set(re.findall(r"^([a-z-]+):", makefile, flags=re.MULTILINE))
 
@@ -415,6 +436,13 @@ def test_ci_follows_the_answers(combination: tuple[dict[str, Any], Path]) -> Non
         )
         containers = deployment["spec"]["template"]["spec"]["containers"]
         assert containers[0]["image"] == f"{image}:0.1.0"
+
+    if answers["include_monitoring"]:
+        scheduled = load(workflows["drift"])
+        assert set(scheduled["on"]) == {"schedule", "workflow_dispatch"}
+        assert scheduled["jobs"]["drift"]["permissions"] == {"contents": "read", "issues": "write"}
+        job_env = scheduled["jobs"]["drift"]["env"]
+        assert set(job_env) == {"CUSTOMER_CHURN_PREDICTION_LOG_URL", "MLFLOW_TRACKING_URI"}
 
     dependabot = yaml.safe_load((project / ".github/dependabot.yml").read_text(encoding="utf-8"))
     ecosystems = {update["package-ecosystem"] for update in dependabot["updates"]}

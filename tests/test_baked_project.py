@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from dockerfiles import replay
 from live_service import check_live_service, free_port, http, wait_for_status, wait_until_answering
+from monitoring_loop import check_monitoring_loop
 from workflows import execute, load, report, run_job, step_name
 
 from conftest import DEFAULTS, FAST, clean_env, combination_id, machine_pythons, run, tool
@@ -23,12 +24,13 @@ pytestmark = [
     pytest.mark.skipif(FAST, reason="TEMPLATE_TESTS_FAST=1: baked projects are not installed"),
 ]
 
-#: Each task x data source (the default answers are one of them), with Docker and monitoring
-#: each on for one data source and off for the other, so that every value of every option
-#: that selects code is installed, tested and run for each task.
+#: Each task x data source (the default answers are one of them). Docker is on for one data
+#: source and off for the other in each task; monitoring is on for both tasks and both data
+#: sources, and off once (what remains without it is checked for every combination by
+#: test_bake.py).
 CHECKED = [
     DEFAULTS,
-    DEFAULTS | {"data_source": "sql", "include_docker": False, "include_monitoring": False},
+    DEFAULTS | {"data_source": "sql", "include_docker": False},
     DEFAULTS | {"task": "regression", "include_docker": False},
     DEFAULTS | {"task": "regression", "data_source": "sql", "include_monitoring": False},
 ]
@@ -102,8 +104,9 @@ def test_first_push_is_green_and_the_documented_commands_work(
         summary = tests.strip().splitlines()[-1]
         assert " passed" in summary
         assert "Required test coverage of 90" in tests
-        if postgresql_server is not None or answers["data_source"] == "csv":
-            # Every baked test ran: for sql, that includes the one against a real PostgreSQL.
+        uses_postgresql = answers["data_source"] == "sql" or answers["include_monitoring"]
+        if postgresql_server is not None or not uses_postgresql:
+            # Every baked test ran, those against a real PostgreSQL server included.
             assert "skipped" not in summary, tests
         assert "TOTAL" in job_run.summary  # the coverage table, in the job's summary
 
@@ -135,9 +138,26 @@ def test_first_push_is_green_and_the_documented_commands_work(
         assert scored.stat().st_size > 0
         # The service is the same for either data source: it is put to the test once per task.
         check_live_service(checkout, slug, "CUSTOMER_CHURN_", offline)
+        if answers["include_monitoring"]:
+            check_monitoring_loop(checkout, slug, "CUSTOMER_CHURN_", offline)
 
     if answers["include_docker"]:
         check_release_steps(project, checkout, tmp_path / "release", offline)
+    if answers["include_monitoring"]:
+        check_scheduled_drift_check(project, tmp_path / "drift", offline)
+
+
+def check_scheduled_drift_check(project: Path, scratch: Path, env: dict[str, str]) -> None:
+    """drift.yml, in a repository with no secrets set yet: skipped with a notice, not red."""
+    scheduled = load(project / ".github/workflows/drift.yml")
+    (job_run,) = run_job(scheduled, "drift", project, scratch, env)
+    print(report({"drift": [job_run]}))
+    assert (
+        "::notice::Drift check skipped"
+        in job_run.outputs["Are the prediction log and the tracking server set?"]
+    )
+    assert not job_run.not_run
+    assert len(job_run.skipped) == len(scheduled["jobs"]["drift"]["steps"]) - 2
 
 
 def check_release_steps(project: Path, checkout: Path, scratch: Path, env: dict[str, str]) -> None:

@@ -8,8 +8,10 @@ variables a runner provides (`GITHUB_ENV`, `GITHUB_STEP_SUMMARY`, ...). What a s
 `uses:` steps are provided here instead of downloaded: actions/checkout is the clone itself,
 astral-sh/setup-uv is the uv of the template's test environment with the Python this machine
 has for the version asked, and actions/upload-artifact checks that its paths match files and
-keeps them. A step that needs something this machine lacks (a Docker engine, a Python version)
-is not run, and neither is anything after it in that job: each is listed with the reason.
+keeps them. Secrets are unset, as in a repository that has not configured them yet; an `if:` on
+a step's output is evaluated. A step that needs something this machine lacks (a Docker engine, a
+Python version) is not run, and neither is anything after it in that job: each is listed with
+the reason.
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class JobRun:
     #: step name -> its output, without the colour codes that FORCE_COLOR asks for
     outputs: dict[str, str] = field(default_factory=dict)
     not_run: list[tuple[str, str]] = field(default_factory=list)  # (step name, why)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (step name, its false if:)
     artifacts: dict[str, list[Path]] = field(default_factory=dict)
     summary: str = ""  # what the steps wrote to GITHUB_STEP_SUMMARY
 
@@ -92,15 +95,31 @@ def matrix_entries(job: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def substitute(text: str, matrix: Mapping[str, str]) -> str:
-    """Replace `${{ matrix.X }}`; any other expression cannot be evaluated here."""
+    """Replace `${{ matrix.X }}` and `${{ secrets.X }}` (unset here, as in a new repository)."""
 
     def value(match: re.Match[str]) -> str:
         name = match.group(1)
         if name.startswith("matrix.") and name.removeprefix("matrix.") in matrix:
             return matrix[name.removeprefix("matrix.")]
+        if re.fullmatch(r"secrets\.\w+", name):
+            return ""  # GitHub gives an unset secret as the empty string
         raise AssertionError(f"an expression this runner cannot evaluate: {match.group(0)}")
 
     return EXPRESSION.sub(value, text)
+
+
+STEP_OUTPUT_TEST = re.compile(r"steps\.([\w-]+)\.outputs\.([\w-]+) (==|!=) '([^']*)'")
+
+
+def condition_holds(condition: str | None, outputs: Mapping[str, Mapping[str, str]]) -> bool:
+    """Evaluate a step's `if:`: success(), always(), or a step output compared with a string."""
+    if condition in (None, "success()", "always()"):
+        return True
+    test = STEP_OUTPUT_TEST.fullmatch(str(condition).strip())
+    assert test, f"an if: this runner cannot evaluate: {condition}"
+    step, name, operator, expected = test.groups()
+    actual = outputs.get(step, {}).get(name, "")
+    return (actual == expected) is (operator == "==")
 
 
 def runner_env(base: Mapping[str, str], workspace: Path, scratch: Path, sha: str) -> dict[str, str]:
@@ -237,8 +256,10 @@ def run_job(
         job_run = JobRun(job=name, matrix=matrix, workspace=workspace)
         env = runner_env(base_env, workspace, scratch / f"{name}-{index}-runner", sha)
         env |= event or {}
-        env |= {k: str(v) for k, v in (workflow.get("env", {}) | job.get("env", {})).items()}
+        variables = workflow.get("env", {}) | job.get("env", {})
+        env |= {k: substitute(str(v), matrix) for k, v in variables.items()}
         blocked = ""
+        step_outputs: dict[str, dict[str, str]] = {}
         for step in job["steps"]:
             label = step_name(step)
             if blocked:
@@ -246,7 +267,9 @@ def run_job(
                     (label, f"comes after a step that could not run ({blocked})")
                 )
                 continue
-            assert step.get("if") in (None, "always()", "success()"), f"{label}: if: {step['if']}"
+            if not condition_holds(step.get("if"), step_outputs):
+                job_run.skipped.append((label, step["if"]))
+                continue
             if "uses" in step:
                 why = provide(step, env, job_run, matrix)
                 if why is not None:
@@ -256,14 +279,17 @@ def run_job(
             script = substitute(step["run"], matrix)
             if NEEDS_DOCKER.search(script):
                 job_run.not_run.append(
-                    (label, "needs a Docker engine: tests/test_container.py builds it with podman")
+                    (label, "needs a Docker engine (none here; test_container.py uses podman)")
                 )
                 blocked = label
                 continue
             step_env = {k: substitute(str(v), matrix) for k, v in step.get("env", {}).items()}
+            Path(env["GITHUB_OUTPUT"]).write_text("", encoding="utf-8")
             output = run_step(script, workspace, env | step_env)
             job_run.outputs[label] = ANSI_ESCAPE.sub("", output)
             apply_runner_files(env)
+            if "id" in step:
+                step_outputs[step["id"]] = read_env_file(Path(env["GITHUB_OUTPUT"]))
         job_run.summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8")
         runs.append(job_run)
     return runs
@@ -275,5 +301,6 @@ def report(runs: Mapping[str, list[JobRun]]) -> str:
     for job_runs in runs.values():
         for job_run in job_runs:
             lines.append(f"{job_run.label}: {len(job_run.outputs)} run steps passed")
+            lines += [f"  skipped: {step}: if: {why}" for step, why in job_run.skipped]
             lines += [f"  not run: {step}: {why}" for step, why in job_run.not_run]
     return "\n".join(lines)

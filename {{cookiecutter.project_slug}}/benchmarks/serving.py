@@ -7,10 +7,11 @@ Usage, from the project root, once `run` has made a champion:
 On one champion model, in one run: the registered version is exported to a temporary folder;
 the in-process floor is timed (`predict_records`, the handler's prediction path without HTTP,
 JSON or validation); then our service (`{{ cookiecutter.project_slug }} serve`, loading the
-exported folder) and MLflow's scoring server (`mlflow models serve`, loading the same version)
-are started one after the other, each timed from process start to ready, warmed up, and sent
-a fixed number of requests at a fixed concurrency: single records, then batches of 100, built
-from the shipped sample data. Every load stops after --duration seconds whatever it has sent.
+exported folder{% if cookiecutter.include_monitoring %}, once logging every prediction and once with the log off{% endif %}) and MLflow's scoring server
+(`mlflow models serve`, loading the same version) are started one after the other, each timed
+from process start to ready, warmed up, and sent a fixed number of requests at a fixed
+concurrency: single records, then batches of 100, built from the shipped sample data. Every
+load stops after --duration seconds whatever it has sent.
 
 The load comes from a small HTTP/1.1 keep-alive client in this script (one connection per
 request in flight, every request's bytes built beforehand, uvloop when installed). It spends
@@ -487,22 +488,38 @@ def main() -> None:
         floors = time_floors(predict, rows, arguments)
         print("In-process floor timed.", flush=True)
 
-        port = free_port()
-        ours = [cli, "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
-        ours_env = os.environ | {
-            f"{ENV_PREFIX}MODEL_URI": str(exported),
-            f"{ENV_PREFIX}LOG_LEVEL": "WARNING",
-            "PATH": path,
+{%- if cookiecutter.include_monitoring %}
+        # As deployed (every prediction logged, to a fresh SQLite log), then with the log off:
+        # the difference is what logging costs a request.
+        variants = {
+            "ours": {f"{ENV_PREFIX}PREDICTION_LOG_DIR": str(Path(scratch) / "log")},
+            "ours, log off": {f"{ENV_PREFIX}PREDICTION_LOG": "false"},
         }
-        with server("ours", ours, ours_env, port, "/ready") as (pid, seconds):
-            ready["ours"] = seconds
-            one = requests_for("/predict", port, singles)
-            many = requests_for("/predict/batch", port, [{"records": b} for b in multiples])
-            results += [
-                measure("ours", "single", pid, port, one, arguments, holds("prediction")),
-                measure("ours", "batch", pid, port, many, arguments, holds("predictions")),
-            ]
-        print(f"Our service measured (ready in {seconds:.1f} s).", flush=True)
+{%- else %}
+        as_configured: dict[str, str] = {}
+        variants = {"ours": as_configured}
+{%- endif %}
+        for name, variant in variants.items():
+            port = free_port()
+            ours = [cli, "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
+            ours_env = (
+                os.environ
+                | variant
+                | {
+                    f"{ENV_PREFIX}MODEL_URI": str(exported),
+                    f"{ENV_PREFIX}LOG_LEVEL": "WARNING",
+                    "PATH": path,
+                }
+            )
+            with server(name, ours, ours_env, port, "/ready") as (pid, seconds):
+                ready[name] = seconds
+                one = requests_for("/predict", port, singles)
+                many = requests_for("/predict/batch", port, [{"records": b} for b in multiples])
+                results += [
+                    measure(name, "single", pid, port, one, arguments, holds("prediction")),
+                    measure(name, "batch", pid, port, many, arguments, holds("predictions")),
+                ]
+            print(f"{name} measured (ready in {seconds:.1f} s).", flush=True)
 
         if mlflow_cli is not None:
             port = free_port()
@@ -576,6 +593,13 @@ def report(
     for key, value in ratios.items():
         target = f" (target: at least {targets[key]:g}x)" if key in targets else ""
         print(f"{key}: {value:.2f}x{target}")
+{%- if cookiecutter.include_monitoring %}
+    p50 = {(r.server, r.kind): r.p50_ms for r in results}
+    for kind in ("single", "batch"):
+        cost = p50["ours", kind] / p50["ours, log off", kind] - 1
+        ratios[f"prediction log p50 cost, {kind}"] = cost
+        print(f"prediction log cost at p50, {kind}: {100 * cost:+.1f}% (target: under 10%)")
+{%- endif %}
     print(f"  (the floor: OpenMP {floor.openmp}, {floor.calls_per_second:,.1f} calls/s)")
     for name, seconds in ready.items():
         print(f"time to ready, {name}: {seconds:.1f} s (process start to a 200 from its probe)")

@@ -1,17 +1,20 @@
-"""Shared fixtures: an isolated working directory, the shipped config, contract and data{% if cookiecutter.data_source == "sql" %}, a real PostgreSQL server{% endif %}."""
+"""Shared fixtures: an isolated working directory, the shipped config, contract and data{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, a real PostgreSQL server{% endif %}."""
 
 import os
 import re
-{%- if cookiecutter.data_source == "sql" %}
+{%- if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}
 import shutil
 import socket
 import subprocess
 import tempfile
 {%- endif %}
 import uuid
-from collections.abc import Callable{% if cookiecutter.data_source == "sql" %}, Iterator{% endif %}
+from collections.abc import Callable{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, Iterator{% endif %}
 from pathlib import Path
 
+{% if cookiecutter.include_monitoring -%}
+import numpy as np
+{% endif -%}
 import pandas as pd
 import pytest
 import yaml
@@ -219,7 +222,7 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     plain = Console(force_terminal=False, no_color=True, highlight=False, width=200)
     monkeypatch.setattr(cli, "console", plain)
     return CliRunner()
-{%- if cookiecutter.data_source == "sql" %}
+{%- if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}
 
 
 # --- PostgreSQL ----------------------------------------------------------------
@@ -286,4 +289,23 @@ def postgres_url() -> Iterator[str]:
             capture_output=True,
         )
         shutil.rmtree(data, ignore_errors=True)
+{%- endif %}
+{%- if cookiecutter.include_monitoring %}
+
+
+# --- monitoring ----------------------------------------------------------------
+
+
+@pytest.fixture
+def moved_up() -> Callable[[pd.DataFrame, str], pd.DataFrame]:
+    """Rows with one numeric feature redrawn (seeded) from its top 30%: valid, but drifted."""
+
+    def move(rows: pd.DataFrame, name: str) -> pd.DataFrame:
+        values = rows[name].dropna()
+        high = values[values >= values.quantile(0.7)].to_numpy()
+        moved = rows.copy()
+        moved[name] = np.random.default_rng(0).choice(high, size=len(rows))
+        return moved
+
+    return move
 {%- endif %}

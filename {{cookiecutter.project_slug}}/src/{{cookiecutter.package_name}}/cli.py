@@ -3,6 +3,9 @@
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+{%- if cookiecutter.include_monitoring %}
+from datetime import UTC, datetime
+{%- endif %}
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +28,10 @@ if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.train import TrainResult
 
 PROG = "{{ cookiecutter.project_slug }}"
+{%- if cookiecutter.include_monitoring %}
+#: `drift`'s exit code when it finds drift (1 means the check itself failed).
+DRIFT_FOUND = 3
+{%- endif %}
 
 app = typer.Typer(
     name=PROG,
@@ -163,9 +170,26 @@ def show_training(result: "TrainResult") -> None:
 @app.command()
 def evaluate(
     run_id: RunId = None,
+{%- if cookiecutter.include_monitoring %}
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Newly labelled rows: score the champion on them and track it over time."
+        ),
+    ] = None,
+    as_of: Annotated[
+        datetime | None, typer.Option(help="When the labels are from (with --data) [now].")
+    ] = None,
+{%- endif %}
 ) -> None:
     """Judge a trained model on the test set: metrics, plots, slices, model card, README table."""
     from {{ cookiecutter.package_name }}.evaluate import evaluate_run
+{%- if cookiecutter.include_monitoring %}
+
+    if data is not None:
+        show_performance(data, as_of)
+        return
+{%- endif %}
 
     with user_errors():
         settings, config = load()
@@ -176,6 +200,34 @@ def evaluate(
     for warning in evaluation.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"Model card: {result.model_card}")
+
+
+{%- if cookiecutter.include_monitoring %}
+
+
+def show_performance(data: str, as_of: datetime | None) -> None:
+    """Score the champion on labelled rows, record it, and print the record."""
+    from {{ cookiecutter.package_name }}.monitoring import record_performance
+
+    with user_errors():
+        settings, config = load()
+        with console.status(f"Scoring the champion on {data}"):
+            record = record_performance(config, settings, data, aware(as_of))
+    table = Table("metric", "value")
+    for name, value in record.metrics.items():
+        table.add_row(name, f"{value:.4f}")
+    console.print(
+        f"Champion version {record.model_version} on {record.rows:,} labelled rows, "
+        f"recorded as of {record.as_of:%Y-%m-%d %H:%M}:"
+    )
+    console.print(table)
+    console.print(f"Over time: {record.figure} (MLflow run {record.run_id})")
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A date or time given on the command line, read as UTC unless it names its zone."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
+{%- endif %}
 
 
 def show_metrics(evaluation: "Evaluation", title: str) -> None:
@@ -301,6 +353,87 @@ def run_all() -> None:
     console.print(f"Primary metric: {PRIMARY_METRIC}. Model card: {result.evaluated.model_card}")
 
 
+{%- if cookiecutter.include_monitoring %}
+
+
+@app.command()
+def drift(
+    data: Annotated[
+        str | None,
+        typer.Argument(help="A CSV or Parquet file to check [default: the prediction log]."),
+    ] = None,
+    since: Annotated[
+        datetime | None, typer.Option(help="Start of the log window [window_days ago].")
+    ] = None,
+    until: Annotated[datetime | None, typer.Option(help="End of the log window [now].")] = None,
+) -> None:
+    """Compare recent inputs and predictions with the champion's training data.
+
+    Exit code 0: no drift. 3: drift found. 1: the check could not run.
+    """
+    from {{ cookiecutter.package_name }}.monitoring import check_drift
+
+    with user_errors():
+        settings, config = load()
+        with console.status("Checking for drift"):
+            result = check_drift(config, settings, data, aware(since), aware(until))
+    report = result.report
+    table = Table(
+        "feature",
+        "test",
+        "p-value",
+        "PSI",
+        "reference",
+        "current",
+        "drifted",
+        title=f"Drift: {result.source} ({report.current_rows:,} rows) vs version "
+        f"{result.model_version}'s training data ({report.reference_rows:,} rows)",
+    )
+    tested = [*report.features, *([report.prediction] if report.prediction else [])]
+    for feature in tested:
+        table.add_row(
+            feature.name,
+            feature.test,
+            f"{feature.p_value:.3g}",
+            f"{feature.psi:.3f}",
+            feature.reference_summary,
+            feature.current_summary,
+            "[red]yes[/]" if feature.drifted else "no",
+        )
+    for name, why in report.skipped.items():
+        table.add_row(name, "-", "", "", "", why, "")
+    console.print(table)
+    console.print(f"Reports: {result.json_path}, {result.html_path} (MLflow run {result.run_id})")
+    if report.drifted:
+        drifted = ", ".join(
+            report.drifted_features
+            + (["prediction"] if report.prediction and report.prediction.drifted else [])
+        )
+        typer.secho(f"drift found: {drifted}", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(code=DRIFT_FOUND)
+    console.print("No drift found.")
+
+
+@app.command()
+def retrain(
+    data: Annotated[
+        str, typer.Argument(help="Newly labelled rows (CSV or Parquet) to learn from.")
+    ],
+    force: Annotated[bool, typer.Option(help="Retrain even when no drift is found.")] = False,
+) -> None:
+    """On drift (or --force): ingest the new rows, train, evaluate, and promote through the gate.
+
+    The champion stays if the new model is not better.
+    """
+    from {{ cookiecutter.package_name }}.retrain import retrain as run_retrain
+
+    with user_errors():
+        settings, config = load()
+        result = run_retrain(config, settings, data, force=force, console=console)
+    console.print(result.reason)
+{%- endif %}
+
+
 @schema_app.command("infer")
 def schema_infer(
     path: Annotated[str, typer.Argument(help="A CSV or Parquet file, a glob, or an http(s) URL.")],
@@ -330,7 +463,7 @@ def schema_infer(
         header = (
             f"Inferred by `{PROG} schema infer` from {path}.\n"
             "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
-            "columns. Validation, features, the API schema and drift checks all follow it."
+            "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
         )
         output.write_text(dump_contract(contract, header), encoding="utf-8")
     console.print(

@@ -102,9 +102,19 @@ class PromoteConfig(FrozenModel):
 
 
 class MonitoringConfig(FrozenModel):
-    """When a feature counts as drifted (population stability index)."""
+    """When a feature counts as drifted, and how much data a drift check needs."""
 
+    # A feature has drifted when its distribution test rejects "no change" at this level AND
+    # its population stability index (the size of the change) reaches psi_threshold: on large
+    # windows a test alone flags changes too small to matter.
+    p_value: float = Field(default=0.01, gt=0, lt=1)
     psi_threshold: float = Field(default=0.2, gt=0)
+    # Fewer rows than this in the window compared is an error, not a verdict.
+    min_rows: int = Field(default=100, ge=10)
+    # Rows of the training data kept with each model as the reference to compare with.
+    reference_rows: int = Field(default=5000, ge=100)
+    # The window of logged predictions `drift` checks by default: the last this many days.
+    window_days: int = Field(default=7, ge=1)
 {%- endif %}
 
 

@@ -1,6 +1,6 @@
 """The data contract: one YAML file that says what a valid row is.
 
-It drives validation, feature engineering, the API's request schema and drift checks, so
+It drives validation, feature engineering{% if cookiecutter.include_monitoring %}, the API's request schema and drift checks{% else %} and the API's request schema{% endif %}, so
 nothing else restates column names, types, ranges or categories by hand.
 """
 
@@ -41,6 +41,10 @@ class Column(BaseModel):
     # `accept` it, and the model encodes it as unknown.
     unknown_categories: Literal["reject", "accept"] = "reject"
     nullable: bool = False
+{%- if cookiecutter.include_monitoring %}
+    # Personal or protected data: used by the model, but never written to the prediction log.
+    sensitive: bool = False
+{%- endif %}
 
     @model_validator(mode="after")
     def _fits_its_type(self) -> Self:

@@ -13,6 +13,7 @@ import mlflow
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.evaluation import Evaluation, evaluate
+from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC, score
 from {{ cookiecutter.package_name }}.reports import model_card, update_results
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.train import fit_baseline, prepare
@@ -64,6 +65,14 @@ def evaluate_run(
     version = tracking.version_of_run(settings.model_name, run.info.run_id)
     reports = config.evaluate.reports_dir
     (reports / "figures").mkdir(parents=True, exist_ok=True)
+    # The gate compares a candidate with the champion on the same rows: this test set. The
+    # champion's own test score came from the data it was trained on, which may have moved.
+    champion = tracking.champion_version(settings.model_name)
+    against_champion = {}
+    if champion is not None and champion != version:
+        champion_model = tracking.load_model(f"models:/{settings.model_name}/{champion}")
+        test = parts.test[contract.feature_names], parts.test[contract.target.name]
+        against_champion[f"champion_test_{PRIMARY_METRIC}"] = score(champion_model, *test)
 
     with mlflow.start_run(run_id=run.info.run_id):
         mlflow.log_metrics(
@@ -72,6 +81,7 @@ def evaluate_run(
                 f"baseline_test_{name}": value
                 for name, value in evaluation.baseline_metrics.items()
             }
+            | against_champion
         )
         for stem, figure in evaluation.figures.items():
             figure.savefig(reports / "figures" / f"{stem}.png", dpi=120, bbox_inches="tight")

@@ -197,7 +197,7 @@ def task_figures(
 
 
 def score(
-    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float
+    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float = 0.5
 ) -> dict[str, float]:
     """Every metric of one regressor on some rows (`threshold` is for classifiers only).
 

@@ -1,8 +1,8 @@
 """The promote stage: move the champion alias to a candidate only if it passes the quality gate.
 
 The gate: beat the baseline by the configured margin on the primary metric, and do no worse than
-the current champion. A refused candidate is tagged `rejected` with the reason; nothing is ever
-overwritten or deleted, so every decision can be traced back.
+the current champion on the same test set. A refused candidate is tagged `rejected` with the
+reason; nothing is ever overwritten or deleted, so every decision can be traced back.
 """
 
 from dataclasses import dataclass
@@ -75,7 +75,14 @@ def promote(config: ProjectConfig, settings: Settings, run_id: str | None = None
     if version is None:
         raise ConfigError(f"run {run.info.run_id} registered no model version")
     previous = tracking.champion_version(name)
-    champion = None if previous is None else score_on_test(tracking.run_of_version(name, previous))
+    champion = None
+    if previous is not None:
+        # Scored on the candidate's test set by `evaluate`; a run evaluated before there was a
+        # champion falls back to the champion's score on its own test set.
+        key = f"champion_test_{PRIMARY_METRIC}"
+        champion = run.data.metrics.get(key)
+        if champion is None:
+            champion = score_on_test(tracking.run_of_version(name, previous))
     promoted, reason = gate(
         score_on_test(run),
         score_on_test(run, prefix="baseline_"),

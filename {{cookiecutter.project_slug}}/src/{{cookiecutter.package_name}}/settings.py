@@ -7,7 +7,7 @@ what describes the project itself lives in the validated YAML config (see `confi
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field,{% if cookiecutter.data_source == "sql" %} SecretStr,{% endif %} ValidationError
+from pydantic import AliasChoices, Field,{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %} SecretStr,{% endif %} ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
@@ -56,7 +56,13 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite:///data/raw/{{ cookiecutter.__sample }}.db")
 {%- endif %}
 {%- if cookiecutter.include_monitoring %}
+    # The service logs every prediction (never a feature the contract marks sensitive).
+    prediction_log: bool = True
+    # By default to SQLite files in this folder, a new file past prediction_log_max_mb ...
     prediction_log_dir: Path = Path("logs/predictions")
+    prediction_log_max_mb: float = Field(default=64, gt=0)
+    # ... or to a PostgreSQL database (postgresql://user:password@host/db) when this is set.
+    prediction_log_url: SecretStr | None = None
 {%- endif %}
 
 

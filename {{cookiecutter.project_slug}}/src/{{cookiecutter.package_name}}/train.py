@@ -23,6 +23,9 @@ from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.features import build_pipeline
 from {{ cookiecutter.package_name }}.ingest import processed_path
 from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC, make_estimator, score
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.monitoring import log_reference
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.splits import Splits, split
 
@@ -118,6 +121,10 @@ def train(
                 f"baseline_validation_{PRIMARY_METRIC}": result.baseline_validation_score,
             }
         )
+{%- if cookiecutter.include_monitoring %}
+        # What "no drift" looks like for this model: `drift` compares new data with it.
+        log_reference(model, parts.train, config)
+{%- endif %}
         version = tracking.log_model(
             model, features.head(5), name="model", registered_name=settings.model_name
         )

@@ -11,6 +11,9 @@ from fastapi import Depends, HTTPException, Request
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.contract import DataContract
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.prediction_log import PredictionLogger
+{%- endif %}
 from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.serving.observability import Metrics
@@ -28,6 +31,9 @@ class ServiceState:
     model: ServedModel | None = None
     batcher: MicroBatcher | None = None
     load_error: str | None = None
+{%- if cookiecutter.include_monitoring %}
+    prediction_log: PredictionLogger | None = None
+{%- endif %}
 
 
 def service_state(request: Request) -> ServiceState:

@@ -22,6 +22,12 @@ from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.prediction_log import (
+    PredictionLogger,
+    open_log,
+)
+{%- endif %}
 from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.dependencies import ServiceState
 from {{ cookiecutter.package_name }}.serving.model import (
@@ -70,11 +76,18 @@ def create_app(settings: Settings | None = None, *, model: ServedModel | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Load in the background: /health answers at once, /ready once the model is in.
         task = None if state.model is not None else asyncio.create_task(load(state))
+{%- if cookiecutter.include_monitoring %}
+        state.prediction_log = start_prediction_log(state)
+{%- endif %}
         yield
         if task is not None:
             task.cancel()
         if state.batcher is not None:
             state.batcher.close()
+{%- if cookiecutter.include_monitoring %}
+        if state.prediction_log is not None:
+            state.prediction_log.close()  # what is queued is written before the process ends
+{%- endif %}
 
     app = FastAPI(
         title="{{ cookiecutter.project_name }}",
@@ -128,6 +141,24 @@ async def load(state: ServiceState) -> None:
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
+
+
+{%- if cookiecutter.include_monitoring %}
+
+
+def start_prediction_log(state: ServiceState) -> PredictionLogger | None:
+    """The prediction log the settings ask for; without it (off, or failing) the service serves.
+
+    A log that cannot be opened is an error in the service's log, not a reason to stop
+    answering predictions.
+    """
+    try:
+        log = open_log(state.settings)
+    except Exception:
+        logger.exception("prediction log not opened: predictions are served but not logged")
+        return None
+    return None if log is None else PredictionLogger(log, state.contract)
+{%- endif %}
 
 
 def loaded(state: ServiceState, model: ServedModel) -> None:

@@ -114,12 +114,18 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
         request_id: RequestId,
     ) -> JSONResponse:
         """Predict for one record."""
+        validated: BaseModel = record
+        row = validated.model_dump(by_alias=True)
         try:
-            validated: BaseModel = record
-            prediction = await scorer.predict_one(validated.model_dump(by_alias=True))
+            prediction = await scorer.predict_one(row)
         except ValueError as error:
             raise unscorable(error) from None
         record_metrics(state.metrics, [prediction])
+{%- if cookiecutter.include_monitoring %}
+        if state.prediction_log is not None:
+            meta = model.metadata
+            state.prediction_log.submit(request_id, meta.name, meta.version, [row], [prediction])
+{%- endif %}
         return JSONResponse(prediction | served(model, request_id))
 
     @router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS)
@@ -137,6 +143,11 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
         except ValueError as error:
             raise unscorable(error) from None
         record_metrics(state.metrics, predictions)
+{%- if cookiecutter.include_monitoring %}
+        if state.prediction_log is not None:
+            meta = model.metadata
+            state.prediction_log.submit(request_id, meta.name, meta.version, rows, predictions)
+{%- endif %}
         return JSONResponse({"predictions": predictions} | served(model, request_id))
 
     return router
