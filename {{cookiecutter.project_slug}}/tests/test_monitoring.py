@@ -1,5 +1,6 @@
 """Monitoring: the reference saved with each model, drift checks, performance over time."""
 
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,6 +68,17 @@ def test_training_saves_a_reference_with_the_models_predictions(
     assert list(reference.columns) == [*contract.feature_names, "prediction"]
     assert 0 < len(reference) <= champion.monitoring.reference_rows
     assert reference["prediction"].notna().all()
+
+
+def test_a_champion_without_a_reference_says_what_to_do(
+    champion: ProjectConfig, settings: Settings
+) -> None:
+    run = mlflow.get_run(mlflow.MlflowClient().get_model_version(settings.model_name, "1").run_id)
+    reference = Path(run.info.artifact_uri.removeprefix("file://")) / "reference"
+    shutil.rmtree(reference)  # as for a model trained before monitoring was added
+
+    with pytest.raises(ConfigError, match="version 1 has no drift reference: retrain it"):
+        champion_reference(settings)
 
 
 def test_unseen_rows_of_the_same_data_show_no_drift(

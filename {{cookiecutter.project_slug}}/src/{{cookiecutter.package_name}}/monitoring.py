@@ -16,6 +16,7 @@ from typing import Any, Literal
 import matplotlib.pyplot as plt
 import mlflow
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }} import drift, tracking
 from {{ cookiecutter.package_name }}.config import ProjectConfig
@@ -81,7 +82,7 @@ def champion_reference(settings: Settings) -> tuple[pd.DataFrame, str]:
                 run_id=run.info.run_id, artifact_path=REFERENCE, dst_path=folder
             )
             return pd.read_parquet(path), version
-    except OSError as error:  # MLflow raises an OSError subclass for a missing artifact
+    except (MlflowException, OSError) as error:
         raise ConfigError(
             f"{settings.model_name} version {version} has no drift reference: retrain it"
         ) from error
