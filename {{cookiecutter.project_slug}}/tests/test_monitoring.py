@@ -145,7 +145,7 @@ def test_the_prediction_log_is_checked_by_default_without_its_sensitive_columns(
     rows = validate(unseen(raw_data, 300), contract)  # typed as the service types a request
     model = load_model(f"models:/{settings.model_name}@{CHAMPION}")
     records = rows[contract.feature_names].to_dict(orient="records")
-    outputs = [{"prediction": value} for value in predictions(model, rows, champion)]
+    outputs = [{"prediction": value} for value in predictions(model, rows, contract, champion)]
     for index, (record, output) in enumerate(zip(records, outputs, strict=True)):
         writer.submit(f"request-{index}", "model", "1", [record], [output])
     writer.close()

@@ -389,8 +389,7 @@ def drift(
         title=f"Drift: {result.source} ({report.current_rows:,} rows) vs version "
         f"{result.model_version}'s training data ({report.reference_rows:,} rows)",
     )
-    tested = [*report.features, *([report.prediction] if report.prediction else [])]
-    for feature in tested:
+    for feature in report.tested:
         table.add_row(
             feature.name,
             feature.test,
@@ -405,10 +404,7 @@ def drift(
     console.print(table)
     console.print(f"Reports: {result.json_path}, {result.html_path} (MLflow run {result.run_id})")
     if report.drifted:
-        drifted = ", ".join(
-            report.drifted_features
-            + (["prediction"] if report.prediction and report.prediction.drifted else [])
-        )
+        drifted = ", ".join(feature.name for feature in report.tested if feature.drifted)
         typer.secho(f"drift found: {drifted}", fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(code=DRIFT_FOUND)
     console.print("No drift found.")

@@ -20,7 +20,7 @@ from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }} import drift, tracking
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.datasets import read_table
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.evaluation import score
@@ -40,9 +40,10 @@ def monitoring_experiment(settings: Settings) -> str:
     return f"{settings.model_name}-monitoring"
 
 
-def predictions(model: Any, features: pd.DataFrame, config: ProjectConfig) -> pd.Series:
+def predictions(
+    model: Any, features: pd.DataFrame, contract: DataContract, config: ProjectConfig
+) -> pd.Series:
     """What the service would answer for each row, as the prediction log records it."""
-    contract = load_contract(config.data.contract)
     outputs = predict_rows(
         model,
         features[contract.feature_names],
@@ -54,12 +55,13 @@ def predictions(model: Any, features: pd.DataFrame, config: ProjectConfig) -> pd
     return pd.Series(outputs.predictions, index=features.index, name="prediction")
 
 
-def log_reference(model: Any, frame: pd.DataFrame, config: ProjectConfig) -> None:
+def log_reference(
+    model: Any, frame: pd.DataFrame, contract: DataContract, config: ProjectConfig
+) -> None:
     """Save a seeded sample of the training rows and the model's predictions in the active run."""
-    contract = load_contract(config.data.contract)
     rows = min(config.monitoring.reference_rows, len(frame))
     sample = frame.sample(n=rows, random_state=config.seed)[contract.feature_names]
-    reference = sample.assign(prediction=predictions(model, sample, config))
+    reference = sample.assign(prediction=predictions(model, sample, contract, config))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(REFERENCE).name
         reference.to_parquet(path, index=False)
@@ -91,6 +93,7 @@ def champion_reference(settings: Settings) -> tuple[pd.DataFrame, str]:
 def current_rows(
     config: ProjectConfig,
     settings: Settings,
+    contract: DataContract,
     path: str | None,
     since: datetime | None,
     until: datetime | None,
@@ -101,11 +104,10 @@ def current_rows(
         ConfigError: no file given and the prediction log is off.
         DataSourceError, DataValidationError: the file cannot be read or breaks the contract.
     """
-    contract = load_contract(config.data.contract)
     if path is not None:
         frame = validate(read_table(path), contract, require_target=False)
         model = tracking.load_model(f"models:/{settings.model_name}@{tracking.CHAMPION}")
-        return frame.assign(prediction=predictions(model, frame, config)), path
+        return frame.assign(prediction=predictions(model, frame, contract, config)), path
     log = open_log(settings)
     if log is None:
         raise ConfigError("the prediction log is off: pass a data file to check instead")
@@ -145,7 +147,7 @@ def check_drift(
     contract = load_contract(config.data.contract)
     tracking.configure(settings, experiment=settings.model_name)
     reference, version = champion_reference(settings)
-    current, source = current_rows(config, settings, path, since, until)
+    current, source = current_rows(config, settings, contract, path, since, until)
     thresholds = drift.Thresholds.from_config(config.monitoring)
     try:
         report = drift.compare(reference, current, contract, thresholds, prediction=PREDICTION_KIND)
@@ -164,11 +166,10 @@ def check_drift(
         "drifted_features": ",".join(report.drifted_features),
     }
     with mlflow.start_run(run_name="drift", tags=tags) as run:
-        tested = [*report.features, *([report.prediction] if report.prediction else [])]
         mlflow.log_metrics(
             {"rows": report.current_rows, "drifted_features": len(report.drifted_features)}
-            | {f"psi.{feature.name}": feature.psi for feature in tested}
-            | {f"p_value.{feature.name}": feature.p_value for feature in tested}
+            | {f"psi.{feature.name}": feature.psi for feature in report.tested}
+            | {f"p_value.{feature.name}": feature.p_value for feature in report.tested}
         )
         mlflow.log_artifact(str(json_path))
         mlflow.log_artifact(str(html_path))
@@ -216,9 +217,9 @@ def record_performance(
     with mlflow.start_run(run_name="performance", tags=tags) as run:
         mlflow.log_metrics(metrics | {"rows": len(labelled)})
         mlflow.log_param("data", path)
-    history = performance_history(settings)
-    figure = performance_figure(history, config.evaluate.reports_dir / "monitoring")
-    with mlflow.start_run(run_id=run.info.run_id):
+        # The history includes this run: its tags and metrics are stored already.
+        history = performance_history(settings)
+        figure = performance_figure(history, config.evaluate.reports_dir / "monitoring")
         mlflow.log_artifact(str(figure))
     return PerformanceRecord(version, as_of, len(labelled), metrics, figure, run.info.run_id)
 

@@ -123,7 +123,7 @@ def train(
         )
 {%- if cookiecutter.include_monitoring %}
         # What "no drift" looks like for this model: `drift` compares new data with it.
-        log_reference(model, parts.train, config)
+        log_reference(model, parts.train, contract, config)
 {%- endif %}
         version = tracking.log_model(
             model, features.head(5), name="model", registered_name=settings.model_name

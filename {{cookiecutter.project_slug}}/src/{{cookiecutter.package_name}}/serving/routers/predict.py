@@ -14,6 +14,9 @@ from {{ cookiecutter.package_name }}.serving.dependencies import (
     Batcher,
     Model,
     RequestId,
+{%- if cookiecutter.include_monitoring %}
+    ServiceState,
+{%- endif %}
     State,
 )
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
@@ -88,6 +91,23 @@ def record_metrics(metrics: Metrics, predictions: list[dict[str, Any]]) -> None:
 {%- endif %}
 
 
+{%- if cookiecutter.include_monitoring %}
+
+
+def log_predictions(
+    state: ServiceState,
+    model: ServedModel,
+    request_id: str,
+    rows: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+) -> None:
+    """Queue the records and answers for the prediction log, when it is on."""
+    if state.prediction_log is not None:
+        meta = model.metadata
+        state.prediction_log.submit(request_id, meta.name, meta.version, rows, predictions)
+{%- endif %}
+
+
 def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
     """The prediction routes, with request models generated from `contract`."""
     record_type = record_model(contract)
@@ -122,9 +142,7 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
             raise unscorable(error) from None
         record_metrics(state.metrics, [prediction])
 {%- if cookiecutter.include_monitoring %}
-        if state.prediction_log is not None:
-            meta = model.metadata
-            state.prediction_log.submit(request_id, meta.name, meta.version, [row], [prediction])
+        log_predictions(state, model, request_id, [row], [prediction])
 {%- endif %}
         return JSONResponse(prediction | served(model, request_id))
 
@@ -144,9 +162,7 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
             raise unscorable(error) from None
         record_metrics(state.metrics, predictions)
 {%- if cookiecutter.include_monitoring %}
-        if state.prediction_log is not None:
-            meta = model.metadata
-            state.prediction_log.submit(request_id, meta.name, meta.version, rows, predictions)
+        log_predictions(state, model, request_id, rows, predictions)
 {%- endif %}
         return JSONResponse({"predictions": predictions} | served(model, request_id))
 
