@@ -219,8 +219,14 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache"
     )
     shutil.copytree(TEMPLATE_DIR, repo, ignore=ignore)
-    git = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
-    run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repo)
-    run(["git", "add", "--all"], cwd=repo)
-    run([*git, "commit", "--quiet", "--message", "template under test"], cwd=repo)
+    commit_all(repo, "template under test")
     return repo
+
+
+def commit_all(repository: Path, message: str) -> None:
+    """Commit everything, as a user does before pushing (creating the repository if need be)."""
+    if not (repository / ".git").exists():
+        run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repository)
+    run(["git", "add", "--all"], cwd=repository)
+    git = ["git", "-c", "user.name=Template Tests", "-c", "user.email=tests@example.com"]
+    run([*git, "commit", "--quiet", "--message", message], cwd=repository)

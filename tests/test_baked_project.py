@@ -17,7 +17,16 @@ from live_service import check_live_service, free_port, http, wait_for_status, w
 from monitoring_loop import check_monitoring_loop
 from workflows import execute, load, report, run_job, step_name
 
-from conftest import DEFAULTS, FAST, clean_env, combination_id, machine_pythons, run, tool
+from conftest import (
+    DEFAULTS,
+    FAST,
+    clean_env,
+    combination_id,
+    commit_all,
+    machine_pythons,
+    run,
+    tool,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -50,15 +59,6 @@ def installable(answers: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
         version = max(pythons, key=lambda v: tuple(map(int, v.split("."))))
         print(f"python_version {answers['python_version']} is not installed here: using {version}")
     return answers | {"python_version": version}, clean_env(UV_PYTHON=pythons[version])
-
-
-def commit_all(repository: Path, message: str) -> None:
-    """Commit everything, as a user does before pushing (creating the repository if need be)."""
-    if not (repository / ".git").exists():
-        run(["git", "init", "--quiet", "--initial-branch=main"], cwd=repository)
-    run(["git", "add", "--all"], cwd=repository)
-    git = ["git", "-c", "user.name=Baked", "-c", "user.email=baked@example.com"]
-    run([*git, "commit", "--quiet", "--message", message], cwd=repository)
 
 
 @pytest.mark.parametrize("answers", CHECKED, ids=[combination_id(a) for a in CHECKED])

@@ -185,14 +185,6 @@ def execute(
     )
 
 
-def run_step(script: str, cwd: Path, env: Mapping[str, str]) -> str:
-    """One `run:` script; fails the test with its output if it fails."""
-    completed = execute(script, cwd, env)
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, f"step failed ({completed.returncode}):\n{script}\n{output}"
-    return output
-
-
 def apply_runner_files(env: dict[str, str]) -> None:
     """What a step wrote to GITHUB_ENV and GITHUB_PATH takes effect for the next steps."""
     env.update(read_env_file(Path(env["GITHUB_ENV"])))
@@ -285,7 +277,7 @@ def run_job(
                 continue
             step_env = {k: substitute(str(v), matrix) for k, v in step.get("env", {}).items()}
             Path(env["GITHUB_OUTPUT"]).write_text("", encoding="utf-8")
-            output = run_step(script, workspace, env | step_env)
+            output = run(["bash", "-e", "-c", script], workspace, env | step_env, timeout=900)
             job_run.outputs[label] = ANSI_ESCAPE.sub("", output)
             apply_runner_files(env)
             if "id" in step:
