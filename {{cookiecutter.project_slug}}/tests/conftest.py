@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated working directory, the shipped config, contract and data{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, a real PostgreSQL server{% endif %}."""
+"""Shared fixtures: an isolated working directory, the shipped config, data generated from the contract{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, a real PostgreSQL server{% endif %}."""
 
 import os
 import re
@@ -6,17 +6,18 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 {%- endif %}
+import tempfile
 import uuid
 from collections.abc import Callable{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, Iterator{% endif %}
 from pathlib import Path
 
-{% if cookiecutter.include_monitoring -%}
 import numpy as np
-{% endif -%}
 import pandas as pd
 import pytest
+{%- if cookiecutter.data_source == "sql" %}
+import sqlalchemy as sa
+{%- endif %}
 import yaml
 from rich.console import Console
 {%- if cookiecutter.task == "classification" %}
@@ -33,12 +34,8 @@ from {{ cookiecutter.package_name }}.config import (
     TuneConfig,
     load_config,
 )
-from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
-{%- if cookiecutter.data_source == "sql" %}
-from {{ cookiecutter.package_name }}.datasets import read_sql, write_parquet
-{%- else %}
-from {{ cookiecutter.package_name }}.datasets import read_table, write_parquet
-{%- endif %}
+from {{ cookiecutter.package_name }}.contract import Column, DataContract, load_contract
+from {{ cookiecutter.package_name }}.datasets import write_parquet
 from {{ cookiecutter.package_name }}.features import build_pipeline
 from {{ cookiecutter.package_name }}.ingest import processed_path
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
@@ -92,60 +89,138 @@ def write_config(tmp_path: Path) -> Callable[[object], Path]:
 
 @pytest.fixture
 def project_config(
-    valid_config: dict[str, object], write_config: Callable[[object], Path]
+    valid_config: dict[str, object],
+    write_config: Callable[[object], Path],
+    data_source: dict[str, str],
 ) -> ProjectConfig:
-    """The shipped config with every path absolute, so it works from the test's directory."""
+    """The shipped config, reading the generated data, with every path absolute."""
     data = dict(valid_config["data"])  # type: ignore[call-overload]
-{%- if cookiecutter.data_source == "csv" %}
-    data["path"] = str(PROJECT_ROOT / data["path"])
+{%- if cookiecutter.data_source == "sql" %}
+    data.pop("query", None)
 {%- endif %}
+    data.update(data_source)
     data["contract"] = str(PROJECT_ROOT / data["contract"])
     return load_config(write_config(valid_config | {"data": data}))
 
 
 @pytest.fixture
 def project_env(project_config: ProjectConfig, tmp_path: Path) -> dict[str, str]:
-    """Environment variables that point the CLI at the shipped config, contract and data."""
+    """Environment variables that point the CLI at the project config over the generated data."""
     path = tmp_path / "cli-project.yaml"
     path.write_text(yaml.safe_dump(project_config.model_dump(mode="json")), encoding="utf-8")
     return {
         f"{ENV_PREFIX}CONFIG_FILE": str(path),
 {%- if cookiecutter.data_source == "sql" %}
-        f"{ENV_PREFIX}DATABASE_URL": SHIPPED_DATABASE_URL,
+        f"{ENV_PREFIX}DATABASE_URL": GENERATED_DATABASE_URL,
 {%- endif %}
     }
 
 
 # --- contract and data -------------------------------------------------------
+# Tests are about the code, not about the data that happens to be configured: they run on rows
+# generated from the project's own contract, so they pass unchanged when you bring your own
+# table (any columns, types, labels and size) and its contract.
+
+GENERATED_ROWS = 1000
+#: Where the session's generated rows are written, as the project's data source reads them.
+GENERATED_DIR = Path(tempfile.mkdtemp(prefix="generated-data-"))
 {%- if cookiecutter.data_source == "sql" %}
-
-SHIPPED_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'data' / 'raw' / '{{ cookiecutter.__sample }}.db'}"
-{%- endif %}
-
-
-{%- if cookiecutter.data_source == "sql" %}
-
-
-@pytest.fixture
-def shipped_database_url() -> str:
-    """The SQLite database that ships with the project, by absolute path."""
-    return SHIPPED_DATABASE_URL
+GENERATED_DATABASE_URL = f"sqlite:///{GENERATED_DIR / 'generated.db'}"
+GENERATED_TABLE = "generated"
 {%- endif %}
 
 
 @pytest.fixture(scope="session")
 def contract() -> DataContract:
-    """The data contract that ships with the project."""
-    return load_contract(PROJECT_ROOT / "configs" / "contract.yaml")
+    """The data contract the project is configured with."""
+    shipped = yaml.safe_load((PROJECT_ROOT / "configs" / "project.yaml").read_text("utf-8"))
+    return load_contract(PROJECT_ROOT / shipped["data"]["contract"])
+
+
+def generate_rows(contract: DataContract, rows: int, *, seed: int = 0) -> pd.DataFrame:
+    """Rows that fit the contract, as a source holds them, with a target a model can learn.
+
+    Each feature is drawn within its contract (type, bounds, categories; about 5% empty where
+    nullable). The target follows a hidden score of the features plus noise: every class
+    appears, and a trained model beats the baseline, whatever the columns are called.
+    """
+    rng = np.random.default_rng(seed)
+    data: dict[str, object] = {}
+    if contract.id_column is not None:
+        data[contract.id_column] = [f"row-{number:07d}" for number in range(rows)]
+    score = rng.normal(0, 0.3, rows)
+    for column in contract.features:
+        values, effect = _draw(column, rows, rng)
+        if column.nullable:
+            empty = rng.random(rows) < 0.05
+            values = pd.Series(values, dtype=object).mask(empty, None).to_numpy()
+            effect = np.where(empty, 0.0, effect)
+        data[column.name] = values
+        score += effect
+    data[contract.target.name] = _target(contract.target, score)
+    order = [name for name in [contract.id_column, *(c.name for c in contract.columns)] if name]
+    return pd.DataFrame(data)[order]
+
+
+def _draw(column: Column, rows: int, rng: np.random.Generator) -> tuple[object, np.ndarray]:
+    """One feature's values within its contract, and each row's share of the hidden score."""
+    weight = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 1.5)
+    if column.type == "numeric":
+        low, high = _bounds(column)
+        values = rng.uniform(low, high, rows)
+        return values, weight * ((values - low) / max(high - low, 1e-9) - 0.5)
+    if column.type == "boolean":
+        flags = rng.random(rows) < 0.5
+        return flags, weight * (flags - 0.5)
+    if column.type == "datetime":
+        days = rng.integers(0, 6 * 365, rows)
+        dates = pd.Timestamp("2020-01-01") + pd.to_timedelta(days, unit="D")
+        return dates.strftime("%Y-%m-%d").to_numpy(), weight * (days / (6 * 365) - 0.5)
+    categories = list(column.categories or [f"value-{number}" for number in range(4)])
+    picked = rng.integers(0, len(categories), rows)
+    effects = rng.normal(0, 0.6, len(categories))
+    return np.array(categories, dtype=object)[picked], effects[picked]
+
+
+def _bounds(column: Column) -> tuple[float, float]:
+    """A numeric column's range: its contract bounds, or a span of 100 from the one it has."""
+    low = column.min if column.min is not None else (column.max - 100 if column.max is not None else 0.0)
+    high = column.max if column.max is not None else low + 100
+    return float(low), float(high)
+
+
+def _target(column: Column, score: np.ndarray) -> np.ndarray:
+    """The target from the hidden score: classes by its quantiles, or a number in range."""
+    rank = pd.Series(score).rank(pct=True).to_numpy()
+    if column.type == "numeric":
+        low, high = _bounds(column)
+        return low + (high - low) * rank
+    categories = list(column.categories or ())
+    if len(categories) == 2:
+        positive = column.positive if column.positive is not None else categories[-1]
+        negative = next(c for c in categories if c != positive)
+        return np.where(rank > 0.7, positive, negative).astype(object)
+    bins = np.minimum((rank * len(categories)).astype(int), len(categories) - 1)
+    return np.array(categories, dtype=object)[bins]
 
 
 @pytest.fixture(scope="session")
-def raw_data() -> pd.DataFrame:
-    """The sample data that ships with the project, as read from its source."""
+def raw_data(contract: DataContract) -> pd.DataFrame:
+    """Rows generated from the contract, as read from a source: the data most tests use."""
+    return generate_rows(contract, GENERATED_ROWS)
+
+
+@pytest.fixture(scope="session")
+def data_source(raw_data: pd.DataFrame) -> dict[str, str]:
+    """The generated rows written where the project reads data, as `data` config values."""
 {%- if cookiecutter.data_source == "sql" %}
-    return read_sql(SHIPPED_DATABASE_URL, table="{{ cookiecutter.__sample }}")
+    with sa.create_engine(GENERATED_DATABASE_URL).begin() as connection:
+        raw_data.to_sql(GENERATED_TABLE, connection, index=False, if_exists="replace")
+    return {"table": GENERATED_TABLE}
 {%- else %}
-    return read_table(str(PROJECT_ROOT / "data" / "raw" / "{{ cookiecutter.__sample }}.csv"))
+    path = GENERATED_DIR / "generated.csv"
+    raw_data.to_csv(path, index=False)
+    return {"path": str(path)}
 {%- endif %}
 
 
@@ -184,7 +259,7 @@ def settings(tracking_uri: str, request: pytest.FixtureRequest) -> Settings:
         tracking_uri=tracking_uri,
         model_name=f"{name}-{uuid.uuid4().hex[:8]}",
 {%- if cookiecutter.data_source == "sql" %}
-        database_url=SHIPPED_DATABASE_URL,
+        database_url=GENERATED_DATABASE_URL,
 {%- endif %}
     )
 

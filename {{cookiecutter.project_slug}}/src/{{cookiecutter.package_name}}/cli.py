@@ -42,9 +42,20 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="Write and show the data contract.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+data_app = typer.Typer(help="Bring your own data into the project.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 console = Console()
 
 RunId = Annotated[str | None, typer.Option(help="A training run; the latest by default.")]
+Target = Annotated[str, typer.Option(help="The column to predict.")]
+IdColumn = Annotated[
+    str | None,
+    typer.Option("--id", help="The column that identifies a row; leave out if there is none."),
+]
+Positive = Annotated[
+    str | None,
+    typer.Option(help="A two-class target's positive class [a yes-like label, else the rarer]."),
+]
 
 
 def show_version(value: bool) -> None:
@@ -430,17 +441,62 @@ def retrain(
 {%- endif %}
 
 
+@data_app.command("adopt")
+def data_adopt(
+{%- if cookiecutter.data_source == "sql" %}
+    source: Annotated[
+        str, typer.Argument(help="A table, or a SELECT query, in the DATABASE_URL database.")
+    ],
+{%- else %}
+    source: Annotated[
+        str, typer.Argument(help="A CSV or Parquet file (copied into data/raw/), a glob or a URL.")
+    ],
+{%- endif %}
+    target: Target,
+    id_column: IdColumn = None,
+    positive: Positive = None,
+) -> None:
+    """Make a table the project's data: write its contract, point the config at it, describe it."""
+    from {{ cookiecutter.package_name }}.adopt import adopt
+
+    with user_errors():
+        settings, _ = load()
+        adopted = adopt(
+            settings.config_file,
+            source,
+            target=target,
+            id_column=id_column,
+            positive=positive,
+{%- if cookiecutter.data_source == "sql" %}
+            database_url=settings.database_url.get_secret_value(),
+{%- endif %}
+        )
+    contract = adopted.contract
+    console.print(
+        f"Adopted {adopted.data}: {adopted.rows:,} rows, {len(contract.features)} features, "
+        f"target {contract.target.name!r}. Wrote configs/contract.yaml, configs/project.yaml "
+        "and data/README.md."
+    )
+    for note in adopted.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(
+        "Next: review configs/contract.yaml (bounds, categories, descriptions), then "
+        f"`{PROG} run`, `make test`, and commit."
+    )
+
+
 @schema_app.command("infer")
 def schema_infer(
     path: Annotated[str, typer.Argument(help="A CSV or Parquet file, a glob, or an http(s) URL.")],
-    target: Annotated[str, typer.Option(help="The column to predict.")],
-    id_column: Annotated[str, typer.Option("--id", help="The column that identifies a row.")],
+    target: Target,
+    id_column: IdColumn = None,
+    positive: Positive = None,
     output: Annotated[Path, typer.Option(help="Where to write the contract.")] = Path(
         "configs/contract.yaml"
     ),
     force: Annotated[bool, typer.Option(help="Replace an existing contract.")] = False,
 ) -> None:
-    """Write a data contract from a data file, for you to review and tighten."""
+    """Write a data contract from a data file, for you to review (`data adopt` does more)."""
     from {{ cookiecutter.package_name }}.contract import (
         dump_contract,
         infer_contract,
@@ -449,12 +505,20 @@ def schema_infer(
     from {{ cookiecutter.package_name }}.datasets import read_table
 
     with user_errors():
+        _, config = load()
         if output.exists() and not force:
             raise FileExistsError(
                 f"{output} exists: pass --force to replace it, or --output elsewhere"
             )
         frame = read_table(path)
-        contract = infer_contract(frame, name=name_for(path), target=target, id_column=id_column)
+        contract = infer_contract(
+            frame,
+            name=name_for(path),
+            target=target,
+            task=config.task,
+            id_column=id_column,
+            positive=positive,
+        )
         output.parent.mkdir(parents=True, exist_ok=True)
         header = (
             f"Inferred by `{PROG} schema infer` from {path}.\n"
@@ -479,7 +543,8 @@ def schema_show() -> None:
     table = Table(
         "column", "role", "type", "nullable", "allowed", "description", title=contract.name
     )
-    table.add_row(contract.id_column, "id", "", "no", "unique", "")
+    if contract.id_column:
+        table.add_row(contract.id_column, "id", "", "no", "unique", "")
     for column in contract.columns:
         allowed = ""
         if column.categories is not None:

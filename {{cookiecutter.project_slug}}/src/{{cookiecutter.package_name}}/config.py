@@ -61,6 +61,12 @@ class SplitConfig(FrozenModel):
     time_column: str | None = None
 
 
+class FeaturesConfig(FrozenModel):
+    """Which custom features (YOUR FEATURES in features.py) the model adds to the contract's."""
+
+    custom: tuple[str, ...] = ()
+
+
 ModelName = Literal["baseline", "linear", "gradient_boosting", "custom"]
 ParamValue = int | float | str | bool | None
 
@@ -125,6 +131,7 @@ class ProjectConfig(FrozenModel):
     seed: int = Field(default=42, ge=0)
     data: DataConfig
     split: SplitConfig = SplitConfig()
+    features: FeaturesConfig = FeaturesConfig()
     train: TrainConfig = TrainConfig()
     tune: TuneConfig = TuneConfig()
     evaluate: EvaluateConfig = EvaluateConfig()

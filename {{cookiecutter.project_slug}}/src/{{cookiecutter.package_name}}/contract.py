@@ -41,6 +41,8 @@ class Column(BaseModel):
     # `accept` it, and the model encodes it as unknown.
     unknown_categories: Literal["reject", "accept"] = "reject"
     nullable: bool = False
+    # A two-class target only: the class that precision, recall and the threshold are about.
+    positive: Category | None = None
 {%- if cookiecutter.include_monitoring %}
     # Personal or protected data: used by the model, but never written to the prediction log.
     sensitive: bool = False
@@ -54,24 +56,27 @@ class Column(BaseModel):
             raise ValueError(f"{self.name}: categories apply to categorical columns only")
         if self.unknown_categories == "accept" and self.categories is None:
             raise ValueError(f"{self.name}: unknown_categories applies to listed categories only")
+        if self.positive is not None and str(self.positive) not in map(str, self.categories or ()):
+            raise ValueError(f"{self.name}: positive must be one of the listed categories")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"{self.name}: min {self.min} is greater than max {self.max}")
         return self
 
 
 class DataContract(BaseModel):
-    """The ID column, the target, and every feature a model may use."""
+    """The ID column (if the data has one), the target, and every feature a model may use."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    id_column: str = Field(min_length=1)
+    id_column: str | None = Field(default=None, min_length=1)
     target: Column
     features: tuple[Column, ...] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> Self:
-        names = [self.id_column, self.target.name, *(f.name for f in self.features)]
+        names = [self.target.name, *(f.name for f in self.features)]
+        names += [self.id_column] if self.id_column else []
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"column names appear more than once: {', '.join(duplicates)}")
@@ -90,6 +95,38 @@ class DataContract(BaseModel):
     def features_of_type(self, column_type: ColumnType) -> list[str]:
         """The names of the features of one type."""
         return [f.name for f in self.features if f.type == column_type]
+
+    @property
+    def classes(self) -> list[Category]:
+        """The target's classes as the contract lists them (none for a numeric target)."""
+        return list(self.target.categories or ())
+
+    @property
+    def positive_class(self) -> Category | None:
+        """A two-class target's positive class: as the contract says, else the last one listed."""
+        if len(self.classes) != 2:
+            return None
+        return self.target.positive if self.target.positive is not None else self.classes[-1]
+
+
+def check_task(contract: DataContract, task: str) -> None:
+    """Refuse a target the task cannot learn, in one line that says what to change.
+
+    Raises:
+        ConfigError: a classification target that is not categorical with two or more listed
+            classes, or a regression target that is not numeric.
+    """
+    target = contract.target
+    if task == "classification" and (target.type != "categorical" or len(contract.classes) < 2):
+        raise ConfigError(
+            f"target {target.name!r} must be categorical with two or more categories listed for "
+            f"classification: set its type and categories in the contract, or adopt the data again"
+        )
+    if task == "regression" and target.type != "numeric":
+        raise ConfigError(
+            f"target {target.name!r} must be numeric for regression: set its type in the contract, "
+            "or bake a classification project for labels"
+        )
 
 
 def load_contract(path: Path) -> DataContract:
@@ -116,36 +153,137 @@ def dump_contract(contract: DataContract, header: str = "") -> str:
     return comment + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def infer_contract(frame: pd.DataFrame, *, name: str, target: str, id_column: str) -> DataContract:
+def infer_contract(
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    target: str,
+    task: str,
+    id_column: str | None = None,
+    positive: str | None = None,
+) -> DataContract:
     """Write a first contract from a data set, for a person to review and tighten.
 
     Numeric columns get `min: 0` where no value is negative (no other bounds: the data seen so
     far is not the range of all data to come); low-cardinality text columns list their
-    categories; text that parses as dates becomes a datetime column.
+    categories; text that parses as dates becomes a datetime column. The target follows the
+    task: a classification target is categorical with its labels listed (integers stay
+    integers), and a two-class one names its positive class; a regression target is numeric.
 
     Args:
         frame: the data set, as read from its file.
         name: what to call the data set.
         target: the column to predict.
-        id_column: the column that identifies a row.
+        task: `classification` or `regression`.
+        id_column: the column that identifies a row, if the data has one.
+        positive: a two-class target's positive class; chosen by `positive_label` when None.
 
     Raises:
-        ConfigError: `target` or `id_column` is not a column of `frame`.
+        ConfigError: a column is missing, the id is not unique, or the target does not fit
+            the task.
     """
     for role, column in (("target", target), ("id column", id_column)):
-        if column not in frame.columns:
+        if column is not None and column not in frame.columns:
             raise ConfigError(
                 f"{role} {column!r} is not a column: choose one of {', '.join(map(str, frame.columns))}"
             )
+    if id_column is not None:
+        check_unique(frame[id_column])
     columns = [
-        infer_column(str(column), frame[column]) for column in frame.columns if column != id_column
+        infer_target(frame[column], task, positive)
+        if column == target
+        else infer_column(str(column), frame[column])
+        for column in frame.columns
+        if column != id_column
     ]
     target_column = next(c for c in columns if c.name == target)
     features = tuple(c for c in columns if c.name != target)
+    if not features:
+        raise ConfigError(f"the data has no column besides {target!r} to learn from")
     try:
         return DataContract(name=name, id_column=id_column, target=target_column, features=features)
     except ValidationError as error:
         raise ConfigError(describe(error, source="inferred contract")) from None
+
+
+def check_unique(ids: pd.Series) -> None:
+    """Refuse an id column that is empty somewhere or repeats a value.
+
+    Raises:
+        ConfigError: the column does not identify each row.
+    """
+    repeated = ids[ids.duplicated(keep=False) & ids.notna()]
+    empty = int(ids.isna().sum())
+    if len(repeated) or empty:
+        example = f" (e.g. {repeated.iloc[0]!r})" if len(repeated) else ""
+        raise ConfigError(
+            f"id column {ids.name!r} does not identify each row: {len(repeated):,} repeated "
+            f"and {empty:,} empty values{example}; choose another column, or leave the id out"
+        )
+
+
+def infer_target(values: pd.Series, task: str, positive: str | None = None) -> Column:
+    """The target's contract: its labels for classification, a number for regression.
+
+    Raises:
+        ConfigError: the target is empty somewhere, or does not fit the task.
+    """
+    name = str(values.name)
+    if values.isna().any():
+        raise ConfigError(
+            f"target {name!r} is empty in {int(values.isna().sum()):,} rows: drop those rows "
+            "(nothing can be learned from them) and try again"
+        )
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise ConfigError(
+                f"target {name!r} is not numeric (e.g. {values.iloc[0]!r}): a regression "
+                "target is a number; bake a classification project to predict labels"
+            )
+        return Column(name=name, type="numeric", min=0.0 if values.min() >= 0 else None)
+    labels = sorted({_label(value) for value in values}, key=str)
+    if len(labels) > MAX_INFERRED_CATEGORIES or len(labels) < 2:
+        raise ConfigError(
+            f"target {name!r} has {len(labels):,} distinct values: a classification target "
+            f"needs 2 to {MAX_INFERRED_CATEGORIES} labels; for a number, bake a regression project"
+        )
+    chosen = None
+    if len(labels) == 2:
+        chosen = positive_label(values.map(_label), labels, positive)
+    elif positive is not None:
+        raise ConfigError("--positive applies to a target with two classes only")
+    return Column(name=name, type="categorical", categories=tuple(labels), positive=chosen)
+
+
+#: Labels that name the "yes" side of a two-class target.
+POSITIVE_WORDS = frozenset({"1", "true", "yes", "y", "positive", "pos"})
+
+
+def positive_label(values: pd.Series, labels: list[Category], wanted: str | None) -> Category:
+    """A two-class target's positive class: the one asked for, a "yes"-like label, or the rarer.
+
+    Raises:
+        ConfigError: `wanted` is not one of the labels.
+    """
+    if wanted is not None:
+        match = [label for label in labels if str(label) == wanted]
+        if not match:
+            raise ConfigError(f"--positive {wanted!r} is not a label: choose one of {labels}")
+        return match[0]
+    yes_like = [label for label in labels if str(label).strip().lower() in POSITIVE_WORDS]
+    if len(yes_like) == 1:
+        return yes_like[0]
+    counts = values.value_counts()
+    return min(labels, key=lambda label: (counts.get(label, 0), -labels.index(label)))
+
+
+def _label(value: object) -> Category:
+    """A label as the contract lists it: whole numbers as integers, text as text."""
+    item = getattr(value, "item", None)
+    value = item() if callable(item) else value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value if isinstance(value, str | int | float | bool) else str(value)
 
 
 def name_for(location: str) -> str:

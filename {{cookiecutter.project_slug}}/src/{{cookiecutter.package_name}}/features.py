@@ -4,7 +4,7 @@ The fitted preprocessing travels inside the model: training, batch scoring and t
 call the same pipeline, so features can never be computed two different ways.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -34,10 +34,11 @@ class CustomFeature:
 
 # ============================================================================================
 # YOUR FEATURES: add a function that takes the data (with the contract's columns, already
-# typed) and returns one new column, then list it in CUSTOM_FEATURES with the columns it
-# reads. It is computed inside the model pipeline, for training and serving alike. If you
-# swap in another data set, replace or remove these examples: a feature whose inputs are not
-# in the contract stops the pipeline with a message that names it.
+# typed) and returns one new column, list it in CUSTOM_FEATURES with the columns it reads,
+# and name it in `features.custom` in configs/project.yaml to use it. It is computed inside
+# the model pipeline, for training and serving alike. `data adopt` empties that list, since
+# these examples read the sample's columns; a listed feature whose inputs are not in the
+# contract stops the pipeline with a message that names it.
 # ============================================================================================
 {%- if cookiecutter.task == "classification" %}
 
@@ -124,13 +125,18 @@ def _boolean_as_float(value: object) -> float:
 
 
 class DerivedFeatures(StatelessTransformer):
-    """Add the columns listed in CUSTOM_FEATURES."""
+    """Add the custom features named in `features.custom`, from CUSTOM_FEATURES."""
+
+    def __init__(self, names: tuple[str, ...] = ()) -> None:
+        """Remember which custom features to add."""
+        self.names = names
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Return the data with every custom feature added."""
+        """Return the data with each named custom feature added."""
         derived = frame.copy()
         for feature in CUSTOM_FEATURES:
-            derived[feature.name] = feature.function(frame)
+            if feature.name in self.names:
+                derived[feature.name] = feature.function(frame)
         return derived
 
 
@@ -160,25 +166,35 @@ class DateParts(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         )
 
 
-def check_custom_features(contract: DataContract) -> None:
-    """Stop early, naming the feature, if a custom feature reads a column the contract lacks.
+def custom_features(contract: DataContract, names: Sequence[str]) -> list[CustomFeature]:
+    """The custom features named in the config, checked against CUSTOM_FEATURES and the contract.
 
     Raises:
-        ConfigError: a custom feature's inputs are not all in the contract.
+        ConfigError: a name is not in CUSTOM_FEATURES, or a feature reads a column the
+            contract lacks.
     """
+    known = {feature.name: feature for feature in CUSTOM_FEATURES}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise ConfigError(
+            f"features.custom names {', '.join(unknown)}, which CUSTOM_FEATURES in features.py "
+            f"does not define: choose from {', '.join(known) or 'none (add one first)'}"
+        )
     available = set(contract.feature_names)
-    for feature in CUSTOM_FEATURES:
-        missing = [name for name in feature.inputs if name not in available]
+    for name in names:
+        missing = [column for column in known[name].inputs if column not in available]
         if missing:
             raise ConfigError(
-                f"custom feature {feature.name!r} reads {', '.join(missing)}, which the contract "
-                "does not have: edit CUSTOM_FEATURES in features.py"
+                f"custom feature {name!r} reads {', '.join(missing)}, which the contract does not "
+                "have: remove it from features.custom in configs/project.yaml, or edit it in "
+                "features.py"
             )
+    return [known[name] for name in names]
 
 
-def build_preprocessor(contract: DataContract) -> ColumnTransformer:
+def build_preprocessor(contract: DataContract, custom_names: Sequence[str] = ()) -> ColumnTransformer:
     """Impute and scale numbers, impute and one-hot encode categories, split dates into scaled parts."""
-    custom = {feature.name: feature.type for feature in CUSTOM_FEATURES}
+    custom = {feature.name: feature.type for feature in custom_features(contract, custom_names)}
 
     def columns_of(column_type: ColumnType) -> list[str]:
         return contract.features_of_type(column_type) + [
@@ -209,19 +225,23 @@ def build_preprocessor(contract: DataContract) -> ColumnTransformer:
     return ColumnTransformer([part for part in parts if part[2]], remainder="drop")
 
 
-def build_pipeline(contract: DataContract, estimator: Any) -> Pipeline:
+def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str] = ()) -> Pipeline:
     """The whole model: input types, custom features, preprocessing, then the estimator.
 
+    Args:
+        contract: the columns the model reads, and their types.
+        estimator: the untrained model.
+        custom: the custom features to add (`features.custom` in the config).
+
     Raises:
-        ConfigError: a custom feature reads a column the contract lacks.
+        ConfigError: a custom feature is unknown or reads a column the contract lacks.
     """
-    check_custom_features(contract)
     types = {feature.name: feature.type for feature in contract.features}
     return Pipeline(
         [
             ("input", ModelInput(types)),
-            ("derive", DerivedFeatures()),
-            ("preprocess", build_preprocessor(contract)),
+            ("derive", DerivedFeatures(tuple(custom))),
+            ("preprocess", build_preprocessor(contract, custom)),
             ("model", estimator),
         ]
     )

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.contract import DataContract, check_task, load_contract
 from {{ cookiecutter.package_name }}.datasets import read_source, write_parquet
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.splits import check_splittable
 from {{ cookiecutter.package_name }}.validation import validate
 
 
@@ -43,6 +44,7 @@ def ingest(config: ProjectConfig, settings: Settings, console: Console | None = 
         DataValidationError: the raw data breaks the contract (nothing is written).
     """
     contract = load_contract(config.data.contract)
+    check_task(contract, config.task)
     target = processed_path(config, contract)
     with Progress(
         SpinnerColumn(),
@@ -61,6 +63,8 @@ def ingest(config: ProjectConfig, settings: Settings, console: Console | None = 
             step, advance=1, description=f"Validating {len(raw):,} rows against the contract"
         )
         valid = validate(raw, contract)
+        # Refused here, before the processed data is replaced, rather than later by training.
+        check_splittable(valid, contract, config.split)
         progress.update(step, advance=1, description=f"Writing {target}")
         write_parquet(valid, target)
         progress.update(step, advance=1)

@@ -23,14 +23,19 @@ class Outputs:
 
 
 def positive_class(classes: list[Any], contract: DataContract) -> Any:
-    """The class a two-class threshold is about.
+    """The model's class that a two-class threshold is about: the contract's positive class.
 
-    It is the last of the contract's target categories when it lists them (as a model would
-    sort them otherwise), else the last class the model knows.
+    Labels are compared as text (the model learns them as text); a contract that lists no
+    categories leaves the last class the model knows.
     """
-    categories = contract.target.categories
-    wanted = str(categories[-1]) if categories else str(classes[-1])
+    wanted = str(contract.positive_class if contract.positive_class is not None else classes[-1])
     return next((c for c in classes if str(c) == wanted), classes[-1])
+
+
+def as_labels(predicted: Array, contract: DataContract) -> Array:
+    """Predicted classes as the contract lists them: integer labels come back as integers."""
+    labels = {str(label): label for label in contract.classes}
+    return np.asarray([labels.get(str(value), value) for value in predicted], dtype=object)
 
 
 def predicted_classes(
@@ -60,9 +65,8 @@ def predict_rows(
     probabilities = model.predict_proba(features)
     classes = list(model.classes_)
     positive = positive_class(classes, contract)
-    return Outputs(
-        predicted_classes(probabilities, classes, positive, threshold), probabilities, classes
-    )
+    predicted = predicted_classes(probabilities, classes, positive, threshold)
+    return Outputs(as_labels(predicted, contract), probabilities, classes)
 {%- else %}
     """Each row's predicted value."""
 

@@ -23,10 +23,12 @@ from {{ cookiecutter.package_name }}.errors import (
     DataValidationError,
 )
 from {{ cookiecutter.package_name }}.outputs import predict_rows
-from {{ cookiecutter.package_name }}.validation import validate
+from {{ cookiecutter.package_name }}.validation import id_columns, validate
 
 CSV_SUFFIXES = {".csv", ".txt"}
 PARQUET_SUFFIXES = {".parquet"}
+#: The output column that numbers rows when the contract has no id column.
+ROW_COLUMN = "row"
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _read_chunks(source: Path, contract: DataContract, chunk_rows: int) -> Itera
     if kind == "parquet":
         return _parquet_chunks(source, chunk_rows)
     # IDs stay the text they are in the file (leading zeros and all).
-    return _csv_chunks(source, chunk_rows, {contract.id_column: "string"})
+    return _csv_chunks(source, chunk_rows, dict.fromkeys(id_columns(contract), "string"))
 
 
 def _csv_chunks(source: Path, chunk_rows: int, dtype: dict[str, str]) -> Iterator[pd.DataFrame]:
@@ -143,8 +145,11 @@ def _csv_chunks(source: Path, chunk_rows: int, dtype: dict[str, str]) -> Iterato
 def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     try:
         with pq.ParquetFile(source) as parquet:
+            start = 0
             for batch in parquet.iter_batches(batch_size=chunk_rows):
-                yield batch.to_pandas()
+                # Numbered on from the last batch, as CSV chunks are: a row's number is its place.
+                yield batch.to_pandas().set_axis(range(start, start + batch.num_rows))
+                start += batch.num_rows
     except (ValueError, OSError, pa.ArrowException) as error:
         raise DataSourceError(f"{source}: cannot be read ({str(error).splitlines()[0]})") from None
 
@@ -172,8 +177,10 @@ def _score(
 {%- else %}
     outputs = predict_rows(model, features, contract)
 {%- endif %}
+    # Without an id column, a row is known by its place in the file, counted from 0.
+    identity = typed[contract.id_column] if contract.id_column else typed.index.to_series()
     scored = pd.DataFrame(
-        {contract.id_column: typed[contract.id_column], "prediction": outputs.predictions},
+        {contract.id_column or ROW_COLUMN: identity, "prediction": outputs.predictions},
         index=typed.index,
     )
 {%- if cookiecutter.task == "classification" %}

@@ -96,6 +96,7 @@ def ingest_with(config: ProjectConfig, settings: Settings, path: str) -> int:
 {%- endif %}
     new = validate(read_table(path), contract)
     combined = pd.concat([old, new], ignore_index=True)
-    combined = combined.drop_duplicates(subset=contract.id_column, keep="last")
+    if contract.id_column:  # a row seen again, relabelled: keep its newest label
+        combined = combined.drop_duplicates(subset=contract.id_column, keep="last")
     write_parquet(combined.reset_index(drop=True), processed_path(config, contract))
     return len(combined)

@@ -1,5 +1,6 @@
 """Split processed data into train, validation and test sets, the same way every time."""
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,8 +28,10 @@ def split(frame: pd.DataFrame, contract: DataContract, config: SplitConfig, *, s
 {%- endif %}
 
     Raises:
-        ConfigError: the time column is not a datetime column of the contract.
+        ConfigError: the time column is not a datetime column of the contract, or there are
+            too few rows{% if cookiecutter.task == "classification" %} of a class{% endif %} to fill every part.
     """
+    check_splittable(frame, contract, config)
     if config.time_column is not None:
         return _split_by_time(frame, contract, config)
     holdout = config.validation_size + config.test_size
@@ -64,3 +67,29 @@ def _split_by_time(frame: pd.DataFrame, contract: DataContract, config: SplitCon
         validation=ordered.iloc[validation_start:test_start],
         test=ordered.iloc[test_start:],
     )
+
+
+def check_splittable(frame: pd.DataFrame, contract: DataContract, config: SplitConfig) -> None:
+    """Refuse data too small to give each part a few rows{% if cookiecutter.task == "classification" %} of every class{% endif %}, in one line.
+
+    Raises:
+        ConfigError: too few rows{% if cookiecutter.task == "classification" %}, or a class with too few rows{% endif %}.
+    """
+    # Enough rows that the smallest part should get at least two of each.
+    needed = math.ceil(2 / min(config.validation_size, config.test_size))
+{%- if cookiecutter.task == "classification" %}
+    counts = frame[contract.target.name].value_counts()
+    rare = counts[counts < needed]
+    if len(rare):
+        listed = ", ".join(f"{label!r} ({count})" for label, count in rare.items())
+        raise ConfigError(
+            f"too few rows of some classes to split into train, validation and test sets: "
+            f"{listed}; each class needs at least {needed} rows: add rows or drop those classes"
+        )
+{%- else %}
+    if len(frame) < 5 * needed:
+        raise ConfigError(
+            f"{len(frame):,} rows are too few to split into train, validation and test sets: "
+            f"add rows (at least {5 * needed})"
+        )
+{%- endif %}

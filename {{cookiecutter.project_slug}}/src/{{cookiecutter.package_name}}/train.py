@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.config import ParamValue, ProjectConfig
-from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.contract import DataContract, check_task, load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.features import build_pipeline
 from {{ cookiecutter.package_name }}.ingest import processed_path
@@ -56,6 +56,7 @@ def load_processed(config: ProjectConfig, contract: DataContract) -> tuple[pd.Da
 def prepare(config: ProjectConfig) -> tuple[DataContract, Splits, Path]:
     """The contract, and the processed data split as the config says."""
     contract = load_contract(config.data.contract)
+    check_task(contract, config.task)
     frame, path = load_processed(config, contract)
     return contract, split(frame, contract, config.split, seed=config.seed), path
 
@@ -97,7 +98,9 @@ def train(
 
         started = time.perf_counter()
         model = build_pipeline(
-            contract, make_estimator(config.train.model, params, seed=config.seed)
+            contract,
+            make_estimator(config.train.model, params, seed=config.seed),
+            config.features.custom,
         )
         model.fit(features, target)
         seconds = time.perf_counter() - started

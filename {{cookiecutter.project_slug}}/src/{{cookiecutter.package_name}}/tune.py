@@ -54,7 +54,9 @@ def tune(config: ProjectConfig, settings: Settings) -> TuneResult:
             run_name=f"trial-{trial.number}", nested=True, tags={"stage": "trial"}
         ):
             mlflow.log_params(params)
-            model = build_pipeline(contract, make_estimator(name, params, seed=config.seed))
+            model = build_pipeline(
+                contract, make_estimator(name, params, seed=config.seed), config.features.custom
+            )
             value = score(model.fit(features, target), *validation)
             mlflow.log_metric(f"validation_{PRIMARY_METRIC}", value)
         return value

@@ -34,7 +34,7 @@ def validate(
     if frame.empty:
         raise DataValidationError(["the data has no rows"])
 
-    expected = [contract.id_column, *(c.name for c in contract.columns)]
+    expected = [*id_columns(contract), *(c.name for c in contract.columns)]
     optional = set() if require_target else {contract.target.name}
     for name in expected:
         if name not in frame.columns and name not in optional:
@@ -47,8 +47,9 @@ def validate(
 
     typed = pd.DataFrame(index=frame.index)
     unconvertible: dict[str, pd.Index] = {}
-    if contract.id_column in frame.columns:
-        typed[contract.id_column] = frame[contract.id_column].astype("string")
+    for name in id_columns(contract):
+        if name in frame.columns:
+            typed[name] = frame[name].astype("string")
     for column in contract.columns:
         if column.name in frame.columns:
             typed[column.name], problem = coerce(frame[column.name], column)
@@ -62,6 +63,11 @@ def validate(
     if problems:
         raise DataValidationError(problems)
     return typed
+
+
+def id_columns(contract: DataContract) -> list[str]:
+    """The id column's name in a list, or an empty list when the data has none."""
+    return [contract.id_column] if contract.id_column else []
 
 
 def coerce(values: pd.Series, column: Column) -> tuple[pd.Series, str | None]:
@@ -112,7 +118,7 @@ def _to_category_text(values: pd.Series) -> pd.Series:
 def schema_for(contract: DataContract, columns: list[str]) -> pa.DataFrameSchema:
     """The pandera schema for the typed columns present, generated from the contract."""
     schema_columns: dict[str, pa.Column] = {
-        contract.id_column: pa.Column(nullable=False, unique=True, required=False),
+        name: pa.Column(nullable=False, unique=True, required=False) for name in id_columns(contract)
     }
     for column in contract.columns:
         checks = []

@@ -1,0 +1,264 @@
+"""Bring your own table in: one command writes the contract, points the config at the data, and describes it.
+
+Nothing is lost: the data is checked and every file is prepared before any is written; a file
+already in `data/raw/` is never overwritten; each file is replaced whole (written beside it,
+then renamed), and the previous contract and config stay in git.
+"""
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
+from {{ cookiecutter.package_name }}.contract import DataContract, dump_contract, infer_contract, name_for
+{%- if cookiecutter.data_source == "sql" %}
+from {{ cookiecutter.package_name }}.datasets import read_sql
+{%- else %}
+from {{ cookiecutter.package_name }}.datasets import read_table
+{%- endif %}
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.splits import check_splittable
+from {{ cookiecutter.package_name }}.validation import validate
+
+RAW_DIR = Path("data/raw")
+DATA_README = Path("data/README.md")
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """What `adopt` wrote, and what a person should look at next."""
+
+    contract: DataContract
+    rows: int
+    data: str
+    notes: list[str]
+
+
+def adopt(
+    config_file: Path,
+    source: str,
+    *,
+    target: str,
+    id_column: str | None = None,
+    positive: str | None = None,
+{%- if cookiecutter.data_source == "sql" %}
+    database_url: str,
+{%- endif %}
+) -> Adopted:
+    """Make a table the project's data: contract, config, and `data/README.md`.
+
+    Args:
+        config_file: the project config, usually `configs/project.yaml`.
+{%- if cookiecutter.data_source == "sql" %}
+        source: a table name, or a query (`SELECT ...`), in the database at `database_url`.
+{%- else %}
+        source: a CSV or Parquet file (copied into `data/raw/`), or a glob or URL (read in place).
+{%- endif %}
+        target: the column to predict.
+        id_column: the column that identifies a row, if the table has one.
+        positive: a two-class target's positive class (a "yes"-like label, else the rarer one).
+{%- if cookiecutter.data_source == "sql" %}
+        database_url: the database to read.
+{%- endif %}
+
+    Raises:
+        ConfigError: the table does not fit the task, its id is not unique, or a file in
+            `data/raw/` would be overwritten.
+        DataSourceError: the table cannot be read.
+        DataValidationError: the table breaks the contract written from it.
+    """
+    config = load_config(config_file)
+{%- if cookiecutter.data_source == "sql" %}
+    is_query = source.lstrip().lower().startswith(("select", "with"))
+    frame = read_sql(database_url, **{"query" if is_query else "table": source})
+    name = "query" if is_query else source
+    location = {"query" if is_query else "table": source}
+    copy_from = None
+{%- else %}
+    frame = read_table(source)
+    name = source
+    copy_from, location = _raw_location(source)
+{%- endif %}
+    contract = infer_contract(
+        frame,
+        name=name_for(name),
+        target=target,
+        task=config.task,
+        id_column=id_column,
+        positive=positive,
+    )
+    check_splittable(validate(frame, contract), contract, config.split)
+    settings_text, notes = _updated_config(config_file, config, contract, location)
+    # Everything is checked: now write, data first, each file replaced whole.
+    if copy_from is not None:
+        _copy_new(copy_from, Path(location["path"]))
+    header = (
+        f"Written by `data adopt` from {source} on {datetime.now(UTC):%Y-%m-%d}.\n"
+        "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
+        "columns. Validation, features, the API schema and drift checks all follow it."
+    )
+    _replace(config.data.contract, dump_contract(contract, header))
+    _replace(config_file, settings_text)
+    _replace(DATA_README, describe_data(frame, contract, next(iter(location.values()))))
+    if contract.id_column is None:
+        notes.append(
+            "no id column: rows are identified by their position (predict writes a `row` "
+            "column); pass --id COLUMN if the table has one"
+        )
+    if contract.positive_class is not None:
+        notes.append(
+            f"positive class: {contract.positive_class!r} (precision, recall and the decision "
+            "threshold are about it); pass --positive LABEL to choose the other"
+        )
+    return Adopted(contract, len(frame), next(iter(location.values())), notes)
+
+{%- if cookiecutter.data_source == "csv" %}
+
+
+def _raw_location(source: str) -> tuple[Path | None, dict[str, str]]:
+    """The file to copy into `data/raw/` (None to read in place), and the new `data.path`."""
+    path = Path(source)
+    if "://" in source or any(mark in source for mark in "*?[") or not path.is_file():
+        return None, {"path": source}
+    if path.resolve().parent == RAW_DIR.resolve():
+        return None, {"path": (RAW_DIR / path.name).as_posix()}
+    return path, {"path": (RAW_DIR / path.name).as_posix()}
+
+
+def _copy_new(source: Path, destination: Path) -> None:
+    """Copy a file into place, refusing to overwrite one that is already there.
+
+    Raises:
+        ConfigError: the destination exists.
+    """
+    if destination.exists():
+        raise ConfigError(
+            f"{destination} exists: data in data/raw/ is never overwritten; rename your file "
+            "or remove the old one first"
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
+    try:
+        shutil.copyfile(source, staging)
+        staging.rename(destination)
+    finally:
+        staging.unlink(missing_ok=True)
+{%- endif %}
+
+
+def _updated_config(
+    config_file: Path, config: ProjectConfig, contract: DataContract, location: dict[str, str]
+) -> tuple[str, list[str]]:
+    """The project config's text with the data's location set, comments kept, and what changed.
+
+    Raises:
+        ConfigError: the result would not be a valid config (it is not written).
+    """
+    text = config_file.read_text(encoding="utf-8")
+    notes: list[str] = []
+{%- if cookiecutter.data_source == "sql" %}
+    text = _set_key(text, "data", "query|table", next(iter(location)), next(iter(location.values())))
+{%- else %}
+    text = _set_key(text, "data", "path", "path", location["path"])
+{%- endif %}
+    if config.features.custom:
+        text = _set_key(text, "features", "custom", "custom", "[]")
+        notes.append(
+            f"features.custom emptied (it listed {', '.join(config.features.custom)}, which read "
+            "the old columns): add your own in features.py and list them there"
+        )
+    time_column = config.split.time_column
+    if time_column is not None and time_column not in contract.features_of_type("datetime"):
+        text = _set_key(text, "split", "time_column", "time_column", "")
+        notes.append(f"split.time_column {time_column!r} cleared: the new data has no such date")
+    staging = config_file.with_name(f".{config_file.name}.{os.getpid()}.check")
+    try:
+        staging.write_text(text, encoding="utf-8")
+        load_config(staging)
+    finally:
+        staging.unlink(missing_ok=True)
+    return text, notes
+
+
+def _set_key(text: str, section: str, keys: str, key: str, value: str) -> str:
+    """Set one key of a top-level YAML section, in place, keeping every comment.
+
+    Raises:
+        ConfigError: the section has no such key.
+    """
+    pattern = re.compile(rf"(^{section}:\n(?:(?:[ \t].*|)\n)*?)[ \t]+(?:{keys}):.*$", re.MULTILINE)
+    if not pattern.search(text):
+        raise ConfigError(f"the project config has no {section}.{key}: add it, then try again")
+    quoted = value if value in ("", "[]") else _yaml_scalar(value)
+    return pattern.sub(lambda match: f"{match.group(1)}  {key}: {quoted}".rstrip(), text, count=1)
+
+
+def _yaml_scalar(value: str) -> str:
+    """A string as one YAML scalar, quoted so that it reads back as the same string."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a file whole: beside it first, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        staging.write_text(text, encoding="utf-8")
+        staging.replace(path)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def describe_data(frame: pd.DataFrame, contract: DataContract, location: str) -> str:
+    """`data/README.md` for the configured data: where it is, its size, target and columns."""
+    target = frame[contract.target.name]
+    if contract.target.type == "numeric":
+        balance = f"a number from {target.min():,.4g} to {target.max():,.4g} (median {target.median():,.4g})"
+    else:
+        shares = target.value_counts(normalize=True)
+        balance = ", ".join(f"`{label}` {100 * share:.1f}%" for label, share in shares.items())
+        if contract.positive_class is not None:
+            balance += f"; the positive class is `{contract.positive_class}`"
+    identity = (
+        f"`{contract.id_column}` identifies each row (not a feature)."
+        if contract.id_column
+        else "The table has no id column: rows are identified by their position."
+    )
+    lines = [
+        "# Data",
+        "",
+        f"The project trains on `{location}`: {len(frame):,} rows and {frame.shape[1]} columns,",
+        f"adopted with `data adopt` on {datetime.now(UTC):%Y-%m-%d}. Describe here where the data",
+        "comes from, who collected it and under which licence it may be used.",
+        "",
+        f"The target is `{contract.target.name}`: {balance}. {identity}",
+        "",
+        "## Columns",
+        "",
+        "| column | type | missing | range or categories | description |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for column in contract.columns:
+        values = frame[column.name]
+        if column.categories is not None:
+            allowed = ", ".join(f"`{category}`" for category in column.categories)
+        elif column.type == "numeric" and values.notna().any():
+            allowed = f"{values.min():,.4g} to {values.max():,.4g}"
+        else:
+            allowed = ""
+        missing = f"{100 * values.isna().mean():.1f}%"
+        lines.append(
+            f"| `{column.name}` | {column.type} | {missing} | {allowed} | {column.description} |"
+        )
+    lines += [
+        "",
+        "The contract, `configs/contract.yaml`, is what every stage checks: edit its descriptions,",
+        "bounds and categories there, not here.",
+        "",
+    ]
+    return "\n".join(lines)
