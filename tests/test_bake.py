@@ -38,6 +38,7 @@ MONITORING_MODULES = ("drift", "monitoring", "prediction_log", "retrain")
 SOURCE_MODULES = (
     "__init__.py",
     "__main__.py",
+    "adopt.py",
     "cli.py",
     "config.py",
     "contract.py",
@@ -75,6 +76,7 @@ SOURCE_MODULES = (
 )
 TEST_MODULES = (
     "conftest.py",
+    "test_adopt.py",
     "test_cli.py",
     "test_config.py",
     "test_contract.py",

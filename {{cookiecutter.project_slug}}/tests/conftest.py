@@ -184,7 +184,9 @@ def _draw(column: Column, rows: int, rng: np.random.Generator) -> tuple[object, 
 
 def _bounds(column: Column) -> tuple[float, float]:
     """A numeric column's range: its contract bounds, or a span of 100 from the one it has."""
-    low = column.min if column.min is not None else (column.max - 100 if column.max is not None else 0.0)
+    low = column.min if column.min is not None else None
+    if low is None:
+        low = column.max - 100 if column.max is not None else 0.0
     high = column.max if column.max is not None else low + 100
     return float(low), float(high)
 
@@ -202,6 +204,12 @@ def _target(column: Column, score: np.ndarray) -> np.ndarray:
         return np.where(rank > 0.7, positive, negative).astype(object)
     bins = np.minimum((rank * len(categories)).astype(int), len(categories) - 1)
     return np.array(categories, dtype=object)[bins]
+
+
+@pytest.fixture(scope="session")
+def generate() -> Callable[..., pd.DataFrame]:
+    """`generate_rows(contract, rows, seed=0)`, for a test that needs a contract of its own."""
+    return generate_rows
 
 
 @pytest.fixture(scope="session")

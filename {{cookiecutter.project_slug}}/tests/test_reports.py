@@ -16,20 +16,31 @@ from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
 from {{ cookiecutter.package_name }}.reports import (
     RESULTS_END,
     RESULTS_START,
+    SAMPLE_DATA,
     TOP_FEATURES,
     model_card,
     update_results,
 )
 {%- if cookiecutter.task == "classification" %}
 
-METRICS = {"roc_auc": 0.8612, "accuracy": 0.8267, "log_loss": 0.3757, "threshold": 0.5}
-BASELINE = {"roc_auc": 0.5, "accuracy": 0.732, "log_loss": 0.5813, "threshold": 0.5}
-WARNING = "slice contract=two-year (206 rows): roc_auc 0.688 vs 0.861 overall"
+METRICS = {"roc_auc": 0.8612, "accuracy": 0.8267, "log_loss": 0.3757}
+BASELINE = {"roc_auc": 0.5, "accuracy": 0.732, "log_loss": 0.5813}
+WARNING = "slice region=south (206 rows): roc_auc 0.688 vs 0.861 overall"
+PER_CLASS = pd.DataFrame(
+    {
+        "class": ["stay", "leave"],
+        "rows": [550, 200],
+        "precision": [0.9, 0.7],
+        "recall": [0.85, 0.75],
+        "f1": [0.874, 0.724],
+    }
+)
 {%- else %}
 
 METRICS = {"rmse": 52.3377, "mae": 37.7704, "r2": 0.8197, "mape": 0.151}
 BASELINE = {"rmse": 123.7074, "mae": 91.5286, "r2": -0.0071, "mape": 0.4039}
-WARNING = "slice neighbourhood=riverside (109 rows): rmse 71.862 vs 52.338 overall"
+WARNING = "slice region=south (109 rows): rmse 71.862 vs 52.338 overall"
+PER_CLASS = pd.DataFrame()
 {%- endif %}
 RUN_ID = "0123456789abcdef"
 PARAMS = {"learning_rate": 0.1}
@@ -60,6 +71,10 @@ def evaluation() -> Evaluation:
         warnings=[WARNING],
         importances=importances,
         figures={},
+        per_class=PER_CLASS,
+{%- if cookiecutter.task == "classification" %}
+        threshold=0.37,
+{%- endif %}
     )
 
 
@@ -90,6 +105,9 @@ def test_model_card_has_every_section(evaluation: Evaluation, contract: DataCont
         "## Intended use",
         "## Data",
         "## Metrics",
+{%- if cookiecutter.task == "classification" %}
+        "## Per class",
+{%- endif %}
         "## Slices",
         "## What the model relies on",
         "## Limitations",
@@ -157,9 +175,33 @@ def test_model_card_lists_only_the_top_features(
 def test_model_card_states_its_limitations(evaluation: Evaluation, contract: DataContract) -> None:
     limitations = card(evaluation, contract).split("## Limitations")[1].split("##")[0]
 
-    assert "synthetic sample data" in limitations
     assert f"fewer than {MIN_SLICE_ROWS} test rows are not evaluated" in limitations
     assert "one test set of 750 rows" in limitations
+{%- if cookiecutter.task == "classification" %}
+    assert "decision threshold of 0.370" in limitations
+{%- endif %}
+
+{%- if cookiecutter.task == "classification" %}
+
+
+def test_model_card_shows_each_class_on_its_own(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    section = card(evaluation, contract).split("## Per class")[1].split("##")[0]
+
+    assert "| `stay` | 550 | 0.900 | 0.850 | 0.874 |" in section
+    assert "| `leave` | 200 | 0.700 | 0.750 | 0.724 |" in section
+{%- endif %}
+
+
+def test_only_the_shipped_sample_is_called_synthetic(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    sample = contract.model_copy(update={"name": SAMPLE_DATA})
+    yours = contract.model_copy(update={"name": "your_data"})
+
+    assert "synthetic sample data" in card(evaluation, sample)
+    assert "synthetic" not in card(evaluation, yours)
 
 
 def test_model_card_of_an_unregistered_run_without_a_link(

@@ -1,15 +1,20 @@
 """The train stage: everything about a run is tracked, the model is registered, runs repeat."""
 
 import mlflow
+import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig, TrainConfig
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC, is_better
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.outputs import THRESHOLD_METRIC
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.splits import SEEN_ROWS, row_keys
 from {{ cookiecutter.package_name }}.tracking import load_model
-from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.train import prepare, train
 
 
 def with_model(config: ProjectConfig, model: str) -> ProjectConfig:
@@ -85,3 +90,38 @@ def test_training_before_ingest_says_what_to_run(
 
     with pytest.raises(ConfigError, match="run `ingest` first"):
         train(config, settings)
+
+
+def test_run_records_which_rows_the_model_has_seen(
+    trained_config: ProjectConfig, settings: Settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    result = train(trained_config, settings)
+
+    path = mlflow.artifacts.download_artifacts(
+        run_id=result.run_id, artifact_path=SEEN_ROWS, dst_path=str(tmp_path)
+    )
+
+    contract, parts, _ = prepare(trained_config)
+    seen = np.load(path)
+    assert len(seen) == len(parts.train) + len(parts.validation)
+    assert not np.isin(row_keys(parts.test, contract), seen).any()
+{%- if cookiecutter.task == "classification" %}
+
+
+def test_a_two_class_model_records_the_threshold_it_decides_at(
+    trained_config: ProjectConfig, settings: Settings, contract: DataContract
+) -> None:
+    fixed = trained_config.model_copy(
+        update={"evaluate": trained_config.evaluate.model_copy(update={"threshold": 0.42})}
+    )
+
+    chosen = mlflow.get_run(train(trained_config, settings).run_id).data.metrics
+    pinned = mlflow.get_run(train(fixed, settings).run_id).data.metrics
+
+    if len(contract.classes) == 2:
+        assert 0 < chosen[THRESHOLD_METRIC] < 1  # max_f1, on the validation set
+        assert pinned[THRESHOLD_METRIC] == 0.42
+    else:  # the most probable class wins: there is no threshold to record
+        assert THRESHOLD_METRIC not in chosen
+        assert THRESHOLD_METRIC not in pinned
+{%- endif %}

@@ -248,6 +248,16 @@ def show_metrics(evaluation: "Evaluation", title: str) -> None:
         baseline = evaluation.baseline_metrics.get(name, float("nan"))
         table.add_row(name, f"{value:.4f}", f"{baseline:.4f}")
     console.print(table)
+{%- if cookiecutter.task == "classification" %}
+    if evaluation.threshold is not None:
+        console.print(f"Decision threshold: {evaluation.threshold:.3f} (evaluate.threshold)")
+    if len(evaluation.per_class) > 2:
+        per_class = Table("class", "rows", "precision", "recall", "f1", title="Per class")
+        for row in evaluation.per_class.to_dict(orient="records"):
+            scores = (f"{row[name]:.4f}" for name in ("precision", "recall", "f1"))
+            per_class.add_row(str(row["class"]), f"{row['rows']:,}", *scores)
+        console.print(per_class)
+{%- endif %}
 
 
 @app.command()
@@ -293,7 +303,7 @@ def predict(
                 model_version=version,
                 chunk_rows=chunk_rows,
 {%- if cookiecutter.task == "classification" %}
-                threshold=config.evaluate.threshold,
+                threshold=tracking.decision_threshold(settings.model_name, version),
 {%- endif %}
             )
     console.print(

@@ -4,7 +4,7 @@ A typo is an error, not a silent default: every model forbids unknown keys.
 """
 
 from pathlib import Path
-from typing import Literal{% if cookiecutter.data_source == "sql" %}, Self{% endif %}
+from typing import {% if cookiecutter.task == "classification" %}Annotated, {% endif %}Literal{% if cookiecutter.data_source == "sql" %}, Self{% endif %}
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError{% if cookiecutter.data_source == "sql" %}, model_validator{% endif %}
@@ -90,8 +90,10 @@ class EvaluateConfig(FrozenModel):
 
 {%- if cookiecutter.task == "classification" %}
 
-    # Probability of the positive class above which a row is predicted positive.
-    threshold: float = Field(default=0.5, gt=0, lt=1)
+    # Two classes only: the positive-class probability from which a row is predicted positive.
+    # A number fixes it; `max_f1` chooses, on the validation set, the one with the best f1.
+    # Either way it is recorded with the model, which decides at it wherever it is used.
+    threshold: Annotated[float, Field(gt=0, lt=1)] | Literal["max_f1"] = "max_f1"
 {%- endif %}
 
     # A slice whose primary metric is worse than the whole by more than this share warns.
@@ -104,6 +106,9 @@ class PromoteConfig(FrozenModel):
 
     # How much better than the baseline, on the primary metric, a model must be.
     min_improvement_over_baseline: float = Field(default=0.02, ge=0)
+    # The champion is compared with a candidate only on test rows it never trained on; with
+    # fewer of them than this, the comparison is skipped (and recorded as skipped).
+    min_comparison_rows: int = Field(default=30, ge=1)
 {%- if cookiecutter.include_monitoring %}
 
 

@@ -13,7 +13,10 @@ import mlflow
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.evaluation import Evaluation, evaluate
-from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC, score
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.outputs import threshold_of
+{%- endif %}
+from {{ cookiecutter.package_name }}.promote import Comparison, compare_with_champion
 from {{ cookiecutter.package_name }}.reports import model_card, update_results
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.train import fit_baseline, prepare
@@ -27,6 +30,7 @@ class EvaluateResult:
     model_version: str | None
     evaluation: Evaluation
     model_card: Path
+    comparison: Comparison | None = None
 
 
 def evaluate_run(
@@ -57,7 +61,7 @@ def evaluate_run(
         parts.test,
         contract,
 {%- if cookiecutter.task == "classification" %}
-        threshold=config.evaluate.threshold,
+        threshold=threshold_of(run.data.metrics),
 {%- endif %}
         seed=config.seed,
         slice_tolerance=config.evaluate.slice_tolerance,
@@ -65,14 +69,19 @@ def evaluate_run(
     version = tracking.version_of_run(settings.model_name, run.info.run_id)
     reports = config.evaluate.reports_dir
     (reports / "figures").mkdir(parents=True, exist_ok=True)
-    # The gate compares a candidate with the champion on the same rows: this test set. The
-    # champion's own test score came from the data it was trained on, which may have moved.
+    # The gate compares a candidate with the champion on the same rows: the test rows the
+    # champion never trained on. Its own test score came from data that may have moved.
     champion = tracking.champion_version(settings.model_name)
-    against_champion = {}
+    comparison = None
     if champion is not None and champion != version:
-        champion_model = tracking.load_model(f"models:/{settings.model_name}/{champion}")
-        test = parts.test[contract.feature_names], parts.test[contract.target.name]
-        against_champion[f"champion_test_{PRIMARY_METRIC}"] = score(champion_model, *test)
+        comparison = compare_with_champion(
+            settings.model_name,
+            champion,
+            model,
+            parts.test,
+            contract,
+            min_rows=config.promote.min_comparison_rows,
+        )
 
     with mlflow.start_run(run_id=run.info.run_id):
         mlflow.log_metrics(
@@ -81,14 +90,18 @@ def evaluate_run(
                 f"baseline_test_{name}": value
                 for name, value in evaluation.baseline_metrics.items()
             }
-            | against_champion
+            | (comparison.metrics() if comparison else {})
         )
+        if comparison is not None:
+            mlflow.set_tags(comparison.tags())
         for stem, figure in evaluation.figures.items():
             figure.savefig(reports / "figures" / f"{stem}.png", dpi=120, bbox_inches="tight")
             mlflow.log_figure(figure, f"figures/{stem}.png")
             plt.close(figure)
         mlflow.log_text(evaluation.slices.to_csv(index=False), "slices.csv")
         mlflow.log_text(evaluation.importances.to_csv(index=False), "importances.csv")
+        if not evaluation.per_class.empty:
+            mlflow.log_text(evaluation.per_class.to_csv(index=False), "per_class.csv")
         mlflow.set_tag("slice_warnings", str(len(evaluation.warnings)))
         card = model_card(
             project=settings.model_name,
@@ -116,5 +129,9 @@ def evaluate_run(
             encoding="utf-8",
         )
     return EvaluateResult(
-        run_id=run.info.run_id, model_version=version, evaluation=evaluation, model_card=card_path
+        run_id=run.info.run_id,
+        model_version=version,
+        evaluation=evaluation,
+        model_card=card_path,
+        comparison=comparison,
     )

@@ -56,6 +56,9 @@ class Evaluation:
         importances: permutation importance per feature (feature, importance_mean,
             importance_std), most important first.
         figures: file stem -> figure, for the caller to save.
+        per_class: classification only: one row per class (class, rows, precision, recall,
+            f1), the class as the test set holds it.
+        threshold: two classes only: the positive-class probability the model decides at.
     """
 
     metrics: dict[str, float]
@@ -64,6 +67,8 @@ class Evaluation:
     warnings: list[str]
     importances: pd.DataFrame
     figures: dict[str, Figure]
+    per_class: pd.DataFrame
+    threshold: float | None = None
 
 
 def evaluate(
@@ -100,6 +105,12 @@ def evaluate(
         warnings=slice_warnings(slices, overall[PRIMARY_METRIC], tolerance=slice_tolerance),
         importances=importances,
         figures=figures | {"permutation_importance": importance_figure(importances)},
+{%- if cookiecutter.task == "classification" %}
+        per_class=per_class_scores(model, test, contract, threshold=threshold),
+        threshold=threshold if len(contract.classes) == 2 else None,
+{%- else %}
+        per_class=pd.DataFrame(),
+{%- endif %}
     )
 
 
@@ -135,9 +146,39 @@ def score(
     if all(0 < is_class.sum() < len(is_class) for _, is_class, _ in curves):
         scores["roc_auc"] = np.mean([metrics.roc_auc_score(t, p) for _, t, p in curves])
         scores["pr_auc"] = np.mean([metrics.average_precision_score(t, p) for _, t, p in curves])
-    if binary:
-        scores["threshold"] = threshold
     return {name: float(value) for name, value in scores.items()}
+
+
+def per_class_scores(
+    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float
+) -> pd.DataFrame:
+    """Precision, recall and f1 of each class on its own, with its number of rows."""
+    truth, probabilities, classes, positive = predict(estimator, frame, contract)
+    predicted = predicted_classes(probabilities, classes, positive, threshold)
+    precision, recall, f1, rows = metrics.precision_recall_fscore_support(
+        truth, predicted, labels=classes, zero_division=0
+    )
+    return pd.DataFrame(
+        {"class": classes, "rows": rows, "precision": precision, "recall": recall, "f1": f1}
+    )
+
+
+def choose_threshold(estimator: Any, frame: pd.DataFrame, contract: DataContract) -> float:
+    """The positive-class probability with the best f1 on some rows (the validation set).
+
+    An imbalanced target needs it: at 0.5 a model may predict the rare class almost never.
+    Falls back to 0.5 when the rows hold only one class.
+    """
+    truth, probabilities, classes, positive = predict(estimator, frame, contract)
+    is_positive = truth == positive
+    if is_positive.all() or not is_positive.any():
+        return 0.5
+    precision, recall, thresholds = metrics.precision_recall_curve(
+        is_positive, probabilities[:, classes.index(positive)]
+    )
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    # The last precision/recall pair has no threshold: it is the "predict nothing" end.
+    return float(np.clip(thresholds[int(np.argmax(f1[:-1]))], 1e-6, 1 - 1e-6))
 
 
 def predict(

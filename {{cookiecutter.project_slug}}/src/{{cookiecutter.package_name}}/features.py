@@ -192,7 +192,9 @@ def custom_features(contract: DataContract, names: Sequence[str]) -> list[Custom
     return [known[name] for name in names]
 
 
-def build_preprocessor(contract: DataContract, custom_names: Sequence[str] = ()) -> ColumnTransformer:
+def build_preprocessor(
+    contract: DataContract, custom_names: Sequence[str] = ()
+) -> ColumnTransformer:
     """Impute and scale numbers, impute and one-hot encode categories, split dates into scaled parts."""
     custom = {feature.name: feature.type for feature in custom_features(contract, custom_names)}
 

@@ -40,28 +40,38 @@ def monitoring_experiment(settings: Settings) -> str:
     return f"{settings.model_name}-monitoring"
 
 
+{% if cookiecutter.task == "classification" -%}
 def predictions(
-    model: Any, features: pd.DataFrame, contract: DataContract, config: ProjectConfig
+    model: Any, features: pd.DataFrame, contract: DataContract, threshold: float
 ) -> pd.Series:
+{%- else -%}
+def predictions(model: Any, features: pd.DataFrame, contract: DataContract) -> pd.Series:
+{%- endif %}
     """What the service would answer for each row, as the prediction log records it."""
     outputs = predict_rows(
         model,
         features[contract.feature_names],
         contract,
 {%- if cookiecutter.task == "classification" %}
-        threshold=config.evaluate.threshold,
+        threshold=threshold,
 {%- endif %}
     )
     return pd.Series(outputs.predictions, index=features.index, name="prediction")
 
 
 def log_reference(
-    model: Any, frame: pd.DataFrame, contract: DataContract, config: ProjectConfig
+    model: Any,
+    frame: pd.DataFrame,
+    contract: DataContract,
+    config: ProjectConfig,
+{%- if cookiecutter.task == "classification" %}
+    threshold: float,
+{%- endif %}
 ) -> None:
     """Save a seeded sample of the training rows and the model's predictions in the active run."""
     rows = min(config.monitoring.reference_rows, len(frame))
     sample = frame.sample(n=rows, random_state=config.seed)[contract.feature_names]
-    reference = sample.assign(prediction=predictions(model, sample, contract, config))
+    reference = sample.assign(prediction=predictions(model, sample, contract{% if cookiecutter.task == "classification" %}, threshold{% endif %}))
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / Path(REFERENCE).name
         reference.to_parquet(path, index=False)
@@ -106,8 +116,14 @@ def current_rows(
     """
     if path is not None:
         frame = validate(read_table(path), contract, require_target=False)
-        model = tracking.load_model(f"models:/{settings.model_name}@{tracking.CHAMPION}")
-        return frame.assign(prediction=predictions(model, frame, contract, config)), path
+        version = tracking.champion_version(settings.model_name) or tracking.CHAMPION
+        model = tracking.load_model(f"models:/{settings.model_name}/{version}")
+{%- if cookiecutter.task == "classification" %}
+        threshold = tracking.decision_threshold(settings.model_name, version)
+        return frame.assign(prediction=predictions(model, frame, contract, threshold)), path
+{%- else %}
+        return frame.assign(prediction=predictions(model, frame, contract)), path
+{%- endif %}
     log = open_log(settings)
     if log is None:
         raise ConfigError("the prediction log is off: pass a data file to check instead")
@@ -210,7 +226,7 @@ def record_performance(
         labelled,
         contract,
 {%- if cookiecutter.task == "classification" %}
-        threshold=config.evaluate.threshold,
+        threshold=tracking.decision_threshold(settings.model_name, version),
 {%- endif %}
     )
     tags = {"stage": "performance", "model_version": version, "as_of": as_of.isoformat()}

@@ -1,5 +1,7 @@
 """What a model answers for some rows: one rule for the API, batch scoring and evaluation."""
-
+{% if cookiecutter.task == "classification" %}
+from collections.abc import Mapping
+{%- endif %}
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +12,18 @@ import pandas as pd
 from {{ cookiecutter.package_name }}.contract import DataContract
 
 Array = npt.NDArray[Any]
+{%- if cookiecutter.task == "classification" %}
+
+#: The metric under which a two-class model's training run records its decision threshold.
+THRESHOLD_METRIC = "decision_threshold"
+#: The threshold of a model that recorded none (trained by an older version of the project).
+DEFAULT_THRESHOLD = 0.5
+
+
+def threshold_of(run_metrics: Mapping[str, float]) -> float:
+    """The decision threshold a model was trained with, from its training run's metrics."""
+    return float(run_metrics.get(THRESHOLD_METRIC, DEFAULT_THRESHOLD))
+{%- endif %}
 
 
 @dataclass(frozen=True)

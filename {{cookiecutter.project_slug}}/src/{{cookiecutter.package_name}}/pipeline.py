@@ -39,6 +39,8 @@ def run_pipeline(config: ProjectConfig, settings: Settings, console: Console) ->
     with console.status("Evaluating on the held-out test set"):
         evaluated = evaluate_run(config, settings, trained.run_id, readme=Path("README.md"))
     console.print(f"[green]✓[/] evaluated: model card at {evaluated.model_card}")
+    if evaluated.comparison is not None and evaluated.comparison.skipped:
+        console.print(f"[yellow]![/] {evaluated.comparison.reason}")
     for warning in evaluated.evaluation.warnings:
         console.print(f"[yellow]![/] {warning}")
     decision = promote(config, settings, trained.run_id)

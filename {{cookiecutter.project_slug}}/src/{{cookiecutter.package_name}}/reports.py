@@ -61,13 +61,14 @@ def model_card(
         intended_use(contract),
         data_section(contract, data_rows, data_digest),
         "## Metrics\n\n" + metrics_summary(evaluation, data_rows.get("test")),
+        per_class_section(evaluation),
         slices_section(evaluation),
         importances_section(evaluation),
         limitations(evaluation, contract, data_rows),
         f"## Training configuration\n\n```json\n{config}\n```",
         tracking_section(model_name, model_version, run_id, tracking_uri, run_link),
     ]
-    return "\n\n".join(sections) + "\n"
+    return "\n\n".join(section for section in sections if section) + "\n"
 
 
 def update_results(readme: str, evaluation: Evaluation, model_version: str | None) -> str:
@@ -109,6 +110,20 @@ def metrics_table(evaluation: Evaluation) -> str:
         for name, value in evaluation.metrics.items()
     ]
     return table(["metric", "model", "baseline"], rows)
+
+
+def per_class_section(evaluation: Evaluation) -> str:
+    """Precision, recall and f1 of each class (classification); nothing for a regressor."""
+    if evaluation.per_class.empty:
+        return ""
+    rows = [
+        [f"`{row['class']}`", f"{row['rows']:,}"]
+        + [format_metric(row[name]) for name in ("precision", "recall", "f1")]
+        for row in evaluation.per_class.to_dict(orient="records")
+    ]
+    return "## Per class\n\nEach class on its own, on the test set:\n\n" + table(
+        ["class", "test rows", "precision", "recall", "f1"], rows
+    )
 
 
 def intended_use(contract: DataContract) -> str:
@@ -186,10 +201,12 @@ def limitations(evaluation: Evaluation, contract: DataContract, data_rows: dict[
             f"Every metric comes from one test set of {data_rows['test']:,} rows: small differences "
             "between models can be noise."
         )
-    if "threshold" in evaluation.metrics:
+    if evaluation.threshold is not None:
         points.append(
-            f"Accuracy, precision, recall and f1 are at a probability threshold of "
-            f"{evaluation.metrics['threshold']:g}; another threshold trades precision for recall."
+            f"Accuracy, precision, recall and f1 are at a decision threshold of "
+            f"{evaluation.threshold:.3f} on the positive class's probability, set by "
+            "`evaluate.threshold` (`max_f1`: the best f1 on the validation set); another "
+            "threshold trades precision for recall."
         )
     points += [
         f"Slices with fewer than {MIN_SLICE_ROWS} test rows are not evaluated, nor are missing "

@@ -3,12 +3,17 @@
 import math
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from {{ cookiecutter.package_name }}.config import SplitConfig
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError
+
+#: The artifact of a training run that lists the fingerprints of the rows it trained on.
+SEEN_ROWS = "seen_rows.npy"
 
 
 @dataclass(frozen=True)
@@ -93,3 +98,14 @@ def check_splittable(frame: pd.DataFrame, contract: DataContract, config: SplitC
             f"add rows (at least {5 * needed})"
         )
 {%- endif %}
+
+
+def row_keys(frame: pd.DataFrame, contract: DataContract) -> npt.NDArray[np.uint64]:
+    """One 64-bit fingerprint per row, from its features and target: equal rows, equal keys.
+
+    They tell which of today's test rows a model trained on, whatever split or data set it
+    came from, without keeping a copy of the data.
+    """
+    columns = [*contract.feature_names, contract.target.name]
+    hashed = pd.util.hash_pandas_object(frame[columns], index=False)
+    return np.asarray(hashed, dtype=np.uint64)

@@ -21,6 +21,9 @@ from mlflow.models import infer_signature
 
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.models import TRUSTED_MODULES
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.outputs import threshold_of
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
 
 CHAMPION = "champion"
@@ -106,6 +109,15 @@ def run_of_version(model_name: str, model_version: str) -> Run:
     if run_id is None:
         raise ConfigError(f"{model_name} version {model_version} has no training run")
     return client.get_run(run_id)
+
+
+{%- if cookiecutter.task == "classification" %}
+
+
+def decision_threshold(model_name: str, model_version: str) -> float:
+    """The decision threshold a registered two-class model was trained with."""
+    return threshold_of(run_of_version(model_name, model_version).data.metrics)
+{%- endif %}
 
 
 def latest_training_run(experiment: str) -> Run:

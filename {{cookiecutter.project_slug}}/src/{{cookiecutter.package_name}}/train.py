@@ -6,11 +6,13 @@ commit, the seed, the training time, validation scores, and the whole preprocess
 pipeline with its signature and an input example.
 """
 
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.data.sources import LocalArtifactDatasetSource  # type: ignore[attr-defined]
@@ -20,14 +22,20 @@ from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.config import ParamValue, ProjectConfig
 from {{ cookiecutter.package_name }}.contract import DataContract, check_task, load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.evaluation import choose_threshold
+{%- endif %}
 from {{ cookiecutter.package_name }}.features import build_pipeline
 from {{ cookiecutter.package_name }}.ingest import processed_path
 from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC, make_estimator, score
 {%- if cookiecutter.include_monitoring %}
 from {{ cookiecutter.package_name }}.monitoring import log_reference
 {%- endif %}
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.outputs import DEFAULT_THRESHOLD, THRESHOLD_METRIC
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.splits import Splits, split
+from {{ cookiecutter.package_name }}.splits import SEEN_ROWS, Splits, row_keys, split
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,9 @@ def train(
         model.fit(features, target)
         seconds = time.perf_counter() - started
         baseline = fit_baseline(contract, parts, seed=config.seed)
+{%- if cookiecutter.task == "classification" %}
+        threshold = decision_threshold(model, parts.validation, contract, config)
+{%- endif %}
 
         validation = (
             parts.validation[contract.feature_names],
@@ -123,10 +134,15 @@ def train(
                 f"validation_{PRIMARY_METRIC}": result.validation_score,
                 f"baseline_validation_{PRIMARY_METRIC}": result.baseline_validation_score,
             }
+{%- if cookiecutter.task == "classification" %}
+            | ({THRESHOLD_METRIC: threshold} if len(contract.classes) == 2 else {})
+{%- endif %}
         )
+        # Which rows this model has seen, so that a later gate compares it only on others.
+        log_seen_rows(pd.concat([parts.train, parts.validation]), contract)
 {%- if cookiecutter.include_monitoring %}
         # What "no drift" looks like for this model: `drift` compares new data with it.
-        log_reference(model, parts.train, contract, config)
+        log_reference(model, parts.train, contract, config{% if cookiecutter.task == "classification" %}, threshold{% endif %})
 {%- endif %}
         version = tracking.log_model(
             model, features.head(5), name="model", registered_name=settings.model_name
@@ -155,3 +171,23 @@ def log_datasets(parts: Splits, contract: DataContract, path: Path) -> None:
             frame, source=source, name=f"{contract.name}-{context}", targets=contract.target.name
         )
         mlflow.log_input(dataset, context=context)
+
+{%- if cookiecutter.task == "classification" %}
+
+
+def decision_threshold(
+    model: Pipeline, validation: pd.DataFrame, contract: DataContract, config: ProjectConfig
+) -> float:
+    """A two-class model's threshold: fixed in the config, or chosen on the validation set."""
+    if len(contract.classes) != 2 or config.evaluate.threshold != "max_f1":
+        return DEFAULT_THRESHOLD if len(contract.classes) != 2 else float(config.evaluate.threshold)
+    return choose_threshold(model, validation, contract)
+{%- endif %}
+
+
+def log_seen_rows(frame: pd.DataFrame, contract: DataContract) -> None:
+    """Log the fingerprints of the rows a model trained or was tuned on (`seen_rows.npy`)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / SEEN_ROWS
+        np.save(path, row_keys(frame, contract))
+        mlflow.log_artifact(str(path))

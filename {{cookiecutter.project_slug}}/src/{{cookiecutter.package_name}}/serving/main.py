@@ -22,6 +22,9 @@ from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.outputs import threshold_of
+{%- endif %}
 {%- if cookiecutter.include_monitoring %}
 from {{ cookiecutter.package_name }}.prediction_log import (
     PredictionLogger,
@@ -168,7 +171,7 @@ def loaded(state: ServiceState, model: ServedModel) -> None:
         model,
         state.contract,
 {%- if cookiecutter.task == "classification" %}
-        threshold=state.config.evaluate.threshold,
+        threshold=threshold_of(model.metadata.metrics),
 {%- endif %}
     )
     state.batcher = MicroBatcher(score, observe=state.metrics.batch_size.observe)
