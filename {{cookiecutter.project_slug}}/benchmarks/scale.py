@@ -58,7 +58,8 @@ def synthesize(sample: pd.DataFrame, contract: DataContract, rows: int, seed: in
     """`rows` rows like the sample's: resampled with replacement, fresh IDs, jittered numbers."""
     rng = np.random.default_rng(seed)
     drawn = sample.iloc[rng.integers(0, len(sample), size=rows)].reset_index(drop=True)
-    drawn[contract.id_column] = [f"S{number:09d}" for number in range(rows)]
+    if contract.id_column:
+        drawn[contract.id_column] = [f"S{number:09d}" for number in range(rows)]
     for column in contract.columns:
         if column.type != "numeric":
             continue

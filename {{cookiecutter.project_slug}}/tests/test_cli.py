@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.cli import PROG, app
+{%- if cookiecutter.data_source == "sql" %}
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+{%- endif %}
 from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.serving.schemas import record_model
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
@@ -108,6 +111,9 @@ def test_ingest_prints_a_summary_and_writes_parquet(
 def test_ingest_of_broken_data_gives_one_line_per_problem(
     runner: CliRunner,
     project_env: dict[str, str],
+{%- if cookiecutter.data_source == "sql" %}
+    project_config: ProjectConfig,
+{%- endif %}
     raw_data: pd.DataFrame,
     contract: DataContract,
     isolated: Path,
@@ -115,7 +121,7 @@ def test_ingest_of_broken_data_gives_one_line_per_problem(
     broken = raw_data.drop(columns=contract.features[0].name).assign(surprise=1)
 {%- if cookiecutter.data_source == "sql" %}
     url = f"sqlite:///{isolated / 'broken.db'}"
-    broken.to_sql("{{ cookiecutter.__sample }}", url, index=False)
+    broken.to_sql(str(project_config.data.table), url, index=False)
     env = project_env | {f"{ENV_PREFIX}DATABASE_URL": url}
 {%- else %}
     broken.to_csv(isolated / "broken.csv", index=False)
@@ -148,47 +154,62 @@ def rewrite_data_path(project_env: dict[str, str], path: Path) -> str:
 {%- endif %}
 
 
+def identified_by(contract: DataContract) -> list[str]:
+    """The `--id` option for the contract's id column, if it has one."""
+    return ["--id", contract.id_column] if contract.id_column else []
+
+
 def test_schema_infer_writes_a_contract_that_validates_its_file(
-    runner: CliRunner, raw_data: pd.DataFrame, contract: DataContract, isolated: Path
+    runner: CliRunner,
+    project_env: dict[str, str],
+    raw_data: pd.DataFrame,
+    contract: DataContract,
+    isolated: Path,
 ) -> None:
     raw_data.to_parquet(isolated / "new-data.parquet", index=False)
-    args = [
-        "schema",
-        "infer",
-        "new-data.parquet",
-        "--target",
-        contract.target.name,
-        "--id",
-        contract.id_column,
-    ]
+    args = ["schema", "infer", "new-data.parquet", "--target", contract.target.name]
 
-    result = runner.invoke(app, args)
+    result = runner.invoke(app, [*args, *identified_by(contract)], env=project_env)
 
     assert result.exit_code == 0, result.output
     inferred = load_contract(isolated / "configs" / "contract.yaml")
     assert inferred.name == "new_data"
+    assert (inferred.id_column, inferred.feature_names) == (
+        contract.id_column,
+        contract.feature_names,
+    )
+    assert inferred.classes == contract.classes
     assert len(validate(raw_data, inferred)) == len(raw_data)
 
 
-def test_schema_infer_never_overwrites_without_force(
+def test_schema_infer_needs_the_project_config_for_its_task(
     runner: CliRunner, raw_data: pd.DataFrame, contract: DataContract, isolated: Path
+) -> None:
+    raw_data.to_csv(isolated / "data.csv", index=False)
+
+    result = runner.invoke(app, ["schema", "infer", "data.csv", "--target", contract.target.name])
+
+    assert result.exit_code == 1
+    assert "config file not found" in result.stderr
+    assert not (isolated / "configs" / "contract.yaml").exists()
+
+
+def test_schema_infer_never_overwrites_without_force(
+    runner: CliRunner,
+    project_env: dict[str, str],
+    raw_data: pd.DataFrame,
+    contract: DataContract,
+    isolated: Path,
 ) -> None:
     raw_data.to_csv(isolated / "data.csv", index=False)
     existing = isolated / "configs" / "contract.yaml"
     existing.parent.mkdir()
     existing.write_text("mine", encoding="utf-8")
-    args = [
-        "schema",
-        "infer",
-        "data.csv",
-        "--target",
-        contract.target.name,
-        "--id",
-        contract.id_column,
-    ]
+    args = ["schema", "infer", "data.csv", "--target", contract.target.name]
+    args += identified_by(contract)
 
-    refused = runner.invoke(app, args)
-    forced = runner.invoke(app, [*args, "--force"])
+    refused = runner.invoke(app, args, env=project_env)
+    forced = runner.invoke(app, [*args, "--force"], env=project_env)
 
     assert refused.exit_code == 1
     assert "pass --force" in refused.stderr

@@ -1,4 +1,4 @@
-"""The data contract: the shipped one is valid, mistakes are caught, and inference round-trips."""
+"""The data contract: it fits the configured data, mistakes are caught, inference round-trips."""
 
 from pathlib import Path
 
@@ -6,16 +6,27 @@ import pandas as pd
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.contract import (
+    Column,
     DataContract,
+    check_task,
     dump_contract,
     infer_column,
     infer_contract,
     load_contract,
     name_for,
 )
+from {{ cookiecutter.package_name }}.datasets import read_source, read_table
+{%- if cookiecutter.data_source == "sql" %}
+from {{ cookiecutter.package_name }}.errors import ConfigError, DataSourceError
+from {{ cookiecutter.package_name }}.settings import load_settings
+{%- else %}
 from {{ cookiecutter.package_name }}.errors import ConfigError
+{%- endif %}
 from {{ cookiecutter.package_name }}.validation import validate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def contract_dict(contract: DataContract) -> dict[str, object]:
@@ -29,14 +40,33 @@ def write(tmp_path: Path, values: object) -> Path:
     return path
 
 
-def test_shipped_contract_describes_the_shipped_data(
-    contract: DataContract, raw_data: pd.DataFrame
+def test_the_configured_data_fits_the_configured_contract(
+    contract: DataContract, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert contract.id_column in raw_data.columns
-    assert sorted(raw_data.columns) == sorted(
-        [contract.id_column, *(c.name for c in contract.columns)]
-    )
-    assert all(feature.description for feature in contract.features)
+    """Whatever data the project is configured with (the sample, or a table `data adopt`
+    brought in), the contract describes it and the task can learn its target."""
+    monkeypatch.chdir(PROJECT_ROOT)
+    config = load_config(Path("configs/project.yaml"))
+{%- if cookiecutter.data_source == "sql" %}
+    url = load_settings().database_url.get_secret_value()
+    try:
+        rows = read_source(config.data, url)
+    except DataSourceError as error:
+        if url.startswith("sqlite"):
+            raise
+        pytest.skip(f"the configured database is not reachable here: {error}")
+{%- else %}
+    if "://" in config.data.path:
+        pytest.skip(f"the configured data is a URL: {config.data.path}")
+    rows = read_source(config.data)
+{%- endif %}
+
+    validated = validate(rows, contract)
+
+    assert len(validated) == len(rows) > 0
+    expected = [contract.id_column, *(c.name for c in contract.columns)]
+    assert sorted(rows.columns) == sorted(name for name in expected if name)
+    check_task(contract, config.task)
 
 
 def test_dump_and_load_round_trip(contract: DataContract, tmp_path: Path) -> None:
@@ -71,10 +101,81 @@ def test_min_above_max_is_refused(contract: DataContract, tmp_path: Path) -> Non
 
 def test_a_column_named_twice_is_refused(contract: DataContract, tmp_path: Path) -> None:
     values = contract_dict(contract)
-    values["features"] = [{"name": contract.id_column, "type": "numeric"}]
+    values["features"] = [{"name": contract.target.name, "type": "numeric"}]
 
-    with pytest.raises(ConfigError, match=f"appear more than once: {contract.id_column}"):
+    with pytest.raises(ConfigError, match=f"appear more than once: {contract.target.name}"):
         load_contract(write(tmp_path, values))
+
+
+def test_an_id_that_is_also_a_feature_is_refused(contract: DataContract, tmp_path: Path) -> None:
+    values = contract_dict(contract) | {"id_column": contract.feature_names[0]}
+
+    with pytest.raises(ConfigError, match="appear more than once"):
+        load_contract(write(tmp_path, values))
+
+
+def test_a_positive_class_that_is_not_listed_is_refused(
+    contract: DataContract, tmp_path: Path
+) -> None:
+    values = contract_dict(contract)
+    values["target"] = {
+        "name": "t",
+        "type": "categorical",
+        "categories": ["a", "b"],
+        "positive": "c",
+    }
+
+    with pytest.raises(ConfigError, match="positive must be one of the listed categories"):
+        load_contract(write(tmp_path, values))
+
+
+def small_contract(target: Column) -> DataContract:
+    return DataContract(name="small", target=target, features=(Column(name="x", type="numeric"),))
+
+
+def test_the_positive_class_is_the_named_one_else_the_last_listed() -> None:
+    named = Column(name="t", type="categorical", categories=(0, 1), positive=0)
+    unnamed = Column(name="t", type="categorical", categories=("no", "yes"))
+    three = Column(name="t", type="categorical", categories=(1, 2, 3))
+
+    assert small_contract(named).positive_class == 0
+    assert small_contract(unnamed).positive_class == "yes"
+    assert small_contract(three).positive_class is None
+    assert small_contract(three).classes == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("target", "task", "problem"),
+    [
+        (Column(name="t", type="numeric"), "classification", "must be categorical"),
+        (Column(name="t", type="categorical"), "classification", "must be categorical"),
+        (Column(name="t", type="categorical", categories=("a",)), "classification", "two or more"),
+        (
+            Column(name="t", type="categorical", categories=("a", "b")),
+            "regression",
+            "must be numeric",
+        ),
+        (Column(name="t", type="boolean"), "regression", "must be numeric"),
+    ],
+)
+def test_a_target_the_task_cannot_learn_is_one_line(
+    target: Column, task: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=problem) as refused:
+        check_task(small_contract(target), task)
+
+    assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("target", "task"),
+    [
+        (Column(name="t", type="categorical", categories=(1, 2, 3)), "classification"),
+        (Column(name="t", type="numeric"), "regression"),
+    ],
+)
+def test_a_target_that_fits_the_task_passes(target: Column, task: str) -> None:
+    check_task(small_contract(target), task)
 
 
 def test_missing_contract_says_how_to_write_one(tmp_path: Path) -> None:
@@ -83,15 +184,24 @@ def test_missing_contract_says_how_to_write_one(tmp_path: Path) -> None:
 
 
 def test_inferred_contract_validates_the_data_it_came_from(
-    raw_data: pd.DataFrame, contract: DataContract
+    raw_data: pd.DataFrame, contract: DataContract, tmp_path: Path
 ) -> None:
+    raw_data.to_csv(tmp_path / "rows.csv", index=False)
+    rows = read_table(str(tmp_path / "rows.csv"))  # as a file brings them: types from text
     inferred = infer_contract(
-        raw_data, name="sample", target=contract.target.name, id_column=contract.id_column
+        rows,
+        name="rows",
+        target=contract.target.name,
+        task="{{ cookiecutter.task }}",
+        id_column=contract.id_column,
     )
 
-    validated = validate(raw_data, inferred)
+    validated = validate(rows, inferred)
 
-    assert len(validated) == len(raw_data)
+    assert len(validated) == len(rows)
+    assert inferred.id_column == contract.id_column
+    assert inferred.target.type == contract.target.type
+    assert inferred.classes == contract.classes
     assert [f.name for f in inferred.features] == contract.feature_names
     assert [f.type for f in inferred.features] == [f.type for f in contract.features]
 
@@ -124,7 +234,38 @@ def test_infer_with_an_unknown_target_names_the_columns(
     raw_data: pd.DataFrame, contract: DataContract
 ) -> None:
     with pytest.raises(ConfigError, match="target 'nope' is not a column: choose one of"):
-        infer_contract(raw_data, name="sample", target="nope", id_column=contract.id_column)
+        infer_contract(
+            raw_data,
+            name="sample",
+            target="nope",
+            task="{{ cookiecutter.task }}",
+            id_column=contract.id_column,
+        )
+
+
+def test_infer_with_an_unknown_id_names_it(raw_data: pd.DataFrame, contract: DataContract) -> None:
+    with pytest.raises(ConfigError, match="id column 'nope' is not a column"):
+        infer_contract(
+            raw_data,
+            name="sample",
+            target=contract.target.name,
+            task="{{ cookiecutter.task }}",
+            id_column="nope",
+        )
+
+
+def test_a_table_with_nothing_but_its_target_is_refused() -> None:
+    frame = pd.DataFrame({"t": [1.0, 2.0, 3.0]})
+
+    with pytest.raises(ConfigError, match="no column besides 't' to learn from"):
+        infer_contract(frame, name="t", target="t", task="regression")
+
+
+def test_an_empty_id_is_refused() -> None:
+    frame = pd.DataFrame({"key": ["a", None, "c"], "x": [1, 2, 3], "t": [1.0, 2.0, 3.0]})
+
+    with pytest.raises(ConfigError, match="0 repeated and 1 empty values"):
+        infer_contract(frame, name="t", target="t", task="regression", id_column="key")
 
 
 @pytest.mark.parametrize(

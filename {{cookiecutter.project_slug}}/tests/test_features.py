@@ -1,5 +1,7 @@
 """Features: built from the contract, fitted on training data, robust to what serving will see."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,16 +12,19 @@ from sklearn.linear_model import Ridge as Estimator
 {%- endif %}
 
 from {{ cookiecutter.package_name }} import features
-from {{ cookiecutter.package_name }}.config import SplitConfig
+from {{ cookiecutter.package_name }}.config import SplitConfig, load_config
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.features import (
     CustomFeature,
     DateParts,
     build_pipeline,
+    custom_features,
 )
 from {{ cookiecutter.package_name }}.splits import Splits, split
 from {{ cookiecutter.package_name }}.validation import validate
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -27,8 +32,8 @@ def parts(raw_data: pd.DataFrame, contract: DataContract) -> Splits:
     return split(validate(raw_data, contract), contract, SplitConfig(), seed=0)
 
 
-def fitted(contract: DataContract, train: pd.DataFrame):  # type: ignore[no-untyped-def]
-    pipeline = build_pipeline(contract, Estimator())
+def fitted(contract: DataContract, train: pd.DataFrame, custom: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    pipeline = build_pipeline(contract, Estimator(), custom)
     return pipeline.fit(train[contract.feature_names], train[contract.target.name])
 
 
@@ -81,17 +86,44 @@ def as_api_records(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+@pytest.fixture
+def filled_in(contract: DataContract, monkeypatch: pytest.MonkeyPatch) -> CustomFeature:
+    """A custom feature of the test's own, over the contract's first feature, in CUSTOM_FEATURES."""
+    first = contract.feature_names[0]
+    feature = CustomFeature(
+        name="first_is_filled_in",
+        type="numeric",
+        inputs=(first,),
+        function=lambda frame: frame[first].notna().astype(float),
+    )
+    monkeypatch.setattr(features, "CUSTOM_FEATURES", [*features.CUSTOM_FEATURES, feature])
+    return feature
+
+
 def test_custom_features_are_computed_inside_the_pipeline(
-    parts: Splits, contract: DataContract
+    parts: Splits, contract: DataContract, filled_in: CustomFeature
+) -> None:
+    pipeline = fitted(contract, parts.train, (filled_in.name,))
+    inputs = pipeline.named_steps["input"].transform(parts.test[contract.feature_names])
+
+    derived = pipeline.named_steps["derive"].transform(inputs)
+
+    expected = parts.test[contract.feature_names[0]].notna().astype(float)
+    np.testing.assert_array_equal(derived[filled_in.name], expected)
+    names = pipeline.named_steps["preprocess"].get_feature_names_out()
+    assert f"numeric__{filled_in.name}" in names
+
+
+def test_a_custom_feature_not_named_in_the_config_is_not_added(
+    parts: Splits, contract: DataContract, filled_in: CustomFeature
 ) -> None:
     pipeline = fitted(contract, parts.train)
     inputs = pipeline.named_steps["input"].transform(parts.test[contract.feature_names])
 
     derived = pipeline.named_steps["derive"].transform(inputs)
 
-    for feature in features.CUSTOM_FEATURES:
-        assert feature.name in derived.columns
-        assert derived[feature.name].notna().any()
+    assert filled_in.name not in derived.columns
+    assert list(derived.columns) == contract.feature_names
 
 
 def test_custom_feature_reading_an_unknown_column_is_named(
@@ -103,7 +135,23 @@ def test_custom_feature_reading_an_unknown_column_is_named(
     monkeypatch.setattr(features, "CUSTOM_FEATURES", [broken])
 
     with pytest.raises(ConfigError, match="custom feature 'ratio' reads no_such_column"):
-        build_pipeline(contract, Estimator())
+        build_pipeline(contract, Estimator(), ("ratio",))
+
+
+def test_a_custom_feature_that_is_not_defined_is_named(contract: DataContract) -> None:
+    with pytest.raises(ConfigError, match=r"features\.custom names no_such_feature, which"):
+        build_pipeline(contract, Estimator(), ("no_such_feature",))
+
+
+def test_the_configured_custom_features_read_columns_of_the_contract(
+    contract: DataContract,
+) -> None:
+    """`features.custom` fits the configured contract (`data adopt` empties it for new data)."""
+    config = load_config(PROJECT_ROOT / "configs" / "project.yaml")
+
+    chosen = custom_features(contract, config.features.custom)
+
+    assert [feature.name for feature in chosen] == list(config.features.custom)
 
 
 def test_date_parts_are_numbers_with_names() -> None:

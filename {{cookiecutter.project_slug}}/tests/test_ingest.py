@@ -24,7 +24,7 @@ def test_ingest_writes_a_validated_parquet_copy(
     written = pd.read_parquet(summary.path)
     assert summary.path == processed_path(project_config, contract)
     assert len(written) == summary.rows == len(raw_data)
-    assert summary.columns == len(contract.columns) + 1
+    assert summary.columns == len(raw_data.columns)
     assert summary.null_cells == int(raw_data.isna().sum().sum())
     assert summary.target
 

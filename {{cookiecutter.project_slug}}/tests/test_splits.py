@@ -1,12 +1,13 @@
 """Splitting: disjoint, reproducible, {% if cookiecutter.task == "classification" %}stratified, {% endif %}and by time when asked."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.config import SplitConfig
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.splits import split
+from {{ cookiecutter.package_name }}.splits import check_splittable, row_keys, split
 from {{ cookiecutter.package_name }}.validation import validate
 
 
@@ -15,8 +16,9 @@ def valid(raw_data: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     return validate(raw_data, contract)
 
 
-def ids(frame: pd.DataFrame, contract: DataContract) -> set[str]:
-    return set(frame[contract.id_column])
+def ids(frame: pd.DataFrame, contract: DataContract) -> set[object]:
+    """Which rows a part holds: their positions in the data (an id column is optional)."""
+    return set(frame.index)
 
 
 def test_parts_are_disjoint_and_cover_everything(
@@ -54,12 +56,51 @@ def test_random_split_keeps_the_class_balance(valid: pd.DataFrame, contract: Dat
 {%- endif %}
 
 
-def test_time_split_tests_on_the_most_recent_rows(
+#: A target the project's task can learn, for tables of the tests' own.
+{%- if cookiecutter.task == "classification" %}
+TARGET = Column(name="label", type="categorical", categories=("a", "b"))
+VALUES: list[object] = ["a", "b"]
+{%- else %}
+TARGET = Column(name="label", type="numeric")
+VALUES: list[object] = [1.5, 2.5]
+{%- endif %}
+
+
+def dated(rows: int) -> tuple[pd.DataFrame, DataContract]:
+    """A table with a date column, its rows shuffled, and its contract."""
+    contract = DataContract(
+        name="dated",
+        target=TARGET,
+        features=(Column(name="sold on", type="datetime"), Column(name="x", type="numeric")),
+    )
+    order = np.random.default_rng(0).permutation(rows)
+    frame = pd.DataFrame(
+        {
+            "sold on": pd.Timestamp("2024-01-01") + pd.to_timedelta(order, unit="D"),
+            "x": np.arange(rows, dtype=float),
+            "label": [VALUES[number % len(VALUES)] for number in range(rows)],
+        }
+    )
+    return frame, contract
+
+
+def test_time_split_tests_on_the_most_recent_rows() -> None:
+    frame, contract = dated(200)
+
+    parts = split(frame, contract, SplitConfig(time_column="sold on"), seed=0)
+
+    assert len(parts.train) + len(parts.validation) + len(parts.test) == len(frame)
+    assert parts.train["sold on"].max() < parts.validation["sold on"].min()
+    assert parts.validation["sold on"].max() < parts.test["sold on"].min()
+    assert len(parts.test) == pytest.approx(0.15 * len(frame), abs=1)
+
+
+def test_time_split_on_the_configured_data_when_it_has_a_date(
     valid: pd.DataFrame, contract: DataContract
 ) -> None:
     dates = contract.features_of_type("datetime")
     if not dates:
-        pytest.skip("the contract has no datetime feature")
+        pytest.skip("the configured contract has no datetime feature (the test above covers it)")
 
     parts = split(valid, contract, SplitConfig(time_column=dates[0]), seed=0)
 
@@ -67,8 +108,62 @@ def test_time_split_tests_on_the_most_recent_rows(
     assert parts.validation[dates[0]].max() <= parts.test[dates[0]].min()
 
 
+def test_row_keys_are_equal_for_equal_rows_and_differ_otherwise(
+    valid: pd.DataFrame, contract: DataContract
+) -> None:
+    rows = valid.head(50)
+    moved = rows.iloc[::-1].reset_index(drop=True)  # other positions, other index
+    changed = rows.copy()
+    changed[contract.target.name] = rows[contract.target.name].iloc[::-1].to_numpy()
+
+    keys = row_keys(rows, contract)
+
+    assert len(keys) == len(rows)
+    assert list(row_keys(moved, contract)) == list(keys[::-1])
+    differs = rows[contract.target.name].to_numpy() != changed[contract.target.name].to_numpy()
+    assert differs.any()
+    assert ((row_keys(changed, contract) != keys) == differs).all()
+
+
 def test_time_split_on_a_column_that_is_not_a_date_is_refused(
     valid: pd.DataFrame, contract: DataContract
 ) -> None:
     with pytest.raises(ConfigError, match="is not a datetime feature of the contract"):
-        split(valid, contract, SplitConfig(time_column=contract.id_column), seed=0)
+        split(valid, contract, SplitConfig(time_column=contract.target.name), seed=0)
+{%- if cookiecutter.task == "classification" %}
+
+
+def test_a_class_too_rare_to_split_is_refused_by_name() -> None:
+    frame, contract = dated(200)
+    frame.loc[frame.index[:5], "label"] = "a"
+    frame.loc[frame.index[5:], "label"] = "b"
+
+    with pytest.raises(ConfigError, match=r"too few rows of some classes.*'a' \(5\).*at least 14"):
+        check_splittable(frame, contract, SplitConfig())
+
+
+def test_enough_rows_of_every_class_can_be_split() -> None:
+    frame, contract = dated(28)
+
+    check_splittable(frame, contract, SplitConfig())
+    parts = split(frame, contract, SplitConfig(), seed=0)
+
+    for part in (parts.train, parts.validation, parts.test):
+        assert set(part["label"]) == {"a", "b"}
+{%- else %}
+
+
+def test_too_few_rows_to_split_are_refused() -> None:
+    frame, contract = dated(69)
+
+    with pytest.raises(ConfigError, match=r"69 rows are too few to split.*at least 70"):
+        check_splittable(frame, contract, SplitConfig())
+
+
+def test_enough_rows_can_be_split() -> None:
+    frame, contract = dated(70)
+
+    parts = split(frame, contract, SplitConfig(), seed=0)
+
+    assert min(len(parts.train), len(parts.validation), len(parts.test)) >= 2
+{%- endif %}

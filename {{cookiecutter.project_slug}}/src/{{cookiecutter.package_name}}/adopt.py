@@ -5,9 +5,16 @@ already in `data/raw/` is never overwritten; each file is replaced whole (writte
 then renamed), and the previous contract and config stay in git.
 """
 
+{% if cookiecutter.data_source == "csv" -%}
+import filecmp
+import glob
+{% endif -%}
 import os
 import re
+import shlex
+{%- if cookiecutter.data_source == "csv" %}
 import shutil
+{%- endif %}
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,11 +85,10 @@ def adopt(
     frame = read_sql(database_url, **{"query" if is_query else "table": source})
     name = "query" if is_query else source
     location = {"query" if is_query else "table": source}
-    copy_from = None
 {%- else %}
-    frame = read_table(source)
+    copy_from, literal, location = _raw_location(source)
+    frame = read_table(literal)
     name = source
-    copy_from, location = _raw_location(source)
 {%- endif %}
     contract = infer_contract(
         frame,
@@ -95,8 +101,10 @@ def adopt(
     check_splittable(validate(frame, contract), contract, config.split)
     settings_text, notes = _updated_config(config_file, config, contract, location)
     # Everything is checked: now write, data first, each file replaced whole.
+{%- if cookiecutter.data_source == "csv" %}
     if copy_from is not None:
-        _copy_new(copy_from, Path(location["path"]))
+        _copy_new(copy_from, RAW_DIR / copy_from.name)
+{%- endif %}
     header = (
         f"Written by `data adopt` from {source} on {datetime.now(UTC):%Y-%m-%d}.\n"
         "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
@@ -110,6 +118,11 @@ def adopt(
             "no id column: rows are identified by their position (predict writes a `row` "
             "column); pass --id COLUMN if the table has one"
         )
+        notes += [
+            f"{name!r} holds a different value in every row: if it identifies rows, adopt "
+            f"again with --id {shlex.quote(name)} (as a feature it teaches the model nothing)"
+            for name in _id_like(frame, contract)
+        ]
     if contract.positive_class is not None:
         notes.append(
             f"positive class: {contract.positive_class!r} (precision, recall and the decision "
@@ -120,23 +133,33 @@ def adopt(
 {%- if cookiecutter.data_source == "csv" %}
 
 
-def _raw_location(source: str) -> tuple[Path | None, dict[str, str]]:
-    """The file to copy into `data/raw/` (None to read in place), and the new `data.path`."""
+def _raw_location(source: str) -> tuple[Path | None, str, dict[str, str]]:
+    """The file to copy into `data/raw/` (None: read in place), what to read now, and `data.path`.
+
+    A file is copied; a URL or a glob is read where it is. `data.path` is read as a glob, so a
+    file whose name holds `*`, `?` or `[` is written there escaped (`[[]`), to mean itself.
+    """
     path = Path(source)
-    if "://" in source or any(mark in source for mark in "*?[") or not path.is_file():
-        return None, {"path": source}
+    if "://" in source or not path.is_file():
+        return None, source, {"path": source}
+    literal = glob.escape(source)
+    destination = glob.escape((RAW_DIR / path.name).as_posix())
     if path.resolve().parent == RAW_DIR.resolve():
-        return None, {"path": (RAW_DIR / path.name).as_posix()}
-    return path, {"path": (RAW_DIR / path.name).as_posix()}
+        return None, literal, {"path": destination}
+    return path, literal, {"path": destination}
 
 
 def _copy_new(source: Path, destination: Path) -> None:
     """Copy a file into place, refusing to overwrite one that is already there.
 
+    A destination that already holds the same bytes is kept as it is.
+
     Raises:
-        ConfigError: the destination exists.
+        ConfigError: the destination exists, with other content.
     """
     if destination.exists():
+        if filecmp.cmp(source, destination, shallow=False):
+            return  # the same data, adopted again (say, with another --positive)
         raise ConfigError(
             f"{destination} exists: data in data/raw/ is never overwritten; rename your file "
             "or remove the old one first"
@@ -162,7 +185,8 @@ def _updated_config(
     text = config_file.read_text(encoding="utf-8")
     notes: list[str] = []
 {%- if cookiecutter.data_source == "sql" %}
-    text = _set_key(text, "data", "query|table", next(iter(location)), next(iter(location.values())))
+    key, value = next(iter(location.items()))
+    text = _set_key(text, "data", "query|table", key, value)
 {%- else %}
     text = _set_key(text, "data", "path", "path", location["path"])
 {%- endif %}
@@ -188,19 +212,74 @@ def _updated_config(
 def _set_key(text: str, section: str, keys: str, key: str, value: str) -> str:
     """Set one key of a top-level YAML section, in place, keeping every comment.
 
+    The old value goes whole, with any lines it continues on (a block list, a multi-line
+    string); `keys` names what the key may be called now (`query|table`), `key` what it becomes.
+
     Raises:
         ConfigError: the section has no such key.
     """
-    pattern = re.compile(rf"(^{section}:\n(?:(?:[ \t].*|)\n)*?)[ \t]+(?:{keys}):.*$", re.MULTILINE)
-    if not pattern.search(text):
-        raise ConfigError(f"the project config has no {section}.{key}: add it, then try again")
-    quoted = value if value in ("", "[]") else _yaml_scalar(value)
-    return pattern.sub(lambda match: f"{match.group(1)}  {key}: {quoted}".rstrip(), text, count=1)
+    lines = text.splitlines(keepends=True)
+    header = re.compile(rf"{re.escape(section)}:[ \t]*(#.*)?$")
+    wanted = re.compile(rf"([ \t]+)(?:{keys}):(?:[ \t]|$)")
+    inside = False
+    for number, line in enumerate(lines):
+        if line.strip() and not line[0].isspace() and not line.startswith("#"):
+            inside = header.match(line.rstrip("\r\n")) is not None
+            continue
+        found = wanted.match(line) if inside else None
+        if found is None:
+            continue
+        indent = found.group(1)
+        end = number + 1
+        for later in range(number + 1, len(lines)):
+            stripped = lines[later].strip()
+            if not stripped or stripped.startswith("#"):
+                continue  # blank lines and comments stay where they are
+            depth = len(lines[later]) - len(lines[later].lstrip())
+            if depth > len(indent) or (depth == len(indent) and stripped.startswith("-")):
+                end = later + 1
+            else:
+                break
+        quoted = value if value in ("", "[]") else _yaml_scalar(value)
+        kept = [
+            rest
+            for rest in lines[number + 1 : end]
+            if not rest.strip() or rest.strip().startswith("#")
+        ]
+        newline = "\r\n" if line.endswith("\r\n") else "\n"
+        replaced = f"{indent}{key}: {quoted}".rstrip() + newline
+        return "".join([*lines[:number], replaced, *kept, *lines[end:]])
+    raise ConfigError(f"the project config has no {section}.{key}: add it, then try again")
 
 
 def _yaml_scalar(value: str) -> str:
-    """A string as one YAML scalar, quoted so that it reads back as the same string."""
-    return "'" + value.replace("'", "''") + "'"
+    """A string as one double-quoted YAML scalar, on one line, that reads back as itself.
+
+    Quotes, backslashes and what a reader could take for a line break (a query's newlines)
+    are escaped; everything printable stays as it is.
+    """
+    named = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+    def escaped(char: str) -> str:
+        if char in named:
+            return named[char]
+        if char.isprintable():
+            return char
+        return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
+
+    return '"' + "".join(escaped(char) for char in value) + '"'
+
+
+def _id_like(frame: pd.DataFrame, contract: DataContract) -> list[str]:
+    """Text features with a different value in every row: ids, most likely."""
+    return [
+        column.name
+        for column in contract.features
+        if column.type == "categorical"
+        and column.categories is None
+        and bool(frame[column.name].notna().all())
+        and frame[column.name].is_unique
+    ]
 
 
 def _replace(path: Path, text: str) -> None:
@@ -252,9 +331,8 @@ def describe_data(frame: pd.DataFrame, contract: DataContract, location: str) ->
         else:
             allowed = ""
         missing = f"{100 * values.isna().mean():.1f}%"
-        lines.append(
-            f"| `{column.name}` | {column.type} | {missing} | {allowed} | {column.description} |"
-        )
+        cells = [f"`{column.name}`", column.type, missing, allowed, column.description]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     lines += [
         "",
         "The contract, `configs/contract.yaml`, is what every stage checks: edit its descriptions,",

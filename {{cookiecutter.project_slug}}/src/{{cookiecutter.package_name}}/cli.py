@@ -39,6 +39,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: `[settings: HOST]` and `[now]` are defaults to show, not Rich markup.
+    rich_markup_mode=None,
 )
 schema_app = typer.Typer(help="Write and show the data contract.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
@@ -470,7 +472,7 @@ def data_adopt(
     from {{ cookiecutter.package_name }}.adopt import adopt
 
     with user_errors():
-        settings, _ = load()
+        settings, config = load()
         adopted = adopt(
             settings.config_file,
             source,
@@ -484,7 +486,7 @@ def data_adopt(
     contract = adopted.contract
     console.print(
         f"Adopted {adopted.data}: {adopted.rows:,} rows, {len(contract.features)} features, "
-        f"target {contract.target.name!r}. Wrote configs/contract.yaml, configs/project.yaml "
+        f"target {contract.target.name!r}. Wrote {config.data.contract}, {settings.config_file} "
         "and data/README.md."
     )
     for note in adopted.notes:
