@@ -1,18 +1,26 @@
 """Batch scoring: chunk by chunk, validated, the same predictions as the model, all or nothing."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+{%- if cookiecutter.task == "classification" %}
+from sklearn.linear_model import LogisticRegression
+{%- else %}
+from sklearn.linear_model import Ridge
+{%- endif %}
 
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.datasets import read_table
 from {{ cookiecutter.package_name }}.errors import (
     DataSourceError,
     DataValidationError,
 )
-from {{ cookiecutter.package_name }}.predict import predict_file
+from {{ cookiecutter.package_name }}.features import build_pipeline
+from {{ cookiecutter.package_name }}.predict import ROW_COLUMN, predict_file
 from {{ cookiecutter.package_name }}.validation import validate
 
 VERSION = "7"
@@ -43,7 +51,31 @@ def read_back(path: Path) -> pd.DataFrame:
 
 def expected_columns(model, contract: DataContract) -> list[str]:  # type: ignore[no-untyped-def]
     probabilities = [f"probability_{label}" for label in getattr(model, "classes_", [])]
-    return [contract.id_column, "prediction", *probabilities, "model_version"]
+    return [contract.id_column or ROW_COLUMN, "prediction", *probabilities, "model_version"]
+
+
+def fitted_on(contract: DataContract, rows: pd.DataFrame) -> Any:
+    """A quick model of `contract`, fitted on `rows`."""
+    valid = validate(rows, contract)
+{%- if cookiecutter.task == "classification" %}
+    pipeline = build_pipeline(contract, LogisticRegression(max_iter=1000))
+{%- else %}
+    pipeline = build_pipeline(contract, Ridge())
+{%- endif %}
+    return pipeline.fit(valid[contract.feature_names], valid[contract.target.name])
+
+
+def with_id(contract: DataContract, id_column: str | None) -> DataContract:
+    """The contract with another id column (or none): the same features and target."""
+    return contract.model_copy(update={"id_column": id_column})
+
+
+def new_name(contract: DataContract, stem: str) -> str:
+    """A column name the contract does not use yet."""
+    taken = {contract.id_column, *(c.name for c in contract.columns)}
+    return next(
+        f"{stem}{'_' * n}" for n in range(len(taken) + 1) if f"{stem}{'_' * n}" not in taken
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,16 +102,23 @@ def test_a_file_gets_one_prediction_per_row_that_matches_the_model(
     scored = read_back(summary.output)
     assert list(scored.columns) == expected_columns(model, contract)
     assert summary.rows == len(scored) == len(rows)
-    assert (
-        scored[contract.id_column].astype(str).tolist()
-        == rows[contract.id_column].astype(str).tolist()
-    )
+    if contract.id_column is not None:
+        assert (
+            scored[contract.id_column].astype(str).tolist()
+            == rows[contract.id_column].astype(str).tolist()
+        )
+    else:
+        assert scored[ROW_COLUMN].tolist() == list(range(len(rows)))
     assert (scored["model_version"].astype(str) == VERSION).all()
     features = validate(read_table(str(source)), contract, require_target=False)[
         contract.feature_names
     ]
 {%- if cookiecutter.task == "classification" %}
-    assert scored["prediction"].astype(str).tolist() == list(model.predict(features))
+    assert scored["prediction"].astype(str).tolist() == list(model.predict(features).astype(str))
+    if summary.output.suffix == ".parquet":  # CSV keeps no types; Parquet keeps the labels'
+        assert {type(label) for label in scored["prediction"].tolist()} <= {
+            type(label) for label in contract.classes
+        }
     np.testing.assert_allclose(
         scored.filter(like="probability_").to_numpy(), model.predict_proba(features)
     )
@@ -111,12 +150,115 @@ def test_several_chunks_give_the_same_predictions_as_one(
     pd.testing.assert_frame_equal(read_back(chunked.output), read_back(whole.output))
 
 
+@pytest.mark.parametrize("source_name", ["rows.csv", "rows.parquet"])
+@pytest.mark.parametrize("output_name", ["predictions.csv", "predictions.parquet"])
+def test_without_an_id_column_rows_are_numbered_from_0_across_chunks(
+    model,  # type: ignore[no-untyped-def]
+    contract: DataContract,
+    rows: pd.DataFrame,
+    tmp_path: Path,
+    source_name: str,
+    output_name: str,
+) -> None:
+    no_id = with_id(contract, None)
+    source = write(rows.drop(columns=id_columns_of(contract)), tmp_path / source_name)
+
+    summary = predict_file(
+        model, no_id, source, tmp_path / output_name, model_version=VERSION, chunk_rows=100
+    )
+
+    scored = read_back(summary.output)
+    assert summary.chunks == 4
+    assert list(scored.columns) == expected_columns(model, no_id)
+    assert scored[ROW_COLUMN].tolist() == list(range(len(rows)))
+    whole = predict_file(
+        model, no_id, source, tmp_path / f"whole-{output_name}", model_version=VERSION
+    )
+    pd.testing.assert_frame_equal(scored, read_back(whole.output))
+
+
+@pytest.mark.parametrize("source_name", ["rows.csv", "rows.parquet"])
+def test_ids_are_kept_as_the_text_they_are(
+    model,  # type: ignore[no-untyped-def]
+    contract: DataContract,
+    rows: pd.DataFrame,
+    tmp_path: Path,
+    source_name: str,
+) -> None:
+    identified = with_id(contract, contract.id_column or new_name(contract, "record id"))
+    assert identified.id_column is not None
+    ids = [f"{number:06d}" for number in range(len(rows))]  # leading zeros, like numbers
+    with_ids = rows.drop(columns=id_columns_of(contract)).assign(**{identified.id_column: ids})
+    source = write(with_ids, tmp_path / source_name)
+
+    summary = predict_file(
+        model, identified, source, tmp_path / "out.csv", model_version=VERSION, chunk_rows=100
+    )
+
+    scored = pd.read_csv(summary.output, dtype={identified.id_column: str})
+    assert list(scored.columns) == expected_columns(model, identified)
+    assert scored[identified.id_column].tolist() == ids
+
+
+def id_columns_of(contract: DataContract) -> list[str]:
+    return [contract.id_column] if contract.id_column else []
+{%- if cookiecutter.task == "classification" %}
+
+
+@pytest.mark.parametrize("source_name", ["rows.csv", "rows.parquet"])
+@pytest.mark.parametrize("output_name", ["predictions.csv", "predictions.parquet"])
+def test_integer_classes_are_written_as_integers(
+    contract: DataContract,
+    generate: Callable[..., pd.DataFrame],
+    tmp_path: Path,
+    source_name: str,
+    output_name: str,
+) -> None:
+    graded = contract.model_copy(
+        update={
+            "id_column": None,
+            "target": Column(name=contract.target.name, type="categorical", categories=(1, 2, 3)),
+        }
+    )
+    labelled = generate(graded, 600, seed=4)
+    model = fitted_on(graded, labelled)
+    source = write(labelled.drop(columns=[contract.target.name]).head(250), tmp_path / source_name)
+
+    summary = predict_file(
+        model, graded, source, tmp_path / output_name, model_version=VERSION, chunk_rows=100
+    )
+
+    scored = read_back(summary.output)
+    assert pd.api.types.is_integer_dtype(scored["prediction"])
+    assert set(scored["prediction"]) <= {1, 2, 3}
+    assert [c for c in scored.columns if c.startswith("probability_")] == [
+        "probability_1",
+        "probability_2",
+        "probability_3",
+    ]
+    assert scored[ROW_COLUMN].tolist() == list(range(250))
+{%- endif %}
+
+
 def test_a_bad_row_names_its_rows_and_column_and_writes_nothing(
     model,  # type: ignore[no-untyped-def]
     contract: DataContract,
     rows: pd.DataFrame,
     tmp_path: Path,
+    generate: Callable[..., pd.DataFrame],
 ) -> None:
+    if not contract.features_of_type("numeric"):  # a contract of its own, with a number
+        contract = contract.model_copy(
+            update={
+                "features": (
+                    *contract.features,
+                    Column(name=new_name(contract, "n"), type="numeric"),
+                )
+            }
+        )
+        labelled = generate(contract, 400, seed=5)
+        model = fitted_on(contract, labelled)
+        rows = labelled.drop(columns=[contract.target.name]).head(350)
     column = contract.features_of_type("numeric")[0]
     rows[column] = rows[column].astype(object)
     rows.loc[rows.index[249], column] = "not a number"

@@ -1,24 +1,72 @@
-"""Validation: the shipped data passes, and each way data can be wrong gives one clear line.
+"""Validation: data that fits the contract passes, and each way data can be wrong gives one line.
 
 The tests find the columns to break through the contract, so they keep working when the
-contract describes another data set.
+contract describes another data set. Where the configured contract has no column of the kind a
+test needs, the test uses a contract of its own that does, so no behaviour goes unproven.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.errors import DataValidationError
-from {{ cookiecutter.package_name }}.validation import validate
+from {{ cookiecutter.package_name }}.validation import id_columns, validate
 
 
-def feature(contract: DataContract, matches: Callable[[Column], bool], what: str) -> Column:
-    found = next((f for f in contract.features if matches(f)), None)
-    if found is None:
-        pytest.skip(f"the contract has no {what}")
-    return found
+def contract_of_every_kind(target: Column, id_column: str | None) -> DataContract:
+    """A contract with a feature of every kind validation checks differently, around `target`."""
+    return DataContract(
+        name="every_kind",
+        id_column=id_column,
+        target=target,
+        features=(
+            Column(name="bounded number", type="numeric", min=-5, max=50),
+            Column(name="open number", type="numeric", nullable=True),
+            Column(name="yes or no", type="boolean"),
+            Column(name="a date", type="datetime", nullable=True),
+            Column(name="closed category", type="categorical", categories=("a", "b", "c")),
+            Column(
+                name="open category",
+                type="categorical",
+                categories=("x", "y"),
+                unknown_categories="accept",
+            ),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    """A contract, a copy of rows that fit it (to break), and the feature a test is about."""
+
+    contract: DataContract
+    rows: pd.DataFrame
+    column: Column
+
+
+@pytest.fixture
+def case_of(
+    contract: DataContract, sample: pd.DataFrame, generate: Callable[..., pd.DataFrame]
+) -> Callable[[Callable[[Column], bool]], Case]:
+    """The configured contract and rows if it has a feature that matches; else ones that do."""
+
+    def pick(matches: Callable[[Column], bool]) -> Case:
+        found = next((f for f in contract.features if matches(f)), None)
+        if found is not None:
+            return Case(contract, sample, found)
+        own = contract_of_every_kind(contract.target, contract.id_column)
+        column = next(f for f in own.features if matches(f))
+        return Case(own, generate(own, len(sample), seed=1), column)
+
+    return pick
+
+
+def columns_in_order(contract: DataContract) -> list[str]:
+    """The id column (if any), then the target and the features."""
+    return [*id_columns(contract), *(c.name for c in contract.columns)]
 
 
 def problems(frame: pd.DataFrame, contract: DataContract) -> list[str]:
@@ -28,15 +76,48 @@ def problems(frame: pd.DataFrame, contract: DataContract) -> list[str]:
     return caught.value.problems
 
 
-def test_shipped_data_is_valid_and_typed(raw_data: pd.DataFrame, contract: DataContract) -> None:
-    valid = validate(raw_data, contract)
-
-    assert len(valid) == len(raw_data)
-    assert list(valid.columns) == [contract.id_column, *(c.name for c in contract.columns)]
+def assert_typed(valid: pd.DataFrame, contract: DataContract) -> None:
     for name in contract.features_of_type("numeric"):
         assert valid[name].dtype == "float64"
     for name in contract.features_of_type("datetime"):
         assert pd.api.types.is_datetime64_any_dtype(valid[name])
+    for name in contract.features_of_type("boolean"):
+        assert valid[name].dtype == "boolean"
+    for name in [*contract.features_of_type("categorical"), *id_columns(contract)]:
+        assert valid[name].dtype == "string"
+
+
+def test_data_that_fits_is_valid_and_typed(raw_data: pd.DataFrame, contract: DataContract) -> None:
+    valid = validate(raw_data, contract)
+
+    assert len(valid) == len(raw_data)
+    assert list(valid.columns) == columns_in_order(contract)
+    assert_typed(valid, contract)
+
+
+@pytest.mark.parametrize("id_column", [None, "record id"])
+def test_data_with_or_without_an_id_column_is_valid_and_typed(
+    contract: DataContract, generate: Callable[..., pd.DataFrame], id_column: str | None
+) -> None:
+    own = contract_of_every_kind(contract.target, id_column)
+    rows = generate(own, 200, seed=2)
+
+    valid = validate(rows, own)
+
+    assert list(valid.columns) == columns_in_order(own)
+    assert_typed(valid, own)
+    assert valid["open number"].isna().any(), "nullable columns hold missing values"
+
+
+def test_an_id_column_the_contract_does_not_name_is_refused(
+    contract: DataContract, generate: Callable[..., pd.DataFrame]
+) -> None:
+    own = contract_of_every_kind(contract.target, None)
+    rows = generate(own, 50, seed=3).assign(**{"record id": [f"r{n}" for n in range(50)]})
+
+    assert problems(rows, own) == [
+        "column 'record id': not in the contract (add it to the contract or drop it from the data)"
+    ]
 
 
 def test_missing_column_is_named(sample: pd.DataFrame, contract: DataContract) -> None:
@@ -48,91 +129,91 @@ def test_missing_column_is_named(sample: pd.DataFrame, contract: DataContract) -
 
 
 def test_extra_column_is_named(sample: pd.DataFrame, contract: DataContract) -> None:
-    found = problems(sample.assign(surprise=1), contract)
+    extra = "surprise" + "!" * max(len(name) for name in sample.columns)  # no column's name
+    found = problems(sample.assign(**{extra: 1}), contract)
 
     assert found == [
-        "column 'surprise': not in the contract (add it to the contract or drop it from the data)"
+        f"column {extra!r}: not in the contract (add it to the contract or drop it from the data)"
     ]
 
 
-def test_text_in_a_numeric_column_is_counted(sample: pd.DataFrame, contract: DataContract) -> None:
-    column = feature(contract, lambda f: f.type == "numeric", "numeric feature").name
-    sample[column] = sample[column].astype("object")
-    sample.loc[sample.index[:3], column] = "lots"
+def test_text_in_a_numeric_column_is_counted(case_of: Callable[..., Case]) -> None:
+    case = case_of(lambda f: f.type == "numeric")
+    name, rows = case.column.name, case.rows
+    rows[name] = rows[name].astype("object")
+    rows.loc[rows.index[:3], name] = "lots"
 
-    assert problems(sample, contract) == [
-        f"column {column!r}: 3 rows that are not numbers (e.g. 'lots')"
+    assert problems(rows, case.contract) == [
+        f"column {name!r}: 3 rows that are not numbers (e.g. 'lots')"
     ]
 
 
-def test_value_above_the_maximum_is_counted(sample: pd.DataFrame, contract: DataContract) -> None:
-    column = feature(
-        contract,
-        lambda f: f.type == "numeric" and f.max is not None,
-        "numeric feature with a maximum",
-    )
-    sample.loc[sample.index[:2], column.name] = (column.max or 0) + 1
+def test_value_above_the_maximum_is_counted(case_of: Callable[..., Case]) -> None:
+    case = case_of(lambda f: f.type == "numeric" and f.max is not None)
+    column, rows = case.column, case.rows
+    assert column.max is not None
+    rows.loc[rows.index[:2], column.name] = column.max + 1
 
-    assert problems(sample, contract) == [
-        f"column {column.name!r}: 2 rows above the maximum {column.max:g} (e.g. {(column.max or 0) + 1.0!r})"
+    assert problems(rows, case.contract) == [
+        f"column {column.name!r}: 2 rows above the maximum {column.max:g} (e.g. {column.max + 1.0!r})"
     ]
 
 
-def test_value_below_the_minimum_is_counted(sample: pd.DataFrame, contract: DataContract) -> None:
-    column = feature(
-        contract,
-        lambda f: f.type == "numeric" and f.min is not None,
-        "numeric feature with a minimum",
-    )
-    sample.loc[sample.index[:1], column.name] = (column.min or 0) - 1
+def test_value_below_the_minimum_is_counted(case_of: Callable[..., Case]) -> None:
+    case = case_of(lambda f: f.type == "numeric" and f.min is not None)
+    column, rows = case.column, case.rows
+    assert column.min is not None
+    rows.loc[rows.index[:1], column.name] = column.min - 1
 
-    assert problems(sample, contract)[0].startswith(
-        f"column {column.name!r}: 1 row below the minimum"
-    )
+    assert problems(rows, case.contract) == [
+        f"column {column.name!r}: 1 row below the minimum {column.min:g} (e.g. {column.min - 1.0!r})"
+    ]
 
 
-def test_unknown_category_is_counted_with_the_allowed_ones(
-    sample: pd.DataFrame, contract: DataContract
-) -> None:
-    column = feature(
-        contract,
-        lambda f: f.categories is not None and f.unknown_categories == "reject",
-        "categorical feature that rejects unknown categories",
-    )
-    sample.loc[sample.index[:4], column.name] = "platinum"
+def test_unknown_category_is_counted_with_the_allowed_ones(case_of: Callable[..., Case]) -> None:
+    case = case_of(lambda f: f.categories is not None and f.unknown_categories == "reject")
+    column, rows = case.column, case.rows
+    unseen = "never-seen-" + "".join(map(str, column.categories or ()))
+    rows[column.name] = rows[column.name].astype("object")
+    rows.loc[rows.index[:4], column.name] = unseen
 
-    [problem] = problems(sample, contract)
-    assert problem.startswith(
-        f"column {column.name!r}: 4 rows with unknown categories (e.g. 'platinum'); allowed: "
-    )
+    assert problems(rows, case.contract) == [
+        f"column {column.name!r}: 4 rows with unknown categories (e.g. {unseen!r}); allowed: "
+        + ", ".join(map(str, column.categories or ()))
+    ]
 
 
 def test_unknown_category_passes_where_the_contract_accepts_it(
-    sample: pd.DataFrame, contract: DataContract
+    case_of: Callable[..., Case],
 ) -> None:
-    column = feature(
-        contract,
-        lambda f: f.unknown_categories == "accept",
-        "categorical feature that accepts unknown categories",
-    )
-    sample.loc[sample.index[:4], column.name] = "platinum"
+    case = case_of(lambda f: f.unknown_categories == "accept")
+    column, rows = case.column, case.rows
+    unseen = "never-seen-" + "".join(map(str, column.categories or ()))
+    rows[column.name] = rows[column.name].astype("object")
+    rows.loc[rows.index[:4], column.name] = unseen
 
-    validated = validate(sample, contract)
-    assert (validated[column.name] == "platinum").sum() == 4
+    validated = validate(rows, case.contract)
+    assert (validated[column.name] == unseen).sum() == 4
 
 
-def test_null_in_a_non_nullable_column_is_counted(
-    sample: pd.DataFrame, contract: DataContract
-) -> None:
-    column = feature(contract, lambda f: not f.nullable, "non-nullable feature")
-    sample.loc[sample.index[:5], column.name] = None
+def test_null_in_a_non_nullable_column_is_counted(case_of: Callable[..., Case]) -> None:
+    case = case_of(lambda f: not f.nullable)
+    column, rows = case.column, case.rows
+    rows[column.name] = rows[column.name].astype("object")
+    rows.loc[rows.index[:5], column.name] = None
 
-    assert problems(sample, contract) == [
+    assert problems(rows, case.contract) == [
         f"column {column.name!r}: 5 rows with no value, but the contract says nullable: false"
     ]
 
 
-def test_duplicate_ids_are_counted(sample: pd.DataFrame, contract: DataContract) -> None:
+def test_duplicate_ids_are_counted(
+    contract: DataContract, sample: pd.DataFrame, generate: Callable[..., pd.DataFrame]
+) -> None:
+    if contract.id_column is None:
+        contract = contract_of_every_kind(contract.target, "record id")
+        sample = generate(contract, len(sample), seed=1)
+    assert contract.id_column is not None
     sample.loc[sample.index[1], contract.id_column] = sample.loc[
         sample.index[0], contract.id_column
     ]
@@ -148,7 +229,7 @@ def test_all_null_target_is_refused(sample: pd.DataFrame, contract: DataContract
 
     found = problems(sample, contract)
     assert (
-        f"column {contract.target.name!r}: 300 rows with no value, but the contract says nullable: false"
+        f"column {contract.target.name!r}: {len(sample):,} rows with no value, but the contract says nullable: false"
         in found
     )
     assert any("nothing to learn" in problem for problem in found)
@@ -158,7 +239,7 @@ def test_constant_target_is_refused(sample: pd.DataFrame, contract: DataContract
     sample[contract.target.name] = sample[contract.target.name].iloc[0]
 
     assert problems(sample, contract) == [
-        f"column {contract.target.name!r}: all 300 rows hold the same value or none: nothing to learn"
+        f"column {contract.target.name!r}: all {len(sample):,} rows hold the same value or none: nothing to learn"
     ]
 
 

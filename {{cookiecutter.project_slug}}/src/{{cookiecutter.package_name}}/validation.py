@@ -118,7 +118,8 @@ def _to_category_text(values: pd.Series) -> pd.Series:
 def schema_for(contract: DataContract, columns: list[str]) -> pa.DataFrameSchema:
     """The pandera schema for the typed columns present, generated from the contract."""
     schema_columns: dict[str, pa.Column] = {
-        name: pa.Column(nullable=False, unique=True, required=False) for name in id_columns(contract)
+        name: pa.Column(nullable=False, unique=True, required=False)
+        for name in id_columns(contract)
     }
     for column in contract.columns:
         checks = []

@@ -1,13 +1,29 @@
-"""Fixtures for the service: an app around a quickly fitted model, and JSON records to send."""
+"""Fixtures for the service: an app around a quickly fitted model, and JSON records to send.
+
+Most tests use the configured contract. A test about a kind of column that contract may lack
+(a bounded number, a date, a category it accepts unseen, ...) asks `api_with` for one: it gets
+the configured app when the contract has such a column, else an app over a contract of its own
+that has every kind. So each behaviour is proven whatever data the project was given.
+"""
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from fastapi.testclient import TestClient
+{%- if cookiecutter.task == "classification" %}
+from sklearn.linear_model import LogisticRegression
+{%- else %}
+from sklearn.linear_model import Ridge
+{%- endif %}
 
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.contract import Column, DataContract, dump_contract
+from {{ cookiecutter.package_name }}.features import build_pipeline
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.serving.schemas import (
@@ -17,17 +33,54 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.validation import validate
 
-
-@pytest.fixture(scope="session")
-def records(raw_data: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
-    """The first 50 sample rows as API records: features only, typed as JSON."""
-    return request_records(validate(raw_data.head(50), contract), contract)
+#: The most records a test app takes in one batch request.
+MAX_BATCH = 5
 
 
-@pytest.fixture
-def served(fitted_model: Any, contract: DataContract) -> ServedModel:
-    """The fitted model as the service holds it."""
-    metadata = ModelMetadata(
+@dataclass(frozen=True)
+class Api:
+    """A running app, the contract it serves, records to send it, and the model it holds."""
+
+    client: TestClient
+    contract: DataContract
+    records: list[dict[str, Any]]
+    served: ServedModel
+
+    def feature(self, matches: Callable[[Column], bool]) -> Column:
+        """The first feature of the contract that `matches`."""
+        return next(f for f in self.contract.features if matches(f))
+
+
+def contract_of_every_kind(target: Column, *, id_column: str | None = None) -> DataContract:
+    """A contract with a feature of every kind the API treats differently, around `target`.
+
+    No id column unless asked: the service never needs one.
+    """
+    return DataContract(
+        name="every_kind",
+        id_column=id_column,
+        target=target,
+        features=(
+            Column(name="bounded number", type="numeric", min=0, max=50),
+            Column(name="open number (€)", type="numeric", nullable=True),
+            Column(name="yes or no", type="boolean"),
+            Column(name="a date", type="datetime", nullable=True),
+            Column(name="closed category", type="categorical", categories=("a", "b", "c")),
+            Column(
+                name="open category",
+                type="categorical",
+                categories=("x", "y"),
+                unknown_categories="accept",
+                nullable=True,
+            ),
+            Column(name="coded category", type="categorical", categories=(1, 2, 3)),
+        ),
+    )
+
+
+def metadata_for(contract: DataContract) -> ModelMetadata:
+    """What the service knows about a test model that reads `contract`'s features."""
+    return ModelMetadata(
         name="test-model",
         version="3",
         run_id="run-123",
@@ -35,12 +88,23 @@ def served(fitted_model: Any, contract: DataContract) -> ServedModel:
         metrics={"validation_score": 0.9},
         features=contract.feature_names,
     )
-    return ServedModel(fitted_model, metadata)
+
+
+@pytest.fixture(scope="session")
+def records(raw_data: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+    """The first 50 generated rows as API records: features only, typed as JSON."""
+    return request_records(validate(raw_data.head(50), contract), contract)
+
+
+@pytest.fixture
+def served(fitted_model: Any, contract: DataContract) -> ServedModel:
+    """The fitted model as the service holds it."""
+    return ServedModel(fitted_model, metadata_for(contract))
 
 
 @pytest.fixture
 def service_settings(project_env: dict[str, str]) -> Callable[..., Settings]:
-    """Settings for the app over the shipped config and contract, with any field changed."""
+    """Settings for the app over the project config and contract, with any field changed."""
 
     def make(**changes: Any) -> Settings:
         config_file = project_env["{{ cookiecutter.package_name | upper }}_CONFIG_FILE"]
@@ -52,6 +116,76 @@ def service_settings(project_env: dict[str, str]) -> Callable[..., Settings]:
 @pytest.fixture
 def client(service_settings: Callable[..., Settings], served: ServedModel) -> Iterator[TestClient]:
     """A client of the running app with the model loaded and a batch limit of 5 records."""
-    app = create_app(service_settings(max_batch_size=5), model=served)
+    app = create_app(service_settings(max_batch_size=MAX_BATCH), model=served)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def api(
+    client: TestClient,
+    contract: DataContract,
+    records: list[dict[str, Any]],
+    served: ServedModel,
+) -> Api:
+    """The app over the configured contract."""
+    return Api(client, contract, records, served)
+
+
+@pytest.fixture
+def app_for(
+    service_settings: Callable[..., Settings],
+    generate: Callable[..., pd.DataFrame],
+    tmp_path: Path,
+) -> Iterator[Callable[[DataContract], Api]]:
+    """An app over any contract: a quick model fitted on rows generated from it, loaded."""
+    base = yaml.safe_load(Path(service_settings().config_file).read_text(encoding="utf-8"))
+    with ExitStack() as stack:
+
+        def make(contract: DataContract) -> Api:
+            folder = tmp_path / f"app-{len(list(tmp_path.glob('app-*')))}"
+            folder.mkdir()
+            contract_file = folder / "contract.yaml"
+            contract_file.write_text(dump_contract(contract), encoding="utf-8")
+            config_file = folder / "project.yaml"
+            config = base | {"data": base["data"] | {"contract": str(contract_file)}}
+            config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+            rows = validate(generate(contract, 300, seed=1), contract)
+{%- if cookiecutter.task == "classification" %}
+            pipeline = build_pipeline(contract, LogisticRegression(max_iter=1000))
+{%- else %}
+            pipeline = build_pipeline(contract, Ridge())
+{%- endif %}
+            pipeline.fit(rows[contract.feature_names], rows[contract.target.name])
+            served = ServedModel(pipeline, metadata_for(contract))
+            settings = Settings(config_file=config_file, max_batch_size=MAX_BATCH)
+            app = create_app(settings, model=served)
+            client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
+            return Api(client, contract, request_records(rows.head(50), contract), served)
+
+        yield make
+
+
+@pytest.fixture(scope="session")
+def every_kind() -> Callable[..., DataContract]:
+    """`contract_of_every_kind(target, id_column=None)`, for a test that builds its own app."""
+    return contract_of_every_kind
+
+
+@pytest.fixture
+def own_api(app_for: Callable[[DataContract], Api], contract: DataContract) -> Api:
+    """An app over a contract of its own, with a feature of every kind and no id column."""
+    return app_for(contract_of_every_kind(contract.target))
+
+
+@pytest.fixture
+def api_with(api: Api, app_for: Callable[[DataContract], Api]) -> Callable[..., Api]:
+    """The configured app if its contract has a feature matching each test, else one that does."""
+
+    def pick(*wanted: Callable[[Column], bool]) -> Api:
+        features = api.contract.features
+        if all(any(matches(f) for f in features) for matches in wanted):
+            return api
+        return app_for(contract_of_every_kind(api.contract.target))
+
+    return pick

@@ -11,8 +11,8 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.contract import DataContract
-from {{ cookiecutter.package_name }}.outputs import predict_rows
+from {{ cookiecutter.package_name }}.contract import Column, DataContract
+from {{ cookiecutter.package_name }}.outputs import predict_rows{% if cookiecutter.task == "classification" %}, threshold_of{% endif %}
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.serving.routers import predict as predict_router
@@ -41,12 +41,47 @@ def problem_fields(response: httpx2.Response) -> list[str]:
     return [problem["field"] for problem in response.json()["problems"]]
 
 
-def first(contract: DataContract, column_type: str, *, nullable: bool | None = None) -> str:
-    """The name of the first feature of a type (and nullability, if given)."""
+# Kinds of feature a test may need; `api_with` finds an app whose contract has them.
+
+
+def numeric(column: Column) -> bool:
+    return column.type == "numeric"
+
+
+def boolean(column: Column) -> bool:
+    return column.type == "boolean"
+
+
+def dated(column: Column) -> bool:
+    return column.type == "datetime"
+
+
+def required(column: Column) -> bool:
+    return not column.nullable
+
+
+def nullable(column: Column) -> bool:
+    return column.nullable
+
+
+def bounded(column: Column) -> bool:
+    return column.type == "numeric" and (column.min is not None or column.max is not None)
+
+
+def rejecting(column: Column) -> bool:
+    return column.categories is not None and column.unknown_categories == "reject"
+
+
+def accepting(column: Column) -> bool:
+    return column.unknown_categories == "accept"
+
+
+def not_a_feature(contract: DataContract) -> str:
+    """A field name that is none of the contract's features."""
     return next(
-        f.name
-        for f in contract.features
-        if f.type == column_type and (nullable is None or f.nullable == nullable)
+        f"surprise{n}"
+        for n in range(len(contract.features) + 1)
+        if f"surprise{n}" not in contract.feature_names
     )
 
 
@@ -139,7 +174,9 @@ def test_one_record_gets_the_models_prediction(
     expected = expected_outputs(served, records[:1], contract)[0]
 {%- if cookiecutter.task == "classification" %}
     assert body["prediction"] == expected["prediction"]
+    assert is_a_class(body["prediction"], contract)
     assert body["probabilities"] == pytest.approx(expected["probabilities"])
+    assert sorted(body["probabilities"]) == sorted(str(label) for label in contract.classes)
     assert sum(body["probabilities"].values()) == pytest.approx(1.0)
 {%- else %}
     assert body["prediction"] == pytest.approx(expected["prediction"])
@@ -153,9 +190,14 @@ def test_a_batch_is_answered_in_order(
     assert response.status_code == 200, response.text
     predictions = response.json()["predictions"]
     expected = expected_outputs(served, records[:5], contract)
+{%- if cookiecutter.task == "classification" %}
+    assert [p["prediction"] for p in predictions] == [e["prediction"] for e in expected]
+    assert all(is_a_class(p["prediction"], contract) for p in predictions)
+{%- else %}
     assert [p["prediction"] for p in predictions] == pytest.approx(
         [e["prediction"] for e in expected]
     )
+{%- endif %}
 
 
 def expected_outputs(
@@ -166,7 +208,8 @@ def expected_outputs(
 
     frame = pd.DataFrame(records)[contract.feature_names]
 {%- if cookiecutter.task == "classification" %}
-    outputs = predict_rows(served.pipeline, frame, contract, threshold=0.5)
+    threshold = threshold_of(served.metadata.metrics)
+    outputs = predict_rows(served.pipeline, frame, contract, threshold=threshold)
     return [
         {
             "prediction": label,
@@ -178,6 +221,44 @@ def expected_outputs(
     outputs = predict_rows(served.pipeline, frame, contract)
     return [{"prediction": value} for value in outputs.predictions.tolist()]
 {%- endif %}
+{%- if cookiecutter.task == "classification" %}
+
+
+def is_a_class(label: Any, contract: DataContract) -> bool:
+    """Whether `label` is one of the contract's classes, of the same type (1, not "1")."""
+    return any(label == c and type(label) is type(c) for c in contract.classes)
+
+
+def test_integer_classes_come_back_as_integers(
+    app_for: Callable[[DataContract], Any], every_kind: Callable[..., DataContract]
+) -> None:
+    graded = Column(name="grade", type="categorical", categories=(1, 2, 3))
+    api = app_for(every_kind(graded))
+    one = api.client.post("/predict", json=api.records[0])
+    assert one.status_code == 200, one.text
+    assert type(one.json()["prediction"]) is int
+    assert one.json()["prediction"] in (1, 2, 3)
+    assert sorted(one.json()["probabilities"]) == ["1", "2", "3"]
+    batch = api.client.post("/predict/batch", json={"records": api.records[:5]})
+    assert batch.status_code == 200, batch.text
+    labels = [p["prediction"] for p in batch.json()["predictions"]]
+    assert labels == [
+        e["prediction"] for e in expected_outputs(api.served, api.records[:5], api.contract)
+    ]
+    assert all(type(label) is int and label in (1, 2, 3) for label in labels)
+{%- endif %}
+
+
+def test_a_contract_without_an_id_column_is_served(own_api: Any) -> None:
+    assert own_api.contract.id_column is None
+    response = own_api.client.post("/predict/batch", json={"records": own_api.records[:5]})
+    assert response.status_code == 200, response.text
+    expected = expected_outputs(own_api.served, own_api.records[:5], own_api.contract)
+    assert [p["prediction"] for p in response.json()["predictions"]] == pytest.approx(
+        [e["prediction"] for e in expected]
+    )
+    schema = own_api.client.get("/openapi.json").json()["components"]["schemas"]["Record"]
+    assert list(schema["properties"]) == own_api.contract.feature_names
 
 
 def test_a_callers_request_id_is_kept_and_a_bad_one_replaced(
@@ -191,107 +272,108 @@ def test_a_callers_request_id_is_kept_and_a_bad_one_replaced(
     assert len(replaced.headers["x-request-id"]) == 32
 
 
-def test_a_nullable_feature_may_be_left_out(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
-) -> None:
-    nullable = [f.name for f in contract.features if f.nullable]
-    assert nullable, "the shipped contract has nullable features"
-    record = {k: v for k, v in records[0].items() if k not in nullable}
-    assert client.post("/predict", json=record).status_code == 200
+def test_a_nullable_feature_may_be_left_out_or_null(api_with: Callable[..., Any]) -> None:
+    api = api_with(nullable)
+    names = [f.name for f in api.contract.features if f.nullable]
+    left_out = {k: v for k, v in api.records[0].items() if k not in names}
+    assert api.client.post("/predict", json=left_out).status_code == 200
+    as_null = api.records[0] | dict.fromkeys(names)
+    assert api.client.post("/predict", json=as_null).status_code == 200
 
 
 def test_an_unknown_category_passes_where_the_contract_accepts_it(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+    api_with: Callable[..., Any],
 ) -> None:
-    accepting = [f.name for f in contract.features if f.unknown_categories == "accept"]
-    assert accepting, "the shipped contract accepts unknown categories somewhere"
-    response = client.post("/predict", json=records[0] | {accepting[0]: "never-seen-before"})
+    api = api_with(accepting)
+    column = api.feature(accepting).name
+    response = api.client.post("/predict", json=api.records[0] | {column: "never-seen-before"})
     assert response.status_code == 200, response.text
 
 
 # --- bad input: never a 500, always the field and the problem -------------------
 
 
-def test_wrong_type_names_the_field(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
-) -> None:
-    numeric = first(contract, "numeric")
-    boolean = first(contract, "boolean")
-    response = client.post("/predict", json=records[0] | {numeric: "12", boolean: "yes"})
+def test_wrong_type_names_the_field(api_with: Callable[..., Any]) -> None:
+    api = api_with(numeric, boolean)
+    number, flag = api.feature(numeric).name, api.feature(boolean).name
+    response = api.client.post("/predict", json=api.records[0] | {number: "12", flag: "yes"})
     assert_clean_error(response, 422)
-    assert set(problem_fields(response)) == {numeric, boolean}
+    assert set(problem_fields(response)) == {number, flag}
 
 
-def test_a_missing_field_names_the_field(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
-) -> None:
-    required = first(contract, "numeric", nullable=False)
-    record = {k: v for k, v in records[0].items() if k != required}
-    response = client.post("/predict", json=record)
+def test_a_missing_field_names_the_field(api_with: Callable[..., Any]) -> None:
+    api = api_with(required)
+    name = api.feature(required).name
+    record = {k: v for k, v in api.records[0].items() if k != name}
+    response = api.client.post("/predict", json=record)
     assert_clean_error(response, 422)
-    assert response.json()["problems"] == [{"field": required, "problem": "required"}]
+    assert response.json()["problems"] == [{"field": name, "problem": "required"}]
 
 
-def test_null_for_a_required_field_is_refused(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
-) -> None:
-    required = first(contract, "numeric", nullable=False)
-    response = client.post("/predict", json=records[0] | {required: None})
+def test_null_for_a_required_field_is_refused(api_with: Callable[..., Any]) -> None:
+    api = api_with(required)
+    name = api.feature(required).name
+    response = api.client.post("/predict", json=api.records[0] | {name: None})
     assert_clean_error(response, 422)
-    assert problem_fields(response) == [required]
+    assert problem_fields(response) == [name]
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
-def test_nan_and_infinity_are_refused(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract, value: str
-) -> None:
-    numeric = first(contract, "numeric", nullable=True)
-    text = json.dumps(records[0] | {numeric: 0.0}).replace(
-        f'"{numeric}": 0.0', f'"{numeric}": {value}'
+def test_nan_and_infinity_are_refused(api_with: Callable[..., Any], value: str) -> None:
+    api = api_with(numeric)
+    name = api.feature(numeric).name
+    body = api.records[0] | {name: "PLACEHOLDER"}
+    text = json.dumps(body).replace('"PLACEHOLDER"', value)
+    response = post_text(api.client, "/predict", text)
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [name]
+
+
+def test_out_of_range_is_refused_with_the_limit(api_with: Callable[..., Any]) -> None:
+    api = api_with(bounded)
+    column = api.feature(bounded)
+    limit, value = (
+        (column.max, column.max + 1) if column.max is not None else (column.min, column.min - 1)
     )
-    response = post_text(client, "/predict", text)
+    response = api.client.post("/predict", json=api.records[0] | {column.name: value})
     assert_clean_error(response, 422)
-    assert problem_fields(response) == [numeric]
-
-
-def test_out_of_range_is_refused_with_the_limit(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
-) -> None:
-    bounded = next(f for f in contract.features if f.max is not None)
-    response = client.post("/predict", json=records[0] | {bounded.name: bounded.max + 1})
-    assert_clean_error(response, 422)
-    assert problem_fields(response) == [bounded.name]
-    assert f"{bounded.max:g}" in response.json()["problems"][0]["problem"]
+    assert problem_fields(response) == [column.name]
+    assert f"{limit:g}" in response.json()["problems"][0]["problem"]
 
 
 def test_an_unknown_category_is_refused_where_the_contract_rejects_it(
+    api_with: Callable[..., Any],
+) -> None:
+    api = api_with(rejecting)
+    column = api.feature(rejecting)
+    response = api.client.post("/predict", json=api.records[0] | {column.name: "never-seen-before"})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [column.name]
+    assert str(column.categories[0]) in response.json()["problems"][0]["problem"]
+
+
+def test_an_unknown_field_is_refused(
     client: TestClient, records: list[dict[str, Any]], contract: DataContract
 ) -> None:
-    rejecting = next(
-        f for f in contract.features if f.categories and f.unknown_categories == "reject"
-    )
-    response = client.post("/predict", json=records[0] | {rejecting.name: "never-seen-before"})
-    assert_clean_error(response, 422)
-    assert problem_fields(response) == [rejecting.name]
-    assert str(rejecting.categories[0]) in response.json()["problems"][0]["problem"]
-
-
-def test_an_unknown_field_is_refused(client: TestClient, records: list[dict[str, Any]]) -> None:
-    response = client.post("/predict", json=records[0] | {"surprise": 1})
+    extra = not_a_feature(contract)
+    response = client.post("/predict", json=records[0] | {extra: 1})
     assert_clean_error(response, 422)
     assert response.json()["problems"] == [
-        {"field": "surprise", "problem": "not a feature of the data contract"}
+        {"field": extra, "problem": "not a feature of the data contract"}
     ]
 
 
 def test_a_date_is_text_and_one_the_model_cannot_read_counts_as_unknown(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+    api_with: Callable[..., Any],
 ) -> None:
-    dated = first(contract, "datetime")
-    as_number = client.post("/predict", json=records[0] | {dated: 0})
+    api = api_with(dated)
+    name = api.feature(dated).name
+    as_number = api.client.post("/predict", json=api.records[0] | {name: 0})
     assert_clean_error(as_number, 422)
-    assert problem_fields(as_number) == [dated]
-    unreadable = client.post("/predict", json=records[0] | {dated: "0335-10-22T01:59:20-23:27"})
+    assert problem_fields(as_number) == [name]
+    unreadable = api.client.post(
+        "/predict", json=api.records[0] | {name: "0335-10-22T01:59:20-23:27"}
+    )
     assert unreadable.status_code == 200, unreadable.text
 
 
@@ -303,7 +385,7 @@ def test_a_body_that_is_not_text_is_refused(client: TestClient) -> None:
 
 
 def test_malformed_json_is_refused(client: TestClient) -> None:
-    response = post_text(client, "/predict", '{"tenure": ')
+    response = post_text(client, "/predict", '{"records": ')
     body = assert_clean_error(response, 422)
     assert body["problems"][0]["field"] == "body"
     assert "not valid JSON" in body["problems"][0]["problem"]
@@ -342,14 +424,13 @@ def test_an_oversize_body_is_refused_before_it_is_read(client: TestClient) -> No
     assert "bytes" in body["error"]
 
 
-def test_a_bad_record_in_a_batch_is_named_by_its_position(
-    client: TestClient, records: list[dict[str, Any]], contract: DataContract
-) -> None:
-    numeric = first(contract, "numeric")
-    batch = [records[0], records[1] | {numeric: "x"}]
-    response = client.post("/predict/batch", json={"records": batch})
+def test_a_bad_record_in_a_batch_is_named_by_its_position(api_with: Callable[..., Any]) -> None:
+    api = api_with(numeric)
+    name = api.feature(numeric).name
+    batch = [api.records[0], api.records[1] | {name: "x"}]
+    response = api.client.post("/predict/batch", json={"records": batch})
     assert_clean_error(response, 422)
-    assert problem_fields(response) == [f"records.1.{numeric}"]
+    assert problem_fields(response) == [f"records.1.{name}"]
 
 
 def test_unknown_paths_and_methods_answer_in_the_same_shape(client: TestClient) -> None:
@@ -411,26 +492,51 @@ def test_each_request_is_logged_once_with_its_id(
     assert logged[0].path == "/predict"  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("which", ["configured", "every kind"])
 def test_the_schema_documents_every_feature_from_the_contract(
-    client: TestClient, contract: DataContract
+    api: Any, own_api: Any, which: str
 ) -> None:
-    schema = client.get("/openapi.json").json()
+    served = api if which == "configured" else own_api
+    contract = served.contract
+    schema = served.client.get("/openapi.json").json()
     record = schema["components"]["schemas"]["Record"]
     assert list(record["properties"]) == contract.feature_names
-    assert sorted(record["required"]) == sorted(f.name for f in contract.features if not f.nullable)
+    assert sorted(record.get("required", [])) == sorted(
+        f.name for f in contract.features if not f.nullable
+    )
     assert record["additionalProperties"] is False
     assert record["examples"]
     for feature in contract.features:
         documented = record["properties"][feature.name]
-        assert documented["description"] == feature.description
+        assert documented.get("description", "") == feature.description
         assert documented["examples"]
-        text = json.dumps(documented)
+        limits = constraints(documented)
         if feature.min is not None:
-            assert f'"minimum": {feature.min:g}' in text.replace(".0,", ",").replace(".0}", "}")
+            assert limits["minimum"] == [feature.min]
+        if feature.max is not None:
+            assert limits["maximum"] == [feature.max]
         if feature.categories and feature.unknown_categories == "reject":
-            assert all(json.dumps(c) in text for c in feature.categories)
+            listed = list(feature.categories)
+            assert limits["enum"] == [listed] or limits["const"] == listed  # one category: const
     batch = schema["components"]["schemas"]["BatchRequest"]["properties"]["records"]
     assert batch["maxItems"] == 5
     assert batch["minItems"] == 1
     for code in ("413", "415", "422"):
         assert code in schema["paths"]["/predict"]["post"]["responses"]
+
+
+def constraints(schema: Any) -> dict[str, list[Any]]:
+    """Every `minimum`, `maximum` and `enum` in a field's JSON schema, however nested."""
+    found: dict[str, list[Any]] = {"minimum": [], "maximum": [], "enum": [], "const": []}
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in found:
+                found[key].append(value)
+            else:
+                for name, values in constraints(value).items():
+                    found[name] += values
+    elif isinstance(schema, list):
+        for item in schema:
+            for name, values in constraints(item).items():
+                found[name] += values
+    return found

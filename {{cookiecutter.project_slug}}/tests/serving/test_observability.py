@@ -2,6 +2,7 @@
 
 import json
 import logging
+import logging.config
 
 from {{ cookiecutter.package_name }}.serving.observability import JsonFormatter, log_config
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import pandas as pd
 import pytest
 from pydantic import ValidationError
 
@@ -10,13 +11,15 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
     batch_model,
     example_record,
     record_model,
+    request_records,
 )
+from {{ cookiecutter.package_name }}.validation import validate
 
 
-def make_contract(*features: Column) -> DataContract:
+def make_contract(*features: Column, id_column: str | None = "id") -> DataContract:
     return DataContract(
         name="things",
-        id_column="id",
+        id_column=id_column,
         target=Column(name="target", type="numeric"),
         features=features,
     )
@@ -82,3 +85,59 @@ def test_a_batch_holds_one_to_max_records(contract: DataContract) -> None:
     for size in (0, 3):
         with pytest.raises(ValidationError):
             batch.model_validate({"records": [one] * size})
+
+
+@pytest.mark.parametrize("id_column", ["id", None])
+def test_validated_rows_become_records_the_schema_accepts(id_column: str | None) -> None:
+    contract = make_contract(
+        Column(name="n", type="numeric", nullable=True),
+        Column(name="flag", type="boolean"),
+        Column(name="when", type="datetime"),
+        Column(name="word", type="categorical", categories=("a", "b")),
+        Column(name="code", type="categorical", categories=(1, 2, 3)),
+        Column(
+            name="open code",
+            type="categorical",
+            categories=(1, 2),
+            unknown_categories="accept",
+            nullable=True,
+        ),
+        id_column=id_column,
+    )
+    rows = pd.DataFrame(
+        {
+            "n": [1.5, None],
+            "flag": ["true", "false"],
+            "when": ["2024-02-29", "2024-03-01T12:00:00"],
+            "word": ["a", "b"],
+            "code": [3, 1],
+            "open code": [2, 7],
+            "target": [1.0, 2.0],
+        }
+    )
+    if id_column is not None:
+        rows.insert(0, id_column, ["x-1", "x-2"])
+
+    records = request_records(validate(rows, contract), contract)
+
+    assert records == [
+        {
+            "n": 1.5,
+            "flag": True,
+            "when": "2024-02-29T00:00:00",
+            "word": "a",
+            "code": 3,
+            "open code": 2,
+        },
+        {
+            "n": None,
+            "flag": False,
+            "when": "2024-03-01T12:00:00",
+            "word": "b",
+            "code": 1,
+            "open code": "7",
+        },
+    ]
+    record = record_model(contract)
+    for one in records:
+        record.model_validate(one)

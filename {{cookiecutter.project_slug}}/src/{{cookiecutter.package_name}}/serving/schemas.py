@@ -81,13 +81,30 @@ def example_record(contract: DataContract) -> dict[str, Any]:
 def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
     """Validated rows as request records: the features only, as JSON carries them.
 
-    Dates become ISO 8601 text, missing values null, NumPy scalars plain Python values.
+    Dates become ISO 8601 text, missing values null, NumPy scalars plain Python values, and a
+    listed category the value the contract lists (validation holds categories as text: `1`,
+    not `"1"`, for a category listed as a number).
     """
     features = frame[contract.feature_names].astype(object)
+    listed = {
+        column.name: {str(category): category for category in column.categories}
+        for column in contract.features
+        if column.categories is not None
+    }
     return [
-        {str(name): _json_value(value) for name, value in row.items()}
+        {
+            str(name): _as_listed(_json_value(value), listed.get(str(name)))
+            for name, value in row.items()
+        }
         for row in features.to_dict(orient="records")
     ]
+
+
+def _as_listed(value: Any, categories: dict[str, Category] | None) -> Any:
+    """A category's text as the contract lists it; any other value (or unlisted one) as is."""
+    if categories is None or value is None:
+        return value
+    return categories.get(str(value), value)
 
 
 def _json_value(value: Any) -> Any:
