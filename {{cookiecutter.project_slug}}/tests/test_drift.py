@@ -1,15 +1,17 @@
-"""Drift detection on the shipped sample data, with real numbers: no drift planted, none found."""
+"""Drift detection on rows generated from the contract, with real numbers: no drift planted, none found."""
 
+import html
 import json
 import math
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.config import MonitoringConfig
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.drift import (
     PREDICTION_COLUMN,
     Kind,
@@ -23,20 +25,70 @@ from {{ cookiecutter.package_name }}.drift import (
 )
 
 THRESHOLDS = Thresholds()
-REFERENCE_ROWS = 3000
-CURRENT_ROWS = 500
 
 
-def split(raw_data: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A reference sample and a current sample of other rows of the same data."""
-    shuffled = raw_data.sample(frac=1.0, random_state=seed, ignore_index=True)
-    reference = shuffled.iloc[:REFERENCE_ROWS]
-    current = shuffled.iloc[REFERENCE_ROWS : REFERENCE_ROWS + CURRENT_ROWS].reset_index(drop=True)
+def split(rows: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A reference half and a current half of the rows, shuffled: two samples of the same data."""
+    shuffled = rows.sample(frac=1.0, random_state=seed, ignore_index=True)
+    half = len(shuffled) // 2
+    reference = shuffled.iloc[:half].reset_index(drop=True)
+    current = shuffled.iloc[half:].reset_index(drop=True)
+    assert len(current) >= THRESHOLDS.min_rows, "too few generated rows for a drift check"
     return reference, current
 
 
+def add_feature(
+    contract: DataContract, rows: pd.DataFrame, column: Column
+) -> tuple[DataContract, pd.DataFrame]:
+    """A copy of the contract with one more feature, and of the rows with its values (seeded)."""
+    rng = np.random.default_rng(len(contract.features))
+    values: object
+    if column.type == "numeric":
+        values = rng.uniform(column.min or 0.0, column.max or 100.0, len(rows))
+    elif column.type == "boolean":
+        values = rng.random(len(rows)) < 0.5
+    elif column.type == "datetime":
+        days = pd.to_timedelta(rng.integers(0, 1000, len(rows)), unit="D")
+        values = (pd.Timestamp("2020-01-01") + days).strftime("%Y-%m-%d").to_numpy()
+    else:
+        values = rng.choice(np.array(column.categories or ("p", "q", "r"), dtype=object), len(rows))
+    extended = DataContract(
+        name=contract.name,
+        id_column=contract.id_column,
+        target=contract.target,
+        features=(*contract.features, column),
+    )
+    return extended, rows.assign(**{column.name: values})
+
+
+def unused_name(contract: DataContract, stem: str) -> str:
+    """A column name the contract does not use yet."""
+    taken = {contract.target.name, contract.id_column, *contract.feature_names}
+    return next(f"{stem} {n}" for n in range(len(taken) + 1) if f"{stem} {n}" not in taken)
+
+
+def feature_of(
+    contract: DataContract, rows: pd.DataFrame, kind: Literal["numeric", "categorical"]
+) -> tuple[DataContract, pd.DataFrame, str]:
+    """The contract's first feature of a kind that is not sensitive, with the contract and rows.
+
+    A contract without one gets a copy with such a feature added (and the rows its values), so
+    that the behaviour is tested whatever columns the project's data has.
+    """
+    names = [f.name for f in contract.features if f.type == kind and not f.sensitive]
+    if names:
+        return contract, rows, names[0]
+    name = unused_name(contract, f"added {kind}")
+    column = (
+        Column(name=name, type="numeric", min=0, max=100)
+        if kind == "numeric"
+        else Column(name=name, type="categorical", categories=("p", "q", "r"))
+    )
+    return (*add_feature(contract, rows, column), name)
+
+
 def checked_names(contract: DataContract) -> list[str]:
-    """The features compare tests on the sample data: all but datetimes."""
+    """The features compare tests when every column is present: all but datetimes."""
     return [f.name for f in contract.features if f.type != "datetime"]
 
 
@@ -149,8 +201,11 @@ def test_no_planted_drift_does_not_alarm(
 def test_a_shifted_mean_alarms_for_that_feature_only(
     raw_data: pd.DataFrame, contract: DataContract
 ) -> None:
-    reference, current = split(raw_data)
-    for name in contract.features_of_type("numeric"):
+    contract, rows, _ = feature_of(contract, raw_data, "numeric")
+    reference, current = split(rows)
+    numeric = contract.features_of_type("numeric")
+    assert numeric
+    for name in numeric:
         shifted = current.assign(**{name: current[name] + one_deviation(reference[name])})
         report = compare(reference, shifted, contract, THRESHOLDS)
         assert report.drifted_features == [name]
@@ -159,8 +214,11 @@ def test_a_shifted_mean_alarms_for_that_feature_only(
 def test_a_new_dominant_category_alarms_for_that_feature_only(
     raw_data: pd.DataFrame, contract: DataContract
 ) -> None:
-    reference, current = split(raw_data)
-    for name in contract.features_of_type("categorical"):
+    contract, rows, _ = feature_of(contract, raw_data, "categorical")
+    reference, current = split(rows)
+    categorical = contract.features_of_type("categorical")
+    assert categorical
+    for name in categorical:
         changed = current.copy()
         changed.loc[: int(0.8 * len(changed)), name] = "never-seen-before"
         report = compare(reference, changed, contract, THRESHOLDS)
@@ -215,13 +273,25 @@ def test_too_few_rows_is_an_error(raw_data: pd.DataFrame, contract: DataContract
 def test_datetime_and_missing_features_are_skipped_with_reasons(
     raw_data: pd.DataFrame, contract: DataContract
 ) -> None:
-    reference, current = split(raw_data)
+    rows = raw_data
+    if not contract.features_of_type("datetime"):
+        date = Column(name=unused_name(contract, "added date"), type="datetime")
+        contract, rows = add_feature(contract, rows, date)
+    if not any(f.sensitive for f in contract.features):
+        private = Column(
+            name=unused_name(contract, "added private"), type="boolean", sensitive=True
+        )
+        contract, rows = add_feature(contract, rows, private)
+    contract, rows, absent = feature_of(contract, rows, "numeric")
+    reference, current = split(rows)
     sensitive = [f.name for f in contract.features if f.sensitive]
-    absent = contract.features_of_type("numeric")[0]
     report = compare(reference, current.drop(columns=[*sensitive, absent]), contract, THRESHOLDS)
 
-    for name in contract.features_of_type("datetime"):
+    dates = contract.features_of_type("datetime")
+    assert dates
+    for name in dates:
         assert report.skipped[name] == "datetime: its values move forward by design"
+    assert sensitive
     for name in sensitive:
         assert report.skipped[name].startswith("sensitive: not in the current data")
     assert report.skipped[absent] == "not in the current data"
@@ -231,9 +301,11 @@ def test_datetime_and_missing_features_are_skipped_with_reasons(
 
 
 def test_a_mostly_empty_feature_is_skipped(raw_data: pd.DataFrame, contract: DataContract) -> None:
-    reference, current = split(raw_data)
-    name = contract.features_of_type("numeric")[0]
-    current[name] = current[name].where(current.index < 20)
+    contract, rows, name = feature_of(contract, raw_data, "numeric")
+    reference, current = split(rows)
+    present = current[name].dropna()
+    current[name] = pd.Series(present.iloc[:20].to_numpy(), index=present.index[:20])
+    assert current[name].notna().sum() == 20
     report = compare(reference, current, contract, THRESHOLDS)
     assert report.skipped[name] == "20 non-null values in the current data: at least 100 are needed"
 
@@ -244,9 +316,9 @@ def test_a_mostly_empty_feature_is_skipped(raw_data: pd.DataFrame, contract: Dat
 def test_reports_are_json_and_self_contained_html(
     raw_data: pd.DataFrame, contract: DataContract, tmp_path: Path
 ) -> None:
-    reference, current = (with_prediction(frame, contract) for frame in split(raw_data))
-    numeric = contract.features_of_type("numeric")[0]
-    categorical = contract.features_of_type("categorical")[0]
+    contract, rows, numeric = feature_of(contract, raw_data, "numeric")
+    contract, rows, categorical = feature_of(contract, rows, "categorical")
+    reference, current = (with_prediction(frame, contract) for frame in split(rows))
     current[numeric] = current[numeric] + 2 * reference[numeric].std()
     current[categorical] = "never-seen-before"
     kind = prediction_kind(contract)
@@ -266,5 +338,5 @@ def test_reports_are_json_and_self_contained_html(
     assert page.count("<img") == 2
     assert page.count("data:image/png;base64,") == 2
     for name in contract.feature_names:
-        assert name in page
+        assert html.escape(name) in page
     assert "http" not in page

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -13,15 +14,17 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import DRIFT_FOUND, app
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.contract import Column, DataContract, dump_contract
+from {{ cookiecutter.package_name }}.datasets import write_parquet
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.evaluate import evaluate_run
+from {{ cookiecutter.package_name }}.ingest import processed_path
 from {{ cookiecutter.package_name }}.monitoring import (
     champion_reference,
     check_drift,
+    current_rows,
     monitoring_experiment,
     performance_history,
-    predictions,
     record_performance,
 )
 from {{ cookiecutter.package_name }}.prediction_log import (
@@ -30,28 +33,103 @@ from {{ cookiecutter.package_name }}.prediction_log import (
 )
 from {{ cookiecutter.package_name }}.promote import promote
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
-from {{ cookiecutter.package_name }}.tracking import CHAMPION, load_model
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validation import validate
 
+#: The share of the generated rows a champion learns from; the others it never saw.
+TRAINED = 0.6
+
+Champion = Callable[[DataContract, pd.DataFrame], ProjectConfig]
+
 
 @pytest.fixture
-def champion(trained_config: ProjectConfig, settings: Settings) -> ProjectConfig:
-    """The config of a champion trained, evaluated and promoted on 1,000 sample rows."""
-    run_id = train(trained_config, settings).run_id
-    evaluate_run(trained_config, settings, run_id)
-    promote(trained_config, settings, run_id)
-    return trained_config
+def champion_of(
+    trained_config: ProjectConfig, settings: Settings, contract: DataContract, tmp_path: Path
+) -> Champion:
+    """Train, evaluate and promote a champion on the first rows, under a contract; its config.
+
+    The configured contract, or one of the test's own (written beside the test's files).
+    """
+
+    def make(own: DataContract, rows: pd.DataFrame) -> ProjectConfig:
+        config = trained_config
+        if own != contract:
+            path = tmp_path / "own-contract.yaml"
+            path.write_text(dump_contract(own), encoding="utf-8")
+            data = config.data.model_copy(update={"contract": path})
+            config = config.model_copy(update={"data": data})
+        seen = rows.iloc[: int(TRAINED * len(rows))]
+        write_parquet(validate(seen, own), processed_path(config, own))
+        run_id = train(config, settings).run_id
+        evaluate_run(config, settings, run_id)
+        promote(config, settings, run_id)
+        return config
+
+    return make
 
 
-def unseen(raw_data: pd.DataFrame, rows: int = 600) -> pd.DataFrame:
-    """Sample rows the champion was not trained on (it saw the first 1,000)."""
-    return raw_data.iloc[1000 : 1000 + rows].reset_index(drop=True)
+@pytest.fixture
+def champion(
+    champion_of: Champion, contract: DataContract, raw_data: pd.DataFrame
+) -> ProjectConfig:
+    """The config of a champion trained, evaluated and promoted on the first generated rows."""
+    return champion_of(contract, raw_data)
 
 
-def first_feature(contract: DataContract, kind: str) -> str:
-    """The first feature of a type, so that the tests hold for either sample data set."""
-    return next(column.name for column in contract.features if column.type == kind)
+def unseen(rows: pd.DataFrame, count: int | None = None) -> pd.DataFrame:
+    """Rows the champion was not trained on (it saw the first TRAINED share): all, or `count`."""
+    rest = rows.iloc[int(TRAINED * len(rows)) :].reset_index(drop=True)
+    assert count is None or count <= len(rest), "too few generated rows"
+    return rest if count is None else rest.head(count)
+
+
+def moved_feature(contract: DataContract) -> str:
+    """The feature a test moves: the first numeric one, else the first categorical or boolean one."""
+    for kinds in (("numeric",), ("categorical", "boolean")):
+        for column in contract.features:
+            if column.type in kinds:
+                return column.name
+    pytest.skip("the contract has only datetime features, which drift checks skip")
+
+
+def move(
+    rows: pd.DataFrame,
+    contract: DataContract,
+    name: str,
+    moved_up: Callable[[pd.DataFrame, str], pd.DataFrame],
+) -> pd.DataFrame:
+    """Valid rows with one feature drifted.
+
+    Numbers are redrawn from their top 30%; categories or flags, a rare value fills 90% of rows.
+    """
+    if name in contract.features_of_type("numeric"):
+        return moved_up(rows, name)
+    moved = rows.copy()
+    rarest = moved[name].value_counts().index[-1]
+    moved.loc[moved.index[: int(0.9 * len(moved))], name] = rarest
+    return moved
+
+
+def with_categorical(
+    contract: DataContract, rows: pd.DataFrame
+) -> tuple[DataContract, pd.DataFrame]:
+    """The contract and rows if a feature lists categories, else copies with one such added."""
+    if any(c.type == "categorical" and c.categories for c in contract.features):
+        return contract, rows
+    taken = {contract.target.name, contract.id_column, *contract.feature_names}
+    name = next(
+        f"added category {n}" for n in range(len(taken) + 1) if f"added category {n}" not in taken
+    )
+    categories = ("p", "q", "r", "s")
+    column = Column(name=name, type="categorical", categories=categories)
+    own = DataContract(
+        name=contract.name,
+        id_column=contract.id_column,
+        target=contract.target,
+        features=(*contract.features, column),
+    )
+    values = np.random.default_rng(0).choice(np.array(categories, dtype=object), len(rows))
+    return own, rows.assign(**{name: values})
 
 
 def write(rows: pd.DataFrame, path: Path) -> str:
@@ -104,8 +182,8 @@ def test_a_shifted_feature_is_reported_and_only_that_one(
     moved_up: Callable[[pd.DataFrame, str], pd.DataFrame],
     tmp_path: Path,
 ) -> None:
-    name = first_feature(contract, "numeric")
-    path = write(moved_up(unseen(raw_data), name), tmp_path / "shifted.csv")
+    name = moved_feature(contract)
+    path = write(move(unseen(raw_data), contract, name, moved_up), tmp_path / "shifted.csv")
 
     result = check_drift(champion, settings, path)
 
@@ -115,20 +193,22 @@ def test_a_shifted_feature_is_reported_and_only_that_one(
 
 
 def test_a_new_dominant_category_is_reported(
-    champion: ProjectConfig,
+    champion_of: Champion,
     settings: Settings,
     raw_data: pd.DataFrame,
     contract: DataContract,
     tmp_path: Path,
 ) -> None:
-    column = next(c for c in contract.features if c.type == "categorical" and c.categories)
-    rows = unseen(raw_data)
-    rarest = rows[column.name].value_counts().index[-1]
-    rows.loc[rows.index[: int(0.9 * len(rows))], column.name] = rarest
+    own, rows = with_categorical(contract, raw_data)
+    name = next(c.name for c in own.features if c.type == "categorical" and c.categories)
+    config = champion_of(own, rows)
+    rows = unseen(rows)
+    rarest = rows[name].value_counts().index[-1]
+    rows.loc[rows.index[: int(0.9 * len(rows))], name] = rarest
 
-    result = check_drift(champion, settings, write(rows, tmp_path / "category.csv"))
+    result = check_drift(config, settings, write(rows, tmp_path / "category.csv"))
 
-    assert result.report.drifted_features == [column.name]
+    assert result.report.drifted_features == [name]
 
 
 def test_the_prediction_log_is_checked_by_default_without_its_sensitive_columns(
@@ -142,10 +222,11 @@ def test_the_prediction_log_is_checked_by_default_without_its_sensitive_columns(
     log = open_log(logging)
     assert log is not None
     writer = PredictionLogger(log, contract)
-    rows = validate(unseen(raw_data, 300), contract)  # typed as the service types a request
-    model = load_model(f"models:/{settings.model_name}@{CHAMPION}")
+    path = write(unseen(raw_data), tmp_path / "requests.csv")
+    # Typed as the service types a request, with what the champion answers for each row.
+    rows, _ = current_rows(champion, settings, contract, path, None, None)
     records = rows[contract.feature_names].to_dict(orient="records")
-    outputs = [{"prediction": value} for value in predictions(model, rows, contract, champion)]
+    outputs = [{"prediction": value} for value in rows["prediction"]]
     for index, (record, output) in enumerate(zip(records, outputs, strict=True)):
         writer.submit(f"request-{index}", "model", "1", [record], [output])
     writer.close()
@@ -178,11 +259,13 @@ def test_performance_on_labelled_data_is_recorded_over_time(
     champion: ProjectConfig, settings: Settings, raw_data: pd.DataFrame, tmp_path: Path
 ) -> None:
     start = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = unseen(raw_data)
+    size = len(rows) // 3
     for week in range(3):
-        batch = raw_data.iloc[1000 + 300 * week : 1300 + 300 * week]
+        batch = rows.iloc[size * week : size * (week + 1)]
         path = write(batch, tmp_path / f"week-{week}.csv")
         record = record_performance(champion, settings, path, start + timedelta(weeks=week))
-        assert record.rows == 300
+        assert record.rows == size
 
     history = performance_history(settings)
 
@@ -220,9 +303,9 @@ def test_drift_exits_0_without_drift_and_3_with_it(
     moved_up: Callable[[pd.DataFrame, str], pd.DataFrame],
     tmp_path: Path,
 ) -> None:
-    name = first_feature(contract, "numeric")
+    name = moved_feature(contract)
     calm = write(unseen(raw_data), tmp_path / "calm.csv")
-    moved = write(moved_up(unseen(raw_data), name), tmp_path / "moved.csv")
+    moved = write(move(unseen(raw_data), contract, name, moved_up), tmp_path / "moved.csv")
 
     without = runner.invoke(app, ["drift", calm], env=cli_env)
     found = runner.invoke(app, ["drift", moved], env=cli_env)
@@ -249,12 +332,14 @@ def test_drift_that_cannot_run_says_why_in_one_line(
 def test_evaluate_on_labelled_data_records_the_champions_performance(
     runner: CliRunner, cli_env: dict[str, str], raw_data: pd.DataFrame, tmp_path: Path
 ) -> None:
-    path = write(unseen(raw_data, 300), tmp_path / "labelled.csv")
+    rows = unseen(raw_data)
+    path = write(rows, tmp_path / "labelled.csv")
 
     result = runner.invoke(app, ["evaluate", "--data", path, "--as-of", "2025-03-01"], env=cli_env)
 
     assert result.exit_code == 0, result.output
-    assert "version 1 on 300 labelled rows, recorded as of 2025-03-01 00:00" in result.stdout
+    recorded = f"version 1 on {len(rows):,} labelled rows, recorded as of 2025-03-01 00:00"
+    assert recorded in result.stdout
     assert "performance.png" in result.stdout
 
 
