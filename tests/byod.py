@@ -78,7 +78,9 @@ def binary_imbalanced_no_id(count: int = 4000, seed: int = 2) -> Table:
         logit = -5.2 + 0.9 * math.log(amount) * night + 1.5 * night + rng.gauss(0, 0.5)
         fraud = int(rng.random() < 1 / (1 + math.exp(-logit)))
         day = date(2024, 1, 1) + timedelta(days=rng.randint(0, 699))
-        rows.append([day.isoformat(), round(amount, 2), hour, rng.choice(["web", "app", "shop"]), fraud])
+        rows.append(
+            [day.isoformat(), round(amount, 2), hour, rng.choice(["web", "app", "shop"]), fraud]
+        )
     columns = ["Transaction Date", "Amount", "Hour", "Channel", "Is Fraud"]
     return Table("binary", "classification", columns, rows, "Is Fraud", None)
 
@@ -110,7 +112,9 @@ def main(folder: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for table in tables():
         path = table.write(out / f"{table.name}.csv")
-        print(table.task, " ".join(repr(arg) if " " in arg else arg for arg in table.adopt_args(path)))
+        print(
+            table.task, " ".join(repr(arg) if " " in arg else arg for arg in table.adopt_args(path))
+        )
 
 
 if __name__ == "__main__":

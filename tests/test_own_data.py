@@ -69,7 +69,8 @@ def test_own_table_is_adopted_trained_served_and_keeps_every_baked_test_green(
     assert " failed" not in summary
     assert " error" not in summary
     assert "Required test coverage of 90" in tests
-    if postgresql_server is not None:
-        assert "skipped" not in summary, tests
+    if postgresql_server is not None:  # the tests against a real PostgreSQL server ran
+        skipped = [line for line in tests.splitlines() if line.startswith("SKIPPED")]
+        assert not [line for line in skipped if "PostgreSQL" in line], skipped
     # A test run changes no file of the project.
     assert run(["git", "status", "--porcelain"], cwd=project, env=env) == before

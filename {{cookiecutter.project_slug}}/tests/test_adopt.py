@@ -29,7 +29,11 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.adopt import Adopted, adopt
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.contract import DataContract, infer_contract, load_contract
+from {{ cookiecutter.package_name }}.contract import (
+    DataContract,
+    infer_contract,
+    load_contract,
+)
 from {{ cookiecutter.package_name }}.datasets import read_source
 from {{ cookiecutter.package_name }}.errors import ConfigError
 {%- if cookiecutter.data_source == "sql" %}

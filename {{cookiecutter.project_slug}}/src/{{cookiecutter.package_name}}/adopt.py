@@ -22,7 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
-from {{ cookiecutter.package_name }}.contract import DataContract, dump_contract, infer_contract, name_for
+from {{ cookiecutter.package_name }}.contract import (
+    DataContract,
+    dump_contract,
+    infer_contract,
+    name_for,
+)
 {%- if cookiecutter.data_source == "sql" %}
 from {{ cookiecutter.package_name }}.datasets import read_sql
 {%- else %}
@@ -108,7 +113,7 @@ def adopt(
     header = (
         f"Written by `data adopt` from {source} on {datetime.now(UTC):%Y-%m-%d}.\n"
         "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
-        "columns. Validation, features, the API schema and drift checks all follow it."
+        "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
     )
     _replace(config.data.contract, dump_contract(contract, header))
     _replace(config_file, settings_text)

@@ -11,7 +11,11 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.contract import DataContract, check_task, load_contract
+from {{ cookiecutter.package_name }}.contract import (
+    DataContract,
+    check_task,
+    load_contract,
+)
 from {{ cookiecutter.package_name }}.datasets import read_source, write_parquet
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.splits import check_splittable

@@ -238,7 +238,8 @@ def compare_again(
     config: ProjectConfig, settings: Settings, run: mlflow.entities.Run, champion: str
 ) -> Comparison:
     """Compare a candidate with a champion `evaluate` did not see, and record it on its run."""
-    from {{ cookiecutter.package_name }}.train import prepare  # the data stack, only when needed
+    # The data stack, only when needed.
+    from {{ cookiecutter.package_name }}.train import prepare
 
     contract, parts, _ = prepare(config)
     candidate = tracking.load_model(f"runs:/{run.info.run_id}/model")

@@ -20,7 +20,11 @@ from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.config import ParamValue, ProjectConfig
-from {{ cookiecutter.package_name }}.contract import DataContract, check_task, load_contract
+from {{ cookiecutter.package_name }}.contract import (
+    DataContract,
+    check_task,
+    load_contract,
+)
 from {{ cookiecutter.package_name }}.errors import ConfigError
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.evaluation import choose_threshold

@@ -148,7 +148,8 @@ def app_for(
             contract_file = folder / "contract.yaml"
             contract_file.write_text(dump_contract(contract), encoding="utf-8")
             config_file = folder / "project.yaml"
-            config = base | {"data": base["data"] | {"contract": str(contract_file)}}
+            data = base["data"] | {"contract": str(contract_file)}
+            config = base | {"data": data}
             config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
             rows = validate(generate(contract, 300, seed=1), contract)
 {%- if cookiecutter.task == "classification" %}
