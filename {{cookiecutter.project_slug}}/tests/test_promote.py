@@ -167,7 +167,9 @@ def test_a_champion_that_cannot_read_the_new_data_is_not_the_yardstick(
     decision = promote(other, settings, train_and_evaluate(other, settings))
 
     assert decision.model_version == "2"
-    assert "champion comparison skipped: version 1 cannot score this data" in decision.reason
+    assert f"champion comparison skipped: version 1 reads columns this data lacks ({dropped})" in (
+        decision.reason
+    )
 
 
 def test_a_champion_that_changed_after_evaluation_is_compared_again(

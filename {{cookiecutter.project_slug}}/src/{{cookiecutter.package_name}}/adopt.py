@@ -9,8 +9,8 @@ then renamed), and the previous contract and config stay in git.
 import filecmp
 import glob
 {% endif -%}
+import io
 import os
-import re
 import shlex
 {%- if cookiecutter.data_source == "csv" %}
 import shutil
@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
 from {{ cookiecutter.package_name }}.contract import (
@@ -33,7 +35,9 @@ from {{ cookiecutter.package_name }}.datasets import read_sql
 {%- else %}
 from {{ cookiecutter.package_name }}.datasets import read_table
 {%- endif %}
+{%- if cookiecutter.data_source == "csv" %}
 from {{ cookiecutter.package_name }}.errors import ConfigError
+{%- endif %}
 from {{ cookiecutter.package_name }}.splits import check_splittable
 from {{ cookiecutter.package_name }}.validation import validate
 
@@ -187,92 +191,50 @@ def _updated_config(
     Raises:
         ConfigError: the result would not be a valid config (it is not written).
     """
-    text = config_file.read_text(encoding="utf-8")
+    yaml = YAML()  # round trip: comments, key order and quoting stay as the person wrote them
+    document = yaml.load(config_file.read_text(encoding="utf-8"))
     notes: list[str] = []
 {%- if cookiecutter.data_source == "sql" %}
-    key, value = next(iter(location.items()))
-    text = _set_key(text, "data", "query|table", key, value)
+    data = document["data"]
+    old = next(key for key in data if key in ("query", "table"))
+    position = list(data).index(old)
+    data.ca.items.pop(old, None)
+    del data[old]
+    data.insert(position, *next(iter(location.items())))
 {%- else %}
-    text = _set_key(text, "data", "path", "path", location["path"])
+    _set(document["data"], "path", location["path"])
 {%- endif %}
     if config.features.custom:
-        text = _set_key(text, "features", "custom", "custom", "[]")
+        _set(document["features"], "custom", [])
         notes.append(
             f"features.custom emptied (it listed {', '.join(config.features.custom)}, which read "
             "the old columns): add your own in features.py and list them there"
         )
     time_column = config.split.time_column
     if time_column is not None and time_column not in contract.features_of_type("datetime"):
-        text = _set_key(text, "split", "time_column", "time_column", "")
+        _set(document["split"], "time_column", None)
         notes.append(f"split.time_column {time_column!r} cleared: the new data has no such date")
+    text = io.StringIO()
+    yaml.dump(document, text)
     staging = config_file.with_name(f".{config_file.name}.{os.getpid()}.check")
     try:
-        staging.write_text(text, encoding="utf-8")
+        staging.write_text(text.getvalue(), encoding="utf-8")
         load_config(staging)
     finally:
         staging.unlink(missing_ok=True)
-    return text, notes
+    return text.getvalue(), notes
 
 
-def _set_key(text: str, section: str, keys: str, key: str, value: str) -> str:
-    """Set one key of a top-level YAML section, in place, keeping every comment.
+def _set(section: CommentedMap, key: str, value: object) -> None:
+    """Set one key of a config section, keeping its comments.
 
-    The old value goes whole, with any lines it continues on (a block list, a multi-line
-    string); `keys` names what the key may be called now (`query|table`), `key` what it becomes.
-
-    Raises:
-        ConfigError: the section has no such key.
+    All but a comment between the key and an old block value: ruamel.yaml would write it
+    between the key and the new value, and break the file.
     """
-    lines = text.splitlines(keepends=True)
-    header = re.compile(rf"{re.escape(section)}:[ \t]*(#.*)?$")
-    wanted = re.compile(rf"([ \t]+)(?:{keys}):(?:[ \t]|$)")
-    inside = False
-    for number, line in enumerate(lines):
-        if line.strip() and not line[0].isspace() and not line.startswith("#"):
-            inside = header.match(line.rstrip("\r\n")) is not None
-            continue
-        found = wanted.match(line) if inside else None
-        if found is None:
-            continue
-        indent = found.group(1)
-        end = number + 1
-        for later in range(number + 1, len(lines)):
-            stripped = lines[later].strip()
-            if not stripped or stripped.startswith("#"):
-                continue  # blank lines and comments stay where they are
-            depth = len(lines[later]) - len(lines[later].lstrip())
-            if depth > len(indent) or (depth == len(indent) and stripped.startswith("-")):
-                end = later + 1
-            else:
-                break
-        quoted = value if value in ("", "[]") else _yaml_scalar(value)
-        kept = [
-            rest
-            for rest in lines[number + 1 : end]
-            if not rest.strip() or rest.strip().startswith("#")
-        ]
-        newline = "\r\n" if line.endswith("\r\n") else "\n"
-        replaced = f"{indent}{key}: {quoted}".rstrip() + newline
-        return "".join([*lines[:number], replaced, *kept, *lines[end:]])
-    raise ConfigError(f"the project config has no {section}.{key}: add it, then try again")
-
-
-def _yaml_scalar(value: str) -> str:
-    """A string as one double-quoted YAML scalar, on one line, that reads back as itself.
-
-    Quotes, backslashes and what a reader could take for a line break (a query's newlines)
-    are escaped; everything printable stays as it is.
-    """
-    named = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-    def escaped(char: str) -> str:
-        if char in named:
-            return named[char]
-        if char.isprintable():
-            return char
-        return f"\\u{ord(char):04x}" if ord(char) <= 0xFFFF else f"\\U{ord(char):08x}"
-
-    return '"' + "".join(escaped(char) for char in value) + '"'
+    old = section.get(key)
+    if isinstance(old, CommentedSeq | CommentedMap) and not old.fa.flow_style():
+        section.ca.items.pop(key, None)
+    section[key] = value
 
 
 def _id_like(frame: pd.DataFrame, contract: DataContract) -> list[str]:

@@ -215,7 +215,7 @@ def check_unique(ids: pd.Series) -> None:
     repeated = ids[ids.duplicated(keep=False) & ids.notna()]
     empty = int(ids.isna().sum())
     if len(repeated) or empty:
-        example = f" (e.g. {repeated.iloc[0]!r})" if len(repeated) else ""
+        example = f" (e.g. {_label(repeated.iloc[0])!r})" if len(repeated) else ""
         raise ConfigError(
             f"id column {ids.name!r} does not identify each row: {len(repeated):,} repeated "
             f"and {empty:,} empty values{example}; choose another column, or leave the id out"

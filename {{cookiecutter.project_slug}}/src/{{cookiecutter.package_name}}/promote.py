@@ -112,9 +112,14 @@ def compare_with_champion(
             f"(promote.min_comparison_rows is {min_rows})"
         )
     features, target = unseen[contract.feature_names], unseen[contract.target.name]
+    champion_model = tracking.load_model(f"models:/{model_name}/{champion}")
+    reads = list(champion_model.named_steps["input"].types)  # the raw columns it was trained on
+    lacking = [name for name in reads if name not in features.columns]
+    if lacking:
+        named = ", ".join(lacking[:5])
+        return skipped(f"version {champion} reads columns this data lacks ({named})")
     try:
-        champion_model = tracking.load_model(f"models:/{model_name}/{champion}")
-        champion_score = score(champion_model, features, target)
+        champion_score = score(champion_model, features[reads], target)
     except (KeyError, ValueError, TypeError) as error:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         return skipped(f"version {champion} cannot score this data ({first[:120]})")
