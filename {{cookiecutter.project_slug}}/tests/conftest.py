@@ -206,6 +206,40 @@ def _target(column: Column, score: np.ndarray) -> np.ndarray:
     return np.array(categories, dtype=object)[bins]
 
 
+def contract_of_every_kind(target: Column, *, id_column: str | None = None) -> DataContract:
+    """A contract with a feature of every kind the API treats differently, around `target`.
+
+    No id column unless asked: the service never needs one.
+    """
+    return DataContract(
+        name="every_kind",
+        id_column=id_column,
+        target=target,
+        features=(
+            Column(name="bounded number", type="numeric", min=0, max=50),
+            Column(name="open number (€)", type="numeric", nullable=True),
+            Column(name="yes or no", type="boolean"),
+            Column(name="a date", type="datetime", nullable=True),
+            Column(name="closed category", type="categorical", categories=("a", "b", "c")),
+            Column(
+                name="open category",
+                type="categorical",
+                categories=("x", "y"),
+                unknown_categories="accept",
+                nullable=True,
+            ),
+            Column(name="coded category", type="categorical", categories=(1, 2, 3)),
+        ),
+    )
+
+
+@pytest.fixture(scope="session")
+def every_kind() -> Callable[..., DataContract]:
+    """`contract_of_every_kind(target, id_column=None)`: for a test that needs a kind of column
+    the configured contract may lack."""
+    return contract_of_every_kind
+
+
 @pytest.fixture(scope="session")
 def generate() -> Callable[..., pd.DataFrame]:
     """`generate_rows(contract, rows, seed=0)`, for a test that needs a contract of its own."""
@@ -377,6 +411,16 @@ def postgres_url() -> Iterator[str]:
 
 
 # --- monitoring ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def moved_feature(contract: DataContract) -> str:
+    """The feature tests move: the first numeric one, else the first categorical or boolean one."""
+    for kinds in (("numeric",), ("categorical", "boolean")):
+        for column in contract.features:
+            if column.type in kinds:
+                return column.name
+    pytest.skip("the contract has only datetime features, which drift checks skip")
 
 
 @pytest.fixture

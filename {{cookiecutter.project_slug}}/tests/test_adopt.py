@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 {%- endif %}
 import yaml
+from click.testing import Result
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.adopt import Adopted, adopt
@@ -183,6 +184,13 @@ def configured_rows(database_url: str) -> pd.DataFrame:
 {%- endif %}
 
 
+def refused(result: Result, message: str) -> None:
+    """The CLI's refusal: exit code 1 and one line on stderr that says what is wrong."""
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert message in result.stderr
+
+
 def adopt_cli(runner: CliRunner, env: dict[str, str], source: str, *options: str):  # type: ignore[no-untyped-def]
     """`data adopt SOURCE OPTIONS...` through the CLI."""
     return runner.invoke(app, ["data", "adopt", source, *options], env=env)
@@ -289,9 +297,7 @@ def test_a_positive_that_is_not_a_label_is_one_line_and_writes_nothing(
 
     result = adopt_cli(runner, env, source, "--target", "the target", "--positive", "maybe")
 
-    assert result.exit_code == 1
-    assert result.stderr.strip().count("\n") == 0
-    assert "--positive 'maybe' is not a label" in result.stderr
+    refused(result, "--positive 'maybe' is not a label")
     assert state(project) == before
 
 
@@ -375,9 +381,7 @@ def test_a_text_target_is_refused_in_one_line(
 
     result = adopt_cli(runner, env, source, "--target", "the target")
 
-    assert result.exit_code == 1
-    assert result.stderr.strip().count("\n") == 0
-    assert "target 'the target' is not numeric" in result.stderr
+    refused(result, "target 'the target' is not numeric")
     assert state(project) == before
 
 
@@ -430,9 +434,7 @@ def test_a_repeated_id_is_refused_in_one_line_and_nothing_is_written(
 
     result = adopt_cli(runner, env, source, "--target", "the target", "--id", "row id")
 
-    assert result.exit_code == 1
-    assert result.stderr.strip().count("\n") == 0
-    assert "id column 'row id' does not identify each row: 2 repeated" in result.stderr
+    refused(result, "id column 'row id' does not identify each row: 2 repeated")
     assert state(project) == before
 
 
@@ -557,9 +559,7 @@ def test_a_file_in_data_raw_is_never_overwritten(
 
     result = adopt_cli(runner, env, source, "--target", "the target")
 
-    assert result.exit_code == 1
-    assert result.stderr.strip().count("\n") == 0
-    assert "data/raw/incoming.csv exists: data in data/raw/ is never overwritten" in result.stderr
+    refused(result, "data/raw/incoming.csv exists: data in data/raw/ is never overwritten")
     assert state(project) == before
 
 

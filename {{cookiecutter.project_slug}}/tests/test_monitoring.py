@@ -83,15 +83,6 @@ def unseen(rows: pd.DataFrame, count: int | None = None) -> pd.DataFrame:
     return rest if count is None else rest.head(count)
 
 
-def moved_feature(contract: DataContract) -> str:
-    """The feature a test moves: the first numeric one, else the first categorical or boolean one."""
-    for kinds in (("numeric",), ("categorical", "boolean")):
-        for column in contract.features:
-            if column.type in kinds:
-                return column.name
-    pytest.skip("the contract has only datetime features, which drift checks skip")
-
-
 def move(
     rows: pd.DataFrame,
     contract: DataContract,
@@ -179,10 +170,11 @@ def test_a_shifted_feature_is_reported_and_only_that_one(
     settings: Settings,
     raw_data: pd.DataFrame,
     contract: DataContract,
+    moved_feature: str,
     moved_up: Callable[[pd.DataFrame, str], pd.DataFrame],
     tmp_path: Path,
 ) -> None:
-    name = moved_feature(contract)
+    name = moved_feature
     path = write(move(unseen(raw_data), contract, name, moved_up), tmp_path / "shifted.csv")
 
     result = check_drift(champion, settings, path)
@@ -300,10 +292,11 @@ def test_drift_exits_0_without_drift_and_3_with_it(
     cli_env: dict[str, str],
     raw_data: pd.DataFrame,
     contract: DataContract,
+    moved_feature: str,
     moved_up: Callable[[pd.DataFrame, str], pd.DataFrame],
     tmp_path: Path,
 ) -> None:
-    name = moved_feature(contract)
+    name = moved_feature
     calm = write(unseen(raw_data), tmp_path / "calm.csv")
     moved = write(move(unseen(raw_data), contract, name, moved_up), tmp_path / "moved.csv")
 

@@ -38,19 +38,11 @@ def make_champion(config: ProjectConfig, settings: Settings, rows: pd.DataFrame)
     promote(config, settings, run_id)
 
 
-def moved_feature(contract: DataContract) -> str:
-    """The feature a test moves: the first numeric one, else the first categorical or boolean one."""
-    for kinds in (("numeric",), ("categorical", "boolean")):
-        for column in contract.features:
-            if column.type in kinds:
-                return column.name
-    pytest.skip("the contract has only datetime features, which drift checks skip")
-
-
 @pytest.fixture
 def new_rows(
     raw_data: pd.DataFrame,
     contract: DataContract,
+    moved_feature: str,
     moved_up: Callable[[pd.DataFrame, str], pd.DataFrame],
     tmp_path: Path,
 ) -> Callable[[bool], str]:
@@ -62,7 +54,7 @@ def new_rows(
     def write(drift: bool) -> str:
         rows = raw_data.iloc[int(TRAINED * len(raw_data)) :].reset_index(drop=True)
         if drift:
-            name = moved_feature(contract)
+            name = moved_feature
             if name in contract.features_of_type("numeric"):
                 rows = moved_up(rows, name)
             else:

@@ -51,33 +51,6 @@ class Api:
         return next(f for f in self.contract.features if matches(f))
 
 
-def contract_of_every_kind(target: Column, *, id_column: str | None = None) -> DataContract:
-    """A contract with a feature of every kind the API treats differently, around `target`.
-
-    No id column unless asked: the service never needs one.
-    """
-    return DataContract(
-        name="every_kind",
-        id_column=id_column,
-        target=target,
-        features=(
-            Column(name="bounded number", type="numeric", min=0, max=50),
-            Column(name="open number (€)", type="numeric", nullable=True),
-            Column(name="yes or no", type="boolean"),
-            Column(name="a date", type="datetime", nullable=True),
-            Column(name="closed category", type="categorical", categories=("a", "b", "c")),
-            Column(
-                name="open category",
-                type="categorical",
-                categories=("x", "y"),
-                unknown_categories="accept",
-                nullable=True,
-            ),
-            Column(name="coded category", type="categorical", categories=(1, 2, 3)),
-        ),
-    )
-
-
 def metadata_for(contract: DataContract) -> ModelMetadata:
     """What the service knows about a test model that reads `contract`'s features."""
     return ModelMetadata(
@@ -167,26 +140,26 @@ def app_for(
         yield make
 
 
-@pytest.fixture(scope="session")
-def every_kind() -> Callable[..., DataContract]:
-    """`contract_of_every_kind(target, id_column=None)`, for a test that builds its own app."""
-    return contract_of_every_kind
-
-
 @pytest.fixture
-def own_api(app_for: Callable[[DataContract], Api], contract: DataContract) -> Api:
+def own_api(
+    app_for: Callable[[DataContract], Api],
+    contract: DataContract,
+    every_kind: Callable[..., DataContract],
+) -> Api:
     """An app over a contract of its own, with a feature of every kind and no id column."""
-    return app_for(contract_of_every_kind(contract.target))
+    return app_for(every_kind(contract.target))
 
 
 @pytest.fixture
-def api_with(api: Api, app_for: Callable[[DataContract], Api]) -> Callable[..., Api]:
+def api_with(
+    api: Api, app_for: Callable[[DataContract], Api], every_kind: Callable[..., DataContract]
+) -> Callable[..., Api]:
     """The configured app if its contract has a feature matching each test, else one that does."""
 
     def pick(*wanted: Callable[[Column], bool]) -> Api:
         features = api.contract.features
         if all(any(matches(f) for f in features) for matches in wanted):
             return api
-        return app_for(contract_of_every_kind(api.contract.target))
+        return app_for(every_kind(api.contract.target))
 
     return pick
