@@ -3,7 +3,7 @@
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -422,6 +422,38 @@ def test_an_oversize_body_is_refused_before_it_is_read(client: TestClient) -> No
     response = post_text(client, "/predict/batch", '{"records": [' + " " * 30_000 + "]}")
     body = assert_clean_error(response, 413)
     assert "bytes" in body["error"]
+
+
+def test_a_chunked_body_over_the_limit_is_refused(
+    client: TestClient, records: list[dict[str, Any]]
+) -> None:
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent with chunked transfer encoding
+        yield b'{"records": [' + json.dumps(records[0]).encode()
+        for _ in range(100):
+            yield b" " * 1024
+        yield b"]}"
+
+    response = client.post(
+        "/predict/batch", content=chunks(), headers={"content-type": "application/json"}
+    )
+
+    body = assert_clean_error(response, 413)
+    assert "bytes" in body["error"]
+
+
+def test_a_chunked_body_within_the_limit_is_answered(
+    client: TestClient, records: list[dict[str, Any]]
+) -> None:
+    payload = json.dumps({"records": records[:2]}).encode()
+
+    response = client.post(
+        "/predict/batch",
+        content=iter([payload[:10], payload[10:]]),
+        headers={"content-type": "application/json"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == 2
 
 
 def test_a_bad_record_in_a_batch_is_named_by_its_position(api_with: Callable[..., Any]) -> None:

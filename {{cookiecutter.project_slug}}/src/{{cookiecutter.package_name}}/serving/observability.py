@@ -1,6 +1,7 @@
 """What the service tells its operators: JSON log lines with the request ID, and Prometheus metrics.
 
-The middleware is plain ASGI (no per-request task or body copy), so it costs microseconds.
+The middleware is plain ASGI (no per-request task), so it costs microseconds. A prediction
+request's body is read here, up to the size limit and no further, whatever its transfer encoding.
 """
 
 import json
@@ -21,7 +22,7 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 ROUTES = ("/predict", "/predict/batch", "/health", "/ready", "/metadata", "/metrics")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # The largest JSON body accepted, per record of the largest batch (a record is a few hundred
-# bytes); larger bodies are refused before they are read.
+# bytes); a larger body is refused as soon as that many bytes have arrived, before parsing.
 BYTES_PER_RECORD = 4096
 
 
@@ -156,6 +157,12 @@ class RequestMiddleware:
 
         try:
             refusal = self.refuse(scope, headers)
+            if refusal is None and is_prediction(scope):
+                body = await read_body(receive, self.max_body_bytes)
+                if body is None:
+                    refusal = too_large(self.max_body_bytes)
+                else:
+                    receive = replay(body, receive)
             if refusal is None:
                 await self.app(scope, receive, send_with_id)
             else:
@@ -179,7 +186,7 @@ class RequestMiddleware:
 
     def refuse(self, scope: Scope, headers: dict[bytes, bytes]) -> ASGIApp | None:
         """An error answer for a prediction request with the wrong type or size of body."""
-        if scope["method"] != "POST" or not scope["path"].startswith("/predict"):
+        if not is_prediction(scope):
             return None
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if content_type != b"application/json":
@@ -188,10 +195,53 @@ class RequestMiddleware:
             )
         length = headers.get(b"content-length", b"0")
         if length.isdigit() and int(length) > self.max_body_bytes:
-            return error_app(
-                413, f"the body is larger than {self.max_body_bytes:,} bytes: send fewer records"
-            )
+            return too_large(self.max_body_bytes)  # said up front: refused before a byte is read
         return None
+
+
+def is_prediction(scope: Scope) -> bool:
+    """Whether a request posts records to score: the requests whose body is checked."""
+    return bool(scope["method"] == "POST" and scope["path"].startswith("/predict"))
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, read as it arrives; None as soon as it passes `limit` bytes.
+
+    A `Content-Length` header can be left out (chunked transfer encoding) or lie: only the
+    bytes that arrive count, and no more than `limit` of them are ever held.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return b"".join(chunks)
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body already read, then listens for a disconnect."""
+    sent = False
+
+    async def again() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return again
+
+
+def too_large(limit: int) -> ASGIApp:
+    """The answer to a body over the limit."""
+    return error_app(413, f"the body is larger than {limit:,} bytes: send fewer records")
 
 
 def error_app(status: int, error: str) -> ASGIApp:
