@@ -1,6 +1,7 @@
 """The estimators a project can train, their tuning search spaces, and how a model is scored."""
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -59,6 +60,43 @@ def custom_estimator(seed: int, **params: Any) -> Any:
 #: Only classes from these packages may be loaded back from a saved model (skops refuses
 #: anything else, so a tampered model file cannot run arbitrary code).
 TRUSTED_MODULES = ("{{ cookiecutter.package_name }}", "sklearn", "numpy", "scipy")
+
+
+def load_saved(folder: Path) -> Any:
+    """Load a model that MLflow saved in `folder`, only as skops, trusting only TRUSTED_MODULES.
+
+    Every way the project loads a model comes here (the registry, a run, an exported directory),
+    so a model file that is a pickle, or that names a class from another package, is refused
+    before any of it is read: loading it could run any code.
+
+    Raises:
+        ConfigError: the folder holds no model saved this way, or one that asks for more trust.
+    """
+    import skops.io  # seconds to import: only when loading
+    import yaml
+
+    try:
+        flavor = yaml.safe_load((folder / "MLmodel").read_text("utf-8"))["flavors"]["sklearn"]
+        serialization, file_name = flavor.get("serialization_format"), flavor["pickled_model"]
+        types = [str(name) for name in flavor.get("skops_trusted_types") or []]
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:
+        raise ConfigError(f"{folder}: not a scikit-learn model saved by MLflow ({error})") from None
+    model_file = folder / str(file_name)
+    if serialization != "skops" or model_file.resolve().parent != folder.resolve():
+        raise ConfigError(
+            f"{folder} holds a model saved as {serialization!r} in {file_name!r}, not skops beside "
+            "its MLmodel: refused, since loading it could run any code"
+        )
+    foreign = [name for name in types if name.split(".")[0] not in TRUSTED_MODULES]
+    if foreign:
+        raise ConfigError(
+            f"{folder} asks to trust {', '.join(foreign)}: add the package to TRUSTED_MODULES in "
+            "models.py only if you trust this model"
+        )
+    try:
+        return skops.io.load(model_file, trusted=types)
+    except (OSError, ValueError, TypeError, skops.io.exceptions.UntrustedTypesFoundException) as e:
+        raise ConfigError(f"{model_file}: not loaded ({str(e).splitlines()[0]})") from None
 
 
 # ============================================================================================

@@ -8,6 +8,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.models import TRUSTED_MODULES
+from {{ cookiecutter.package_name }}.models import TRUSTED_MODULES, load_saved
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.outputs import threshold_of
 {%- endif %}
@@ -81,8 +82,17 @@ def log_model(
 
 
 def load_model(uri: str) -> Any:
-    """Load a logged scikit-learn pipeline from `runs:/...` or `models:/NAME@ALIAS`."""
-    return mlflow.sklearn.load_model(uri)
+    """Load a logged scikit-learn pipeline from `runs:/...` or `models:/NAME@ALIAS`.
+
+    Only as skops, trusting only TRUSTED_MODULES (`models.load_saved`): whoever can write to the
+    artifact store cannot make this run their code.
+
+    Raises:
+        ConfigError: the artifact is not a model saved that way.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder)
+        return load_saved(Path(local))
 
 
 def champion_version(model_name: str) -> str | None:

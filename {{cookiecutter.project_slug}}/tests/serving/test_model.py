@@ -1,11 +1,14 @@
 """Loading the served model from the registry or an exported directory, and exporting it."""
 
+import contextlib
+import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import mlflow.sklearn
 import pandas as pd
 import pytest
 import yaml
@@ -25,7 +28,7 @@ from {{ cookiecutter.package_name }}.serving.model import (
     load_served_model,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.tracking import CHAMPION
+from {{ cookiecutter.package_name }}.tracking import CHAMPION, load_model
 from {{ cookiecutter.package_name }}.train import train
 
 
@@ -99,6 +102,51 @@ def test_a_model_file_asking_to_trust_foreign_code_is_refused(
     mlmodel.write_text(yaml.safe_dump(description), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"os\.system"):
         load_served_model(settings.model_copy(update={"model_uri": str(exported)}), contract)
+
+
+class Planted:
+    """A pickle that, when loaded, creates a file: proof that loading ran the attacker's code."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[Path]]:
+        return (Path.touch, (self.marker,))
+
+
+def plant_pickle(settings: Settings, marker: Path) -> None:
+    """Replace version 1's saved model in the artifact store with a pickle that runs code."""
+    location = mlflow.MlflowClient().get_model_version_download_uri(settings.model_name, "1")
+    folder = Path(location.removeprefix("file://"))
+    mlmodel = folder / MLMODEL_FILE
+    description = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
+    description["flavors"]["sklearn"] |= {
+        "serialization_format": "cloudpickle",
+        "pickled_model": "model.pkl",
+    }
+    mlmodel.write_text(yaml.safe_dump(description), encoding="utf-8")
+    (folder / "model.pkl").write_bytes(pickle.dumps(Planted(marker)))
+
+
+def test_a_pickle_planted_in_the_registry_is_refused_and_never_run(
+    champion: str, settings: Settings, contract: DataContract, tmp_path: Path
+) -> None:
+    marker = tmp_path / "the planted code ran"
+    plant_pickle(settings, marker)
+    uri = f"models:/{settings.model_name}/1"
+
+    with pytest.raises(ConfigError, match="refused, since loading it could run any code"):
+        load_model(uri)
+    with pytest.raises(ConfigError, match="refused, since loading it could run any code"):
+        load_served_model(settings, contract)
+    with pytest.raises(ConfigError, match="refused"):
+        load_model(f"runs:/{champion}/model")
+
+    assert not marker.exists()
+    # The plant is live: MLflow's own loader, which follows the MLmodel, runs it.
+    with contextlib.suppress(Exception):
+        mlflow.sklearn.load_model(uri)
+    assert marker.exists()
 
 
 def test_a_model_trained_on_other_features_is_refused(

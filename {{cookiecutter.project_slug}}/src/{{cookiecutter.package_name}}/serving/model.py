@@ -8,6 +8,7 @@ not even MLflow, which keeps a serving image small and its start fast.
 import json
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.models import TRUSTED_MODULES
+from {{ cookiecutter.package_name }}.models import load_saved
 from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -125,33 +126,24 @@ def registered_metadata(
 
 
 def _load_registered(settings: Settings, contract: DataContract) -> ServedModel:
-    import mlflow.sklearn
+    import mlflow
 
     metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
     # The version, not the alias: a promotion while loading cannot mix two models.
-    pipeline = mlflow.sklearn.load_model(pinned)
+    with tempfile.TemporaryDirectory() as folder:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=pinned, dst_path=folder)
+        pipeline = load_saved(Path(local))
     return ServedModel(pipeline, metadata.model_copy(update={"features": _features_of(pipeline)}))
 
 
 def _load_directory(path: Path) -> ServedModel:
     """Load an exported model with skops, trusting only the classes the project allows."""
-    import skops.io
-
     _check_directory(path)
     try:
         metadata = ModelMetadata.model_validate_json((path / METADATA_FILE).read_text("utf-8"))
-        flavor = yaml.safe_load((path / MLMODEL_FILE).read_text("utf-8"))["flavors"]["sklearn"]
-        model_file = path / flavor["pickled_model"]
-        types = list(flavor.get("skops_trusted_types") or [])
-    except (ValueError, KeyError, TypeError, yaml.YAMLError) as error:
+    except ValueError as error:
         raise ConfigError(f"{path}: not a model written by `export` ({error})") from None
-    foreign = [name for name in types if name.split(".")[0] not in TRUSTED_MODULES]
-    if foreign:
-        raise ConfigError(
-            f"{path} asks to trust {', '.join(foreign)}: add the package to TRUSTED_MODULES in "
-            "models.py only if you trust this model"
-        )
-    pipeline = skops.io.load(model_file, trusted=types)
+    pipeline = load_saved(path)
     return ServedModel(pipeline, metadata.model_copy(update={"source": str(path)}))
 
 
