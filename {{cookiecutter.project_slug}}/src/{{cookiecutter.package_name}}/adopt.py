@@ -198,9 +198,12 @@ def _updated_config(
     data = document["data"]
     old = next(key for key in data if key in ("query", "table"))
     position = list(data).index(old)
-    data.ca.items.pop(old, None)
+    key, value = next(iter(location.items()))
+    comments = data.ca.items.pop(old, None)  # the comments after it belong to the new key
     del data[old]
-    data.insert(position, *next(iter(location.items())))
+    data.insert(position, key, value)
+    if comments is not None:
+        data.ca.items[key] = comments
 {%- else %}
     _set(document["data"], "path", location["path"])
 {%- endif %}
