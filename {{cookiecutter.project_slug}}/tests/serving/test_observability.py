@@ -6,7 +6,11 @@ import logging
 import logging.config
 from typing import Any
 
-from {{ cookiecutter.package_name }}.serving.observability import JsonFormatter, log_config, read_body
+from {{ cookiecutter.package_name }}.serving.observability import (
+    JsonFormatter,
+    log_config,
+    read_body,
+)
 
 
 def test_a_log_record_becomes_one_json_line_with_its_fields() -> None:
