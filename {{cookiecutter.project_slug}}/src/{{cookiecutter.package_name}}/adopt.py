@@ -10,7 +10,6 @@ import filecmp
 import glob
 {% endif -%}
 import io
-import os
 import shlex
 {%- if cookiecutter.data_source == "csv" %}
 import shutil
@@ -20,10 +19,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
+from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config, parse_config
 from {{ cookiecutter.package_name }}.contract import (
     DataContract,
     dump_contract,
@@ -31,9 +31,9 @@ from {{ cookiecutter.package_name }}.contract import (
     name_for,
 )
 {%- if cookiecutter.data_source == "sql" %}
-from {{ cookiecutter.package_name }}.datasets import read_sql
+from {{ cookiecutter.package_name }}.datasets import read_sql, write_whole
 {%- else %}
-from {{ cookiecutter.package_name }}.datasets import read_table
+from {{ cookiecutter.package_name }}.datasets import read_table, write_whole
 {%- endif %}
 {%- if cookiecutter.data_source == "csv" %}
 from {{ cookiecutter.package_name }}.errors import ConfigError
@@ -173,13 +173,7 @@ def _copy_new(source: Path, destination: Path) -> None:
             f"{destination} exists: data in data/raw/ is never overwritten; rename your file "
             "or remove the old one first"
         )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = destination.with_name(f".{destination.name}.{os.getpid()}.tmp")
-    try:
-        shutil.copyfile(source, staging)
-        staging.rename(destination)
-    finally:
-        staging.unlink(missing_ok=True)
+    write_whole(destination, lambda temporary: shutil.copyfile(source, temporary))
 {%- endif %}
 
 
@@ -191,8 +185,8 @@ def _updated_config(
     Raises:
         ConfigError: the result would not be a valid config (it is not written).
     """
-    yaml = YAML()  # round trip: comments, key order and quoting stay as the person wrote them
-    document = yaml.load(config_file.read_text(encoding="utf-8"))
+    editor = YAML()  # round trip: comments, key order and quoting stay as the person wrote them
+    document = editor.load(config_file.read_text(encoding="utf-8"))
     notes: list[str] = []
 {%- if cookiecutter.data_source == "sql" %}
     data = document["data"]
@@ -218,13 +212,8 @@ def _updated_config(
         _set(document["split"], "time_column", None)
         notes.append(f"split.time_column {time_column!r} cleared: the new data has no such date")
     text = io.StringIO()
-    yaml.dump(document, text)
-    staging = config_file.with_name(f".{config_file.name}.{os.getpid()}.check")
-    try:
-        staging.write_text(text.getvalue(), encoding="utf-8")
-        load_config(staging)
-    finally:
-        staging.unlink(missing_ok=True)
+    editor.dump(document, text)
+    parse_config(yaml.safe_load(text.getvalue()), source=str(config_file))  # as it will be read
     return text.getvalue(), notes
 
 
@@ -253,14 +242,8 @@ def _id_like(frame: pd.DataFrame, contract: DataContract) -> list[str]:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write a file whole: beside it first, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        staging.write_text(text, encoding="utf-8")
-        staging.replace(path)
-    finally:
-        staging.unlink(missing_ok=True)
+    """Write a text file whole (see `datasets.write_whole`)."""
+    write_whole(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
 
 
 def describe_data(frame: pd.DataFrame, contract: DataContract, location: str) -> str:

@@ -492,7 +492,7 @@ def data_adopt(
     for note in adopted.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(
-        "Next: review configs/contract.yaml (bounds, categories, descriptions), then "
+        f"Next: review {config.data.contract} (bounds, categories, descriptions), then "
         f"`{PROG} run`, `make test`, and commit."
     )
 

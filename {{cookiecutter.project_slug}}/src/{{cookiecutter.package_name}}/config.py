@@ -156,11 +156,19 @@ def load_config(path: Path) -> ProjectConfig:
         ConfigError: the file is missing, is not YAML, or breaks the schema.
     """
     missing = "config file not found: run from the project root or set {{ cookiecutter.package_name | upper }}_CONFIG_FILE"
-    raw = read_yaml(path, missing=missing)
+    return parse_config(read_yaml(path, missing=missing), source=str(path))
+
+
+def parse_config(raw: object, *, source: str) -> ProjectConfig:
+    """Validate config values already read from YAML; `source` names them in the error.
+
+    Raises:
+        ConfigError: the values break the schema.
+    """
     try:
         return ProjectConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(describe(error, source=str(path))) from None
+        raise ConfigError(describe(error, source=source)) from None
 
 
 def read_yaml(path: Path, *, missing: str) -> object:

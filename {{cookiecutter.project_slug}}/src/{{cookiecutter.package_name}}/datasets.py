@@ -8,6 +8,7 @@ import io
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -108,15 +109,20 @@ def _read_bytes(content: bytes, name: str) -> pd.DataFrame:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    """Write Parquet all at once: to a temporary file beside `path`, then renamed over it.
+    """Write Parquet all at once (see `write_whole`)."""
+    write_whole(path, lambda temporary: frame.to_parquet(temporary, index=False))
+
+
+def write_whole(path: Path, write: Callable[[Path], object]) -> None:
+    """Write a file all at once: `write` fills a temporary file beside `path`, renamed over it.
 
     A run that fails part-way leaves whatever was at `path` untouched.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        frame.to_parquet(temporary, index=False)
-        Path(temporary).replace(path)
+        write(temporary)
+        temporary.replace(path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

@@ -17,7 +17,11 @@ from sklearn.inspection import permutation_importance
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.models import GREATER_IS_BETTER, PRIMARY_METRIC
 {%- if cookiecutter.task == "classification" %}
-from {{ cookiecutter.package_name }}.outputs import positive_class, predicted_classes
+from {{ cookiecutter.package_name }}.outputs import (
+    DEFAULT_THRESHOLD,
+    positive_class,
+    predicted_classes,
+)
 {%- endif %}
 from {{ cookiecutter.package_name }}.validation import count_rows
 
@@ -167,12 +171,12 @@ def choose_threshold(estimator: Any, frame: pd.DataFrame, contract: DataContract
     """The positive-class probability with the best f1 on some rows (the validation set).
 
     An imbalanced target needs it: at 0.5 a model may predict the rare class almost never.
-    Falls back to 0.5 when the rows hold only one class.
+    Falls back to DEFAULT_THRESHOLD when the rows hold only one class.
     """
     truth, probabilities, classes, positive = predict(estimator, frame, contract)
     is_positive = truth == positive
     if is_positive.all() or not is_positive.any():
-        return 0.5
+        return DEFAULT_THRESHOLD
     precision, recall, thresholds = metrics.precision_recall_curve(
         is_positive, probabilities[:, classes.index(positive)]
     )

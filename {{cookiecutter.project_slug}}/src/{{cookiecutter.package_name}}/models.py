@@ -62,6 +62,10 @@ def custom_estimator(seed: int, **params: Any) -> Any:
 TRUSTED_MODULES = ("{{ cookiecutter.package_name }}", "sklearn", "numpy", "scipy")
 
 
+#: MLflow's description of a saved model: which file holds it, and which classes it may load.
+MLMODEL_FILE = "MLmodel"
+
+
 def load_saved(folder: Path) -> Any:
     """Load a model that MLflow saved in `folder`, only as skops, trusting only TRUSTED_MODULES.
 
@@ -76,7 +80,7 @@ def load_saved(folder: Path) -> Any:
     import yaml
 
     try:
-        flavor = yaml.safe_load((folder / "MLmodel").read_text("utf-8"))["flavors"]["sklearn"]
+        flavor = yaml.safe_load((folder / MLMODEL_FILE).read_text("utf-8"))["flavors"]["sklearn"]
         serialization, file_name = flavor.get("serialization_format"), flavor["pickled_model"]
         types = [str(name) for name in flavor.get("skops_trusted_types") or []]
     except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as error:

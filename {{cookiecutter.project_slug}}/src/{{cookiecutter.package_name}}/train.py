@@ -183,9 +183,11 @@ def decision_threshold(
     model: Pipeline, validation: pd.DataFrame, contract: DataContract, config: ProjectConfig
 ) -> float:
     """A two-class model's threshold: fixed in the config, or chosen on the validation set."""
-    if len(contract.classes) != 2 or config.evaluate.threshold != "max_f1":
-        return DEFAULT_THRESHOLD if len(contract.classes) != 2 else float(config.evaluate.threshold)
-    return choose_threshold(model, validation, contract)
+    if len(contract.classes) != 2:
+        return DEFAULT_THRESHOLD  # the most probable class wins: there is no threshold
+    if config.evaluate.threshold == "max_f1":
+        return choose_threshold(model, validation, contract)
+    return float(config.evaluate.threshold)
 {%- endif %}
 
 

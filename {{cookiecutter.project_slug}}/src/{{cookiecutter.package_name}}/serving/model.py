@@ -8,7 +8,6 @@ not even MLflow, which keeps a serving image small and its start fast.
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,14 +16,12 @@ import yaml
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.models import load_saved
+from {{ cookiecutter.package_name }}.models import MLMODEL_FILE, load_saved
 from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
 from {{ cookiecutter.package_name }}.settings import Settings
 
 REGISTRY_PREFIX = "models:/"
 METADATA_FILE = "metadata.json"
-#: MLflow's description of a saved model: which file holds it, and which classes it may load.
-MLMODEL_FILE = "MLmodel"
 
 
 @dataclass(frozen=True)
@@ -126,13 +123,11 @@ def registered_metadata(
 
 
 def _load_registered(settings: Settings, contract: DataContract) -> ServedModel:
-    import mlflow
+    from {{ cookiecutter.package_name }} import tracking
 
     metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
     # The version, not the alias: a promotion while loading cannot mix two models.
-    with tempfile.TemporaryDirectory() as folder:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=pinned, dst_path=folder)
-        pipeline = load_saved(Path(local))
+    pipeline = tracking.load_model(pinned)
     return ServedModel(pipeline, metadata.model_copy(update={"features": _features_of(pipeline)}))
 
 
