@@ -91,6 +91,32 @@ def test_range_on_a_categorical_column_is_refused(contract: DataContract, tmp_pa
         load_contract(write(tmp_path, values))
 
 
+def test_max_length_on_a_column_that_is_not_text_is_refused(
+    contract: DataContract, tmp_path: Path
+) -> None:
+    values = contract_dict(contract)
+    values["features"] = [{"name": "count", "type": "numeric", "max_length": 10}]
+
+    with pytest.raises(ConfigError, match="count: max_length applies to categorical columns only"):
+        load_contract(write(tmp_path, values))
+
+
+def test_a_columns_max_length_overrides_the_contracts(
+    contract: DataContract, tmp_path: Path
+) -> None:
+    values = contract_dict(contract) | {"max_string_length": 30}
+    values["features"] = [
+        {"name": "code", "type": "categorical", "max_length": 3},
+        {"name": "note", "type": "categorical"},
+    ]
+
+    loaded = load_contract(write(tmp_path, values))
+
+    code, note = loaded.features
+    assert (loaded.max_length_of(code), loaded.max_length_of(note)) == (3, 30)
+    assert DataContract.model_validate(contract_dict(contract)).max_string_length == 1000
+
+
 def test_min_above_max_is_refused(contract: DataContract, tmp_path: Path) -> None:
     values = contract_dict(contract)
     values["features"] = [{"name": "age", "type": "numeric", "min": 10, "max": 1}]

@@ -63,3 +63,11 @@ def test_prediction_log_location_is_a_setting(monkeypatch: pytest.MonkeyPatch) -
 
     assert load_settings().prediction_log_dir == Path("/var/log/predictions")
 {%- endif %}
+
+
+def test_cors_origins_that_are_not_json_are_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"{ENV_PREFIX}CORS_ORIGINS", "https://example.com")
+
+    with pytest.raises(ConfigError, match=r"cors_origins.*write the list as JSON") as caught:
+        load_settings()
+    assert "\n" not in str(caught.value)

@@ -182,6 +182,76 @@ def test_unknown_category_passes_where_the_contract_accepts_it(
     assert (validated[column.name] == unseen).sum() == 4
 
 
+def open_text(column: Column) -> bool:
+    """A text column that takes values beyond a listed set: only their length is bounded."""
+    return column.type == "categorical" and (
+        column.categories is None or column.unknown_categories == "accept"
+    )
+
+
+def test_text_longer_than_the_limit_is_counted(case_of: Callable[..., Case]) -> None:
+    case = case_of(open_text)
+    column, rows = case.column, case.rows
+    limit = case.contract.max_length_of(column)
+    rows[column.name] = rows[column.name].astype("object")
+    rows.loc[rows.index[:3], column.name] = "x" * (limit + 1)
+    rows.loc[rows.index[3], column.name] = "x" * limit
+
+    assert problems(rows, case.contract) == [
+        f"column {column.name!r}: 3 rows longer than {limit:,} characters"
+    ]
+
+
+def test_a_columns_own_max_length_applies(case_of: Callable[..., Case]) -> None:
+    case = case_of(open_text)
+    column, rows = case.column, case.rows
+    limit = 2 + max(len(str(value)) for value in rows[column.name].dropna())
+    features = tuple(
+        f.model_copy(update={"max_length": limit}) if f is column else f
+        for f in case.contract.features
+    )
+    contract = case.contract.model_copy(update={"features": features})
+    rows[column.name] = rows[column.name].astype("object")
+    rows.loc[rows.index[:2], column.name] = "x" * (limit + 1)
+
+    assert problems(rows, contract) == [
+        f"column {column.name!r}: 2 rows longer than {limit:,} characters"
+    ]
+
+
+def test_an_id_longer_than_the_limit_is_counted(
+    contract: DataContract,
+    sample: pd.DataFrame,
+    generate: Callable[..., pd.DataFrame],
+    every_kind: Callable[..., DataContract],
+) -> None:
+    if contract.id_column is None:
+        contract = every_kind(contract.target, id_column="record id")
+        sample = generate(contract, len(sample), seed=1)
+    assert contract.id_column is not None
+    sample.loc[sample.index[0], contract.id_column] = "x" * (contract.max_string_length + 1)
+
+    assert problems(sample, contract) == [
+        f"column {contract.id_column!r}: 1 row longer than "
+        f"{contract.max_string_length:,} characters"
+    ]
+
+
+def test_a_value_in_a_message_is_cut_to_80_characters(case_of: Callable[..., Case]) -> None:
+    case = case_of(lambda f: f.type == "numeric")
+    name, rows = case.column.name, case.rows
+    rows[name] = rows[name].astype("object")
+    rows.loc[rows.index[0], name] = "start-" + "x" * 1_000_000 + "-end"
+
+    [problem] = problems(rows, case.contract)
+
+    example = problem.split("(e.g. ", 1)[1].removesuffix(")")
+    assert len(example) <= 80
+    assert example.startswith("'start-x")
+    assert example.endswith("x-end'")
+    assert "..." in example
+
+
 def test_null_in_a_non_nullable_column_is_counted(case_of: Callable[..., Case]) -> None:
     case = case_of(lambda f: not f.nullable)
     column, rows = case.column, case.rows

@@ -24,6 +24,8 @@ MAX_INFERRED_CATEGORIES = 50
 # A text column counts as dates when this share of its values parse as dates (a few typos
 # do not make it free text).
 DATE_SHARE = 0.95
+# The longest text value a contract accepts by default, in characters (`max_string_length`).
+MAX_STRING_LENGTH = 1000
 
 
 class Column(BaseModel):
@@ -41,6 +43,9 @@ class Column(BaseModel):
     # `accept` it, and the model encodes it as unknown.
     unknown_categories: Literal["reject", "accept"] = "reject"
     nullable: bool = False
+    # Categorical only: the longest value accepted, in characters; the contract's
+    # max_string_length when unset.
+    max_length: int | None = Field(default=None, ge=1)
     # A two-class target only: the class that precision, recall and the threshold are about.
     positive: Category | None = None
 {%- if cookiecutter.include_monitoring %}
@@ -54,6 +59,8 @@ class Column(BaseModel):
             raise ValueError(f"{self.name}: min and max apply to numeric columns only")
         if self.categories is not None and self.type != "categorical":
             raise ValueError(f"{self.name}: categories apply to categorical columns only")
+        if self.max_length is not None and self.type != "categorical":
+            raise ValueError(f"{self.name}: max_length applies to categorical columns only")
         if self.unknown_categories == "accept" and self.categories is None:
             raise ValueError(f"{self.name}: unknown_categories applies to listed categories only")
         if self.positive is not None and str(self.positive) not in map(str, self.categories or ()):
@@ -72,6 +79,9 @@ class DataContract(BaseModel):
     id_column: str | None = Field(default=None, min_length=1)
     target: Column
     features: tuple[Column, ...] = Field(min_length=1)
+    # The longest text value (a category, an ID) accepted, in characters, unless a column sets
+    # its own max_length: a longer one is refused by validation and by the API.
+    max_string_length: int = Field(default=MAX_STRING_LENGTH, ge=1)
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> Self:
@@ -91,6 +101,10 @@ class DataContract(BaseModel):
     def feature_names(self) -> list[str]:
         """The names of the features, in contract order."""
         return [feature.name for feature in self.features]
+
+    def max_length_of(self, column: Column) -> int:
+        """The longest text value `column` accepts: its own max_length, else the contract's."""
+        return column.max_length or self.max_string_length
 
     def features_of_type(self, column_type: ColumnType) -> list[str]:
         """The names of the features of one type."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field,{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %} SecretStr,{% endif %} ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
 
@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=1000, ge=1)
     # Browser origins allowed to call the API, as a JSON list; none by default (CORS off).
     cors_origins: list[str] = Field(default_factory=list)
+    # Server limits, per worker. A client must send a request's headers within header_timeout
+    # seconds of connecting (or of its first byte on a kept-alive connection), else it is
+    # disconnected: slow clients cannot hold connections open. An idle keep-alive connection
+    # is closed after keep_alive_timeout seconds. Past max_connections open connections, new
+    # requests are answered 503 at once.
+    header_timeout: float = Field(default=10, gt=0)
+    keep_alive_timeout: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=1000, ge=1)
 {%- if cookiecutter.data_source == "sql" %}
     # A secret once it names a real server: masked whenever settings are shown.
     database_url: SecretStr = SecretStr("sqlite:///data/raw/{{ cookiecutter.__sample }}.db")
@@ -61,6 +69,8 @@ class Settings(BaseSettings):
     # By default to SQLite files in this folder, a new file past prediction_log_max_mb ...
     prediction_log_dir: Path = Path("logs/predictions")
     prediction_log_max_mb: float = Field(default=64, gt=0)
+    # ... deleting rows older than prediction_log_keep_days (a rotated file goes whole) ...
+    prediction_log_keep_days: float = Field(default=90, gt=0)
     # ... or to a PostgreSQL database (postgresql://user:password@host/db) when this is set.
     prediction_log_url: SecretStr | None = None
 {%- endif %}
@@ -70,11 +80,17 @@ def load_settings() -> Settings:
     """Read the settings, turning a bad value into one line that names the variable.
 
     Raises:
-        ConfigError: a variable or `.env` entry has a value that is not allowed.
+        ConfigError: a variable or `.env` entry has a value that is not allowed, or a list that
+            is not JSON.
     """
     try:
         return Settings()
     except ValidationError as error:
         raise ConfigError(
             describe(error, prefix=ENV_PREFIX, source="environment or .env")
+        ) from None
+    except SettingsError as error:  # raised before validation: a list's value is not JSON
+        raise ConfigError(
+            f"environment or .env: {error} ({error.__cause__}): "
+            'write the list as JSON, e.g. ["https://example.com"]'
         ) from None

@@ -4,6 +4,7 @@ Every problem becomes one line that names the column, says what is wrong, and co
 offending rows, so a person can fix the data (or the contract) without reading a traceback.
 """
 
+import reprlib
 from collections.abc import Callable
 
 import pandas as pd
@@ -14,6 +15,9 @@ from {{ cookiecutter.package_name }}.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.errors import DataValidationError
 
 BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+# A value quoted in a message is cut to 80 characters: a 50 MB cell is not echoed whole.
+SHORT = reprlib.Repr()
+SHORT.maxstring = SHORT.maxlong = SHORT.maxother = 80
 
 
 def validate(
@@ -42,7 +46,7 @@ def validate(
     for name in frame.columns:
         if name not in expected:
             problems.append(
-                f"column {name!r}: not in the contract (add it to the contract or drop it from the data)"
+                f"column {shown(name)}: not in the contract (add it to the contract or drop it from the data)"
             )
 
     typed = pd.DataFrame(index=frame.index)
@@ -82,7 +86,7 @@ def coerce(values: pd.Series, column: Column) -> tuple[pd.Series, str | None]:
     failed = converted.isna() & values.notna()
     if not failed.any():
         return converted, None
-    example = plain(values[failed].iloc[0])
+    example = shown(values[failed].iloc[0])
     kind = {
         "numeric": "numbers",
         "boolean": "true/false",
@@ -91,14 +95,17 @@ def coerce(values: pd.Series, column: Column) -> tuple[pd.Series, str | None]:
     }
     return converted, (
         f"column {column.name!r}: {count_rows(int(failed.sum()))} that are not {kind[column.type]} "
-        f"(e.g. {example!r})"
+        f"(e.g. {example})"
     )
 
 
-def plain(value: object) -> object:
-    """A NumPy scalar as the Python value it holds, so that messages read `73.0`, not `np.float64(73.0)`."""
+def shown(value: object) -> str:
+    """A value as a message quotes it: at most 80 characters, the middle of a longer one cut.
+
+    A NumPy scalar shows the Python value it holds: `73.0`, not `np.float64(73.0)`.
+    """
     item = getattr(value, "item", None)
-    return item() if callable(item) else value
+    return SHORT.repr(item() if callable(item) else value)
 
 
 def _to_boolean(values: pd.Series) -> pd.Series:
@@ -118,7 +125,12 @@ def _to_category_text(values: pd.Series) -> pd.Series:
 def schema_for(contract: DataContract, columns: list[str]) -> pa.DataFrameSchema:
     """The pandera schema for the typed columns present, generated from the contract."""
     schema_columns: dict[str, pa.Column] = {
-        name: pa.Column(nullable=False, unique=True, required=False)
+        name: pa.Column(
+            checks=[pa.Check.str_length(max_value=contract.max_string_length)],
+            nullable=False,
+            unique=True,
+            required=False,
+        )
         for name in id_columns(contract)
     }
     for column in contract.columns:
@@ -129,6 +141,8 @@ def schema_for(contract: DataContract, columns: list[str]) -> pa.DataFrameSchema
             checks.append(pa.Check.le(column.max))
         if column.categories is not None and column.unknown_categories == "reject":
             checks.append(pa.Check.isin([str(category) for category in column.categories]))
+        elif column.type == "categorical":  # open text: only its length is bounded
+            checks.append(pa.Check.str_length(max_value=contract.max_length_of(column)))
         if column is contract.target:
             checks.append(
                 pa.Check(
@@ -177,7 +191,7 @@ def describe_failure(
     """One line for one failed check on one column."""
     count = len(failures)
     present = failures.dropna()
-    example = f" (e.g. {plain(present.iloc[0])!r})" if len(present) else ""
+    example = f" (e.g. {shown(present.iloc[0])})" if len(present) else ""
     spec = next((c for c in contract.columns if c.name == column), None)
     if check_name == "not_nullable":
         return f"column {column!r}: {count_rows(count)} with no value, but the contract says nullable: false"
@@ -192,6 +206,9 @@ def describe_failure(
     if check_name.startswith("isin") and spec is not None and spec.categories is not None:
         allowed = ", ".join(map(str, spec.categories))
         return f"column {column!r}: {count_rows(count)} with unknown categories{example}; allowed: {allowed}"
+    if check_name.startswith("str_length"):
+        limit = contract.max_length_of(spec) if spec is not None else contract.max_string_length
+        return f"column {column!r}: {count_rows(count)} longer than {limit:,} characters"
     if check_name == "not_constant":
         return f"column {column!r}: all {count_rows(rows)} hold the same value or none: nothing to learn"
     return f"column {column!r}: {count_rows(count)} that fail {check_name}{example}"

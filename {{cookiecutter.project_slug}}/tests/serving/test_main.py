@@ -2,6 +2,7 @@
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -375,6 +376,58 @@ def test_a_date_is_text_and_one_the_model_cannot_read_counts_as_unknown(
         "/predict", json=api.records[0] | {name: "0335-10-22T01:59:20-23:27"}
     )
     assert unreadable.status_code == 200, unreadable.text
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_moment_out_of_the_models_range_is_answered(
+    api_with: Callable[..., Any], moment: str
+) -> None:
+    api = api_with(dated)
+    response = api.client.post("/predict", json=api.records[0] | {api.feature(dated).name: moment})
+    assert response.status_code == 200, response.text
+
+
+def test_digits_in_a_string_are_not_a_date(api_with: Callable[..., Any]) -> None:
+    api = api_with(dated)
+    name = api.feature(dated).name
+    response = api.client.post("/predict", json=api.records[0] | {name: "1700000000"})
+    assert_clean_error(response, 422)
+    assert problem_fields(response) == [name]
+    assert "ISO 8601" in response.json()["problems"][0]["problem"]
+
+
+def test_text_longer_than_the_contract_allows_names_the_field_and_limit(
+    api_with: Callable[..., Any],
+) -> None:
+    def open_text(column: Column) -> bool:
+        return column.type == "categorical" and not rejecting(column)
+
+    api = api_with(open_text)
+    column = api.feature(open_text)
+    limit = api.contract.max_length_of(column)
+    response = api.client.post("/predict", json=api.records[0] | {column.name: "x" * (limit + 1)})
+    assert_clean_error(response, 422)
+    assert problem_fields(response)[0].startswith(column.name)
+    assert f"at most {limit} characters" in response.json()["problems"][0]["problem"]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            '{"records": [' + "9" * 5_000 + "]}",
+            f"more than {sys.get_int_max_str_digits():,} digits",
+        ),
+        ("[" * 5_000 + "]" * 5_000, "nested too deeply"),
+    ],
+)
+def test_json_too_deep_or_a_number_too_long_to_read_says_so(
+    client: TestClient, body: str, problem: str
+) -> None:
+    response = post_text(client, "/predict/batch", body)
+    found = assert_clean_error(response, 422)
+    assert found["problems"] == [{"field": "body", "problem": found["problems"][0]["problem"]}]
+    assert problem in found["problems"][0]["problem"]
 
 
 def test_a_body_that_is_not_text_is_refused(client: TestClient) -> None:

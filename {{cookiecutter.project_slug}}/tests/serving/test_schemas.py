@@ -60,6 +60,8 @@ def test_any_column_name_becomes_a_field() -> None:
         (Column(name="x", type="categorical"), "anything", 5),
         (Column(name="x", type="datetime"), "2024-02-29T12:00:00+01:00", "2024-02-30"),
         (Column(name="x", type="datetime"), "2024-02-29", 1_700_000_000),
+        (Column(name="x", type="datetime"), "2024-02-29T12:00:00Z", "1700000000"),
+        (Column(name="x", type="datetime"), "20240229", "1700000000.5"),
     ],
 )
 def test_each_type_accepts_and_refuses_what_the_contract_says(
@@ -76,6 +78,44 @@ def test_aware_datetimes_arrive_as_utc_and_unreadable_years_as_unknown() -> None
     parsed = record.model_validate({"x": "2024-02-29T12:00:00+01:00"}).model_dump(by_alias=True)
     assert parsed["x"].isoformat() == "2024-02-29T11:00:00"
     assert record.model_validate({"x": "0335-10-22T01:59:20"}).model_dump()["f0"] is None
+
+
+def test_a_date_is_iso_8601_text_never_seconds_since_1970() -> None:
+    record = record_model(make_contract(Column(name="x", type="datetime")))
+    parsed = record.model_validate({"x": "20240229"}).model_dump(by_alias=True)
+    assert parsed["x"].isoformat() == "2024-02-29T00:00:00"  # ISO 8601 basic, as pandas reads it
+    with pytest.raises(ValidationError, match="ISO 8601") as caught:
+        record.model_validate({"x": "1700000000"})
+    assert "1700000000" not in caught.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_moment_that_overflows_in_utc_counts_as_unknown(moment: str) -> None:
+    """Years pandas cannot hold are unknown (None), checked before the move to UTC overflows."""
+    record = record_model(make_contract(Column(name="x", type="datetime")))
+    assert record.model_validate({"x": moment}).model_dump()["f0"] is None
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        Column(name="x", type="categorical"),
+        Column(name="x", type="categorical", categories=("a",), unknown_categories="accept"),
+        Column(name="x", type="categorical", categories=(1, 2), unknown_categories="accept"),
+    ],
+)
+def test_text_is_at_most_the_contracts_max_length(column: Column) -> None:
+    contract = make_contract(column).model_copy(update={"max_string_length": 5})
+    record = record_model(contract)
+    record.model_validate({"x": "x" * 5})
+    with pytest.raises(ValidationError, match="at most 5 characters"):
+        record.model_validate({"x": "x" * 6})
+
+
+def test_a_columns_max_length_overrides_the_contracts() -> None:
+    contract = make_contract(Column(name="x", type="categorical", max_length=2))
+    with pytest.raises(ValidationError, match="at most 2 characters"):
+        record_model(contract).model_validate({"x": "xyz"})
 
 
 def test_a_batch_holds_one_to_max_records(contract: DataContract) -> None:

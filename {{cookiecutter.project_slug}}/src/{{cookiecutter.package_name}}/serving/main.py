@@ -1,11 +1,12 @@
 """Build the FastAPI app: settings and contract in; routers, middleware and error handlers on.
 
 Run it with `{{ cookiecutter.project_slug }} serve` (or `make serve`), which starts uvicorn with
-`create_app` as its factory.
+`create_app` as its factory and the options of `server_options`.
 """
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import load_config
@@ -41,6 +43,7 @@ from {{ cookiecutter.package_name }}.serving.observability import (
     BYTES_PER_RECORD,
     Metrics,
     RequestMiddleware,
+    log_config,
 )
 from {{ cookiecutter.package_name }}.serving.routers import (
     health,
@@ -119,6 +122,65 @@ def create_app(settings: Settings | None = None, *, model: ServedModel | None = 
         max_body_bytes=settings.max_batch_size * BYTES_PER_RECORD,
     )
     return app
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """Uvicorn's options for `settings`: the server limits, JSON logs, no server header."""
+    return {
+        "http": partial(HeaderTimeoutProtocol, header_timeout=settings.header_timeout),
+        "timeout_keep_alive": settings.keep_alive_timeout,
+        "limit_concurrency": settings.max_connections,
+        "log_config": log_config(settings.log_level),
+        "access_log": False,
+        "server_header": False,
+    }
+
+
+class HeaderTimeoutProtocol(HttpToolsProtocol):
+    """Uvicorn's HTTP protocol, with a deadline for each request's headers.
+
+    Uvicorn closes idle kept-alive connections only: a client that connects and then sends its
+    headers a byte at a time (slowloris) would hold its connection open for ever. Here the
+    clock starts when the connection opens, or at the first byte of a later request on it, and
+    the connection is closed unless the headers are complete `header_timeout` seconds later.
+    """
+
+    def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
+        """Uvicorn's protocol, given how many seconds a request's headers may take."""
+        super().__init__(*args, **kwargs)
+        self.header_timeout = header_timeout
+        self.header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Start the clock as the connection opens."""
+        super().connection_made(transport)
+        self.start_clock()
+
+    def on_message_begin(self) -> None:
+        """Start the clock at a request's first byte, unless it runs already."""
+        super().on_message_begin()
+        if self.header_deadline is None:
+            self.start_clock()
+
+    def on_headers_complete(self) -> None:
+        """Stop the clock: the headers are in."""
+        self.stop_clock()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the clock of a connection that is gone."""
+        self.stop_clock()
+        super().connection_lost(exc)
+
+    def start_clock(self) -> None:
+        """Close the connection `header_timeout` seconds from now, unless stopped before."""
+        self.header_deadline = self.loop.call_later(self.header_timeout, self.transport.close)
+
+    def stop_clock(self) -> None:
+        """Cancel the headers' deadline, if one is set."""
+        if self.header_deadline is not None:
+            self.header_deadline.cancel()
+            self.header_deadline = None
 
 
 async def load(state: ServiceState) -> None:
@@ -221,11 +283,29 @@ def problem_of(error: dict[str, Any]) -> str:
 
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Errors raised on purpose (404, 405, 503, ...) in the same shape as the others."""
-    # FastAPI's only 400 is a body it cannot decode: say what to send instead.
-    error = "the body cannot be read: send UTF-8 JSON" if exc.status_code == 400 else exc.detail
+    if exc.status_code == 400:  # FastAPI's only 400: a body its JSON parser raised on
+        return unreadable(request, exc.__cause__)
     return JSONResponse(
-        error_body(request, str(error), []), status_code=exc.status_code, headers=exc.headers
+        error_body(request, str(exc.detail), []), status_code=exc.status_code, headers=exc.headers
     )
+
+
+def unreadable(request: Request, cause: BaseException | None) -> JSONResponse:
+    """Why the JSON parser could not read a body, from the error it raised.
+
+    Valid JSON that Python will not read (too deeply nested, or an integer with more digits
+    than `sys.get_int_max_str_digits()`) is a 422 on the body; bytes that are not text, a 400.
+    """
+    if isinstance(cause, RecursionError):
+        problem = "the JSON is nested too deeply to read: a record is one flat object"
+    elif isinstance(cause, ValueError) and not isinstance(cause, UnicodeDecodeError):
+        digits = sys.get_int_max_str_digits()
+        problem = f"a number has more than {digits:,} digits: too large to read"
+    else:
+        body = error_body(request, "the body cannot be read: send UTF-8 JSON", [])
+        return JSONResponse(body, status_code=400)
+    body = error_body(request, "invalid request", [{"field": "body", "problem": problem}])
+    return JSONResponse(body, status_code=422)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

@@ -20,15 +20,22 @@ from pydantic import (
 from {{ cookiecutter.package_name }}.contract import Category, Column, DataContract
 
 # pandas holds datetimes as nanoseconds since 1970: these years are the range it can represent.
-FIRST_YEAR, LAST_YEAR = 1678, 2261
+READABLE_YEARS = range(1678, 2262)
 EXAMPLE_DATETIME = "2024-01-31T00:00:00Z"
 
 
-def _text_only(value: object) -> object:
-    """Dates arrive as ISO 8601 text; a number is not read as seconds since 1970."""
-    if not isinstance(value, str):
-        raise ValueError("Input should be an ISO 8601 date or date-time string")
-    return value
+def _iso_8601(value: object) -> datetime:
+    """A date or date-time in ISO 8601 text, read as training reads it (pandas' ISO 8601 format).
+
+    Nothing else counts as a date: not a number, and not digits in a string (`"1700000000"`),
+    which pydantic would otherwise read as seconds since 1970.
+    """
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # the message would echo the whole value: say what to send instead
+    raise ValueError(f"Input should be an ISO 8601 date or date-time, e.g. {EXAMPLE_DATETIME}")
 
 
 def _naive_utc(value: datetime) -> datetime | None:
@@ -36,14 +43,21 @@ def _naive_utc(value: datetime) -> datetime | None:
 
     A date outside the years pandas can represent is passed on as unknown (None), like a
     missing value, rather than refused: it is a valid date, the model just cannot read it.
+    That is checked before the move to UTC too, which overflows for year 1 or 9999
+    (`0001-01-01T00:00:00+14:00`).
     """
+    if value.year not in READABLE_YEARS:
+        return None
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value if FIRST_YEAR <= value.year <= LAST_YEAR else None
+    return value if value.year in READABLE_YEARS else None
 
 
-def field_type(column: Column) -> Any:
-    """The Python type that validates one contract column in a JSON request."""
+def field_type(column: Column, max_length: int) -> Any:
+    """The Python type that validates one contract column in a JSON request.
+
+    Text is at most `max_length` characters (the contract's limit for the column).
+    """
     if column.type == "numeric":
         return Annotated[
             float, Field(ge=column.min, le=column.max, allow_inf_nan=False, strict=True)
@@ -51,12 +65,13 @@ def field_type(column: Column) -> Any:
     if column.type == "boolean":
         return Annotated[bool, Field(strict=True)]
     if column.type == "datetime":
-        return Annotated[datetime, BeforeValidator(_text_only), AfterValidator(_naive_utc)]
+        return Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_naive_utc)]
     if column.categories is not None and column.unknown_categories == "reject":
         return Literal[column.categories]
+    text = Annotated[str, Field(strict=True, max_length=max_length)]
     if column.categories is not None and not all(isinstance(c, str) for c in column.categories):
-        return Annotated[Category, Field(union_mode="left_to_right")]
-    return Annotated[str, Field(strict=True)]
+        return Annotated[text | int | float | bool, Field(union_mode="left_to_right")]
+    return text
 
 
 def example_value(column: Column) -> Any:
@@ -126,7 +141,7 @@ def record_model(contract: DataContract) -> type[BaseModel]:
     """
     fields: dict[str, Any] = {}
     for position, column in enumerate(contract.features):
-        kind = field_type(column)
+        kind = field_type(column, contract.max_length_of(column))
         described: dict[str, Any] = {
             "alias": column.name,
             "description": column.description or None,

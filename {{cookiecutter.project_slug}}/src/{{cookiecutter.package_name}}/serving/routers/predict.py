@@ -35,7 +35,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     415: {"model": ErrorResponse, "description": "The body is not sent as application/json."},
     422: {
         "model": ErrorResponse,
-        "description": "A field is missing, of the wrong type, or out of range.",
+        "description": (
+            "A field is missing, of the wrong type, out of range or too long; or the JSON is "
+            "nested too deeply or holds a number too long to read."
+        ),
     },
     503: {"model": ErrorResponse, "description": "The model is not loaded yet."},
 }
