@@ -6,6 +6,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 {%- endif %}
 import tempfile
 import uuid
@@ -285,6 +286,14 @@ def fitted_model(contract: DataContract, raw_data: pd.DataFrame):  # type: ignor
     pipeline = build_pipeline(contract, Ridge())
 {%- endif %}
     return pipeline.fit(train[contract.feature_names], train[contract.target.name])
+
+
+@pytest.fixture
+def finished_pid() -> str:
+    """The ID of a process that has run and exited: a writer or a run that was killed."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return str(process.pid)
 
 
 @pytest.fixture(scope="session")

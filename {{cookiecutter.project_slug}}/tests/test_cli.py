@@ -2,22 +2,36 @@
 
 import json
 import runpy
+import socket
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
+import typer
 {%- if cookiecutter.data_source == "csv" %}
 import yaml
 {%- endif %}
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import __version__
-from {{ cookiecutter.package_name }}.cli import PROG, app
+from {{ cookiecutter.package_name }}.cli import (
+    MAX_PROBLEMS,
+    PROG,
+    app,
+    user_errors,
+)
 {%- if cookiecutter.data_source == "sql" %}
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 {%- endif %}
 from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.errors import DataValidationError
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.prediction_log import PostgresLog
+{%- endif %}
 from {{ cookiecutter.package_name }}.serving.schemas import record_model
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
 from {{ cookiecutter.package_name }}.validation import validate
@@ -236,3 +250,185 @@ def test_schema_example_prints_a_request_the_api_accepts(
     example = json.loads(result.stdout)
     assert set(example) == {column.name for column in contract.features}
     record_model(contract).model_validate(example)  # raises if the API would answer 422
+
+
+def test_export_force_never_replaces_the_project_or_a_directory_that_is_not_an_export(
+    runner: CliRunner, project_env: dict[str, str], isolated: Path
+) -> None:
+    kept = isolated / "notes"
+    kept.mkdir()
+    (kept / "keep.txt").write_text("mine", encoding="utf-8")
+
+    for target, reason in (
+        (".", "holds the current directory"),
+        ("..", "holds the current directory"),
+        (str(kept), "is not an exported model"),
+    ):
+        result = runner.invoke(app, ["export", target, "--force"], env=project_env)
+        assert result.exit_code == 1, result.output
+        assert result.stderr.strip().splitlines() == [
+            f"error: {target} {reason}; choose an empty or new directory"
+        ]
+
+    assert (kept / "keep.txt").read_text(encoding="utf-8") == "mine"
+
+
+# --- errors a user can cause: one line each, bounded, never a password --------------------
+
+#: A password in a URL that no output may show.
+NEVER_SHOWN = "s3cret-in-a-url"
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: a server that is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def dead_tracking_server(closed_port: int, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """MLFLOW_TRACKING_URI names a server that is down, with a password; MLflow is put back after."""
+    before = mlflow.get_tracking_uri()
+    uri = f"http://user:{NEVER_SHOWN}@127.0.0.1:{closed_port}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    yield uri
+    mlflow.set_tracking_uri(before)
+
+
+def test_info_masks_the_password_in_every_url(
+    runner: CliRunner, project_env: dict[str, str], dead_tracking_server: str
+) -> None:
+    result = runner.invoke(app, ["info"], env=project_env | {"COLUMNS": "200"})
+
+    assert result.exit_code == 0, result.output
+    assert NEVER_SHOWN not in result.output
+    assert "user:***@127.0.0.1" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["promote"],
+        ["evaluate"],
+        ["export", "exported"],
+{%- if cookiecutter.include_monitoring %}
+        ["drift"],
+{%- endif %}
+    ],
+    ids=" ".join,
+)
+def test_an_unreachable_tracking_server_is_one_line_without_its_password(
+    runner: CliRunner, project_env: dict[str, str], dead_tracking_server: str, command: list[str]
+) -> None:
+    started = time.monotonic()
+    result = runner.invoke(app, command, env=project_env)
+
+    assert time.monotonic() - started < 60  # MLflow's own retries would take minutes
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count("\n") == 1, result.output
+    assert NEVER_SHOWN not in result.output
+    assert "user:***@127.0.0.1" in result.stderr
+    assert "cannot reach the MLflow tracking server" in result.stderr  # not "no such model"
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("command", ["evaluate", "promote"])
+def test_a_run_id_that_is_not_in_the_store_is_one_line(
+    runner: CliRunner, project_env: dict[str, str], command: str
+) -> None:
+    result = runner.invoke(app, [command, "--run-id", "no-such-run"], env=project_env)
+
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.splitlines()[-1] == (
+        "error: no run 'no-such-run' in the tracking store: leave out --run-id for the latest "
+        "training run, or copy an id from `mlflow ui`"
+    )
+{%- if cookiecutter.include_monitoring %}
+
+
+def test_an_unreachable_prediction_log_is_one_line_without_its_password(
+    closed_port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = PostgresLog(f"postgresql://user:{NEVER_SHOWN}@127.0.0.1:{closed_port}/log")
+
+    with pytest.raises(typer.Exit) as exited, user_errors():
+        log.read()
+
+    assert exited.value.exit_code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: cannot reach the prediction log's database: ")
+    assert f"{ENV_PREFIX}PREDICTION_LOG_URL" in lines[0]
+{%- endif %}
+
+
+def test_an_error_that_is_not_the_users_keeps_its_traceback() -> None:
+    with pytest.raises(ZeroDivisionError), user_errors():
+        1 / 0  # noqa: B018 - a bug, not a mistake in the input
+
+
+def test_data_problems_print_at_most_twenty_lines_and_count_the_rest(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    problems = [f"column 'c{number}': not in the contract" for number in range(200_000)]
+
+    with pytest.raises(typer.Exit), user_errors():
+        raise DataValidationError(problems)
+
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        *(f"error: {problem}" for problem in problems[:MAX_PROBLEMS]),
+        f"error: ... and {len(problems) - MAX_PROBLEMS} more problem(s)",
+        f"error: {len(problems)} problem(s) with the data; nothing was written",
+    ]
+    assert MAX_PROBLEMS == 20
+{%- if cookiecutter.data_source == "csv" %}
+
+
+def test_a_header_of_200_000_columns_prints_at_most_22_lines(
+    runner: CliRunner, project_env: dict[str, str], isolated: Path
+) -> None:
+    wide = isolated / "wide.csv"
+    columns = range(200_000)
+    wide.write_text(
+        ",".join(f"c{n}" for n in columns) + "\n" + ",".join("1" for _ in columns) + "\n",
+        encoding="utf-8",
+    )
+    env = project_env | {f"{ENV_PREFIX}CONFIG_FILE": rewrite_data_path(project_env, wide)}
+
+    result = runner.invoke(app, ["ingest"], env=env)
+
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) <= MAX_PROBLEMS + 2
+    assert lines[-2].startswith("error: ... and ")
+    assert not (isolated / "data" / "processed").exists()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ingest"],
+        ["schema", "infer", "FOLDER", "--target", "y"],
+        ["data", "adopt", "FOLDER", "--target", "y"],
+    ],
+    ids=" ".join,
+)
+def test_a_folder_given_as_data_is_one_line(
+    runner: CliRunner, project_env: dict[str, str], isolated: Path, command: list[str]
+) -> None:
+    folder = isolated / "folder"
+    folder.mkdir()
+    env = project_env | {f"{ENV_PREFIX}CONFIG_FILE": rewrite_data_path(project_env, folder)}
+
+    args = [str(folder) if arg == "FOLDER" else arg for arg in command]
+    result = runner.invoke(app, args, env=env)
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"error: {folder}: is a folder: give a CSV or Parquet file, or a glob such as {folder}/*.csv"
+    ]
+{%- endif %}

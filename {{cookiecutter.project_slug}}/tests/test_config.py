@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
+from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 
@@ -67,3 +68,26 @@ def test_config_is_frozen(shipped_config: Path) -> None:
 def test_model_accepts_both_tasks(valid_config) -> None:
     for task in ("classification", "regression"):
         assert ProjectConfig.model_validate({**valid_config, "task": task}).task == task
+
+
+def test_a_config_that_is_not_utf8_is_one_line(valid_config, write_config) -> None:
+    path = write_config(valid_config)
+    path.write_bytes(path.read_bytes() + "# café\n".encode("latin-1"))
+
+    with pytest.raises(ConfigError, match=r"not UTF-8 \(at byte \d+\): save it as UTF-8") as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_contract_that_is_not_utf8_is_one_line(shipped_config: Path, tmp_path: Path) -> None:
+    shipped = shipped_config.parents[1] / load_config(shipped_config).data.contract
+    latin = tmp_path / "contract.yaml"
+    latin.write_bytes(shipped.read_bytes() + "# café\n".encode("latin-1"))
+
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_contract(latin)
+
+
+def test_a_folder_given_as_the_config_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=f"{tmp_path}: cannot be read"):
+        load_config(tmp_path)

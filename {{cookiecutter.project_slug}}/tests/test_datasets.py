@@ -1,6 +1,7 @@
 """Reading every kind of source, and writing processed data without ever half-writing it."""
 
 import functools
+import os
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -12,10 +13,19 @@ import pytest
 {%- if cookiecutter.data_source == "sql" %}
 import sqlalchemy as sa
 
-from {{ cookiecutter.package_name }}.datasets import read_sql, read_table, write_parquet
+from {{ cookiecutter.package_name }}.datasets import (
+    read_sql,
+    read_table,
+    write_parquet,
+    write_whole,
+)
 {%- else %}
 
-from {{ cookiecutter.package_name }}.datasets import read_table, write_parquet
+from {{ cookiecutter.package_name }}.datasets import (
+    read_table,
+    write_parquet,
+    write_whole,
+)
 {%- endif %}
 from {{ cookiecutter.package_name }}.errors import DataSourceError
 
@@ -163,4 +173,65 @@ def test_failed_query_hides_the_password(tmp_path: Path) -> None:
         read_sql("postgresql+psycopg://ml:hunter2@127.0.0.1:1/db", table="rows")
     assert "hunter2" not in str(caught.value)
     assert "***" in str(caught.value)
+{%- endif %}
+
+
+def test_a_write_removes_what_killed_writers_left_never_a_live_writers(
+    tmp_path: Path, finished_pid: str
+) -> None:
+    finished = finished_pid
+    path = tmp_path / "data.parquet"
+    stale_file = tmp_path / f".data.parquet.{finished}.tmp"
+    stale_directory = tmp_path / f".data.parquet.{finished}.old.tmp"
+    live = tmp_path / f".data.parquet.{os.getppid()}.tmp"  # pytest's parent: alive
+    other_target = tmp_path / f".other.parquet.{finished}.tmp"
+    for planted in (stale_file, live, other_target):
+        planted.write_bytes(b"half written")
+    stale_directory.mkdir()
+    (stale_directory / "MLmodel").write_text("old", encoding="utf-8")
+
+    write_whole(path, lambda temporary: temporary.write_text("whole", encoding="utf-8"))
+
+    assert path.read_text(encoding="utf-8") == "whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [path.name, live.name, other_target.name]
+    )
+
+
+def test_a_directory_is_replaced_whole(tmp_path: Path) -> None:
+    path = tmp_path / "exported"
+    path.mkdir()
+    (path / "old").write_text("old", encoding="utf-8")
+
+    def fill(temporary: Path) -> None:
+        temporary.mkdir()
+        (temporary / "new").write_text("new", encoding="utf-8")
+
+    write_whole(path, fill)
+
+    assert [p.name for p in path.iterdir()] == ["new"]
+    assert [p.name for p in tmp_path.iterdir()] == ["exported"]
+
+
+def test_a_folder_is_one_line_that_says_what_to_give(tmp_path: Path) -> None:
+    with pytest.raises(DataSourceError) as caught:
+        read_table(str(tmp_path))
+
+    assert str(caught.value) == (
+        f"{tmp_path}: is a folder: give a CSV or Parquet file, or a glob such as {tmp_path}/*.csv"
+    )
+
+
+def test_a_path_that_cannot_be_read_is_one_line(csv_file: Path) -> None:
+    with pytest.raises(DataSourceError, match=r"cannot be read \(Not a directory\)"):
+        read_table(f"{csv_file}/more.csv")
+{%- if cookiecutter.data_source == "sql" %}
+
+
+def test_a_port_that_is_not_a_number_is_one_line_without_the_password() -> None:
+    with pytest.raises(DataSourceError, match="the port must be a number") as caught:
+        read_sql("postgresql+psycopg://ml:hunter2@db.example:abc/ml", table="rows")
+
+    assert "hunter2" not in str(caught.value)
+    assert "ml:***@db.example:abc" in str(caught.value)
 {%- endif %}

@@ -25,6 +25,7 @@ from psycopg import sql
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.prediction_log import (
+    ROTATED_NAME,
     LoggedPrediction,
     PostgresLog,
     PredictionLog,
@@ -389,3 +390,52 @@ def test_open_log_follows_the_settings(tmp_path: Path) -> None:
     default = open_log(Settings())
     assert isinstance(default, SQLiteLog)
     assert default.directory == Path("logs/predictions")
+
+
+# --- retention -----------------------------------------------------------------
+
+
+def retaining(store: PredictionLog, keep_days: float) -> PredictionLog:
+    """The same store, opened as the settings open it, keeping rows `keep_days` days."""
+    if isinstance(store, SQLiteLog):
+        settings = Settings(prediction_log_dir=store.directory, prediction_log_keep_days=keep_days)
+    else:
+        assert isinstance(store, PostgresLog)
+        settings = Settings(prediction_log_url=store.url, prediction_log_keep_days=keep_days)
+    log = open_log(settings)
+    assert log is not None
+    return log
+
+
+def test_rows_past_the_retention_are_deleted_when_a_writer_starts(store: PredictionLog) -> None:
+    now = datetime.now(UTC)
+    store.write([logged("old", now - timedelta(days=31)), logged("kept", now - timedelta(days=29))])
+
+    log = retaining(store, keep_days=30)
+    log.write([logged("new", now)])
+    log.close()
+
+    assert sorted(store.read()["request_id"]) == ["kept", "new"]
+
+
+def test_rotated_files_past_the_retention_are_deleted_whole(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    folder = tmp_path / "log"
+    folder.mkdir()
+    for name, age in (("old", 31), ("kept", 29)):
+        SQLiteLog(tmp_path / name, max_bytes=1024).write([logged(name, now - timedelta(days=age))])
+        rotated = folder / (now - timedelta(days=age)).strftime(ROTATED_NAME)
+        (tmp_path / name / "predictions.sqlite3").rename(rotated)
+    old = min(folder.glob("predictions-*.sqlite3"))
+    old.with_name(old.name + "-shm").write_bytes(b"left by a reader")
+    unknown = folder / "predictions-copy.sqlite3"  # not a name rotation gives: never deleted
+    unknown.write_bytes(b"")
+
+    retaining(SQLiteLog(folder, max_bytes=1024), keep_days=30).write([logged("new", now)])
+
+    assert {path.name for path in folder.iterdir()} == {
+        (now - timedelta(days=29)).strftime(ROTATED_NAME),
+        unknown.name,
+        "predictions.sqlite3",
+        "predictions.lock",
+    }

@@ -1,5 +1,8 @@
 """The train stage: everything about a run is tracked, the model is registered, runs repeat."""
 
+import os
+import socket
+
 import mlflow
 import numpy as np
 import pytest
@@ -125,3 +128,20 @@ def test_a_two_class_model_records_the_threshold_it_decides_at(
         assert THRESHOLD_METRIC not in chosen
         assert THRESHOLD_METRIC not in pinned
 {%- endif %}
+
+
+def test_a_training_run_names_its_process_and_marks_a_killed_one(
+    trained_config: ProjectConfig, settings: Settings, finished_pid: str
+) -> None:
+    first = train(trained_config, settings)
+    client = mlflow.MlflowClient()
+    tags = client.get_run(first.run_id).data.tags
+    assert tags["host"] == socket.gethostname()
+    assert tags["pid"] == str(os.getpid())
+    # As if the first run's process had been killed mid-training, and then trained again.
+    client.update_run(first.run_id, status="RUNNING")
+    client.set_tag(first.run_id, "pid", finished_pid)
+
+    train(trained_config, settings)
+
+    assert client.get_run(first.run_id).info.status == "KILLED"

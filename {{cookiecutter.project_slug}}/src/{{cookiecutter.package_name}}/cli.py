@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 {%- endif %}
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,6 +20,8 @@ from {{ cookiecutter.package_name }}.errors import (
     DataSourceError,
     DataValidationError,
     PromotionRefusedError,
+    mask,
+    unreachable,
 )
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from {{ cookiecutter.package_name }}.train import TrainResult
 
 PROG = "{{ cookiecutter.project_slug }}"
+#: The most data problems printed one per line; the rest are counted.
+MAX_PROBLEMS = 20
 {%- if cookiecutter.include_monitoring %}
 #: `drift`'s exit code when it finds drift (1 means the check itself failed).
 DRIFT_FOUND = 3
@@ -81,21 +85,35 @@ def main(
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn errors a user can fix into one line each and exit code 1, never a traceback."""
+    """Turn errors a user can fix into one line each and exit code 1, never a traceback.
+
+    At most MAX_PROBLEMS lines of data problems are shown, then how many more there are; every
+    line has its URLs' passwords masked.
+    """
     try:
         yield
     except DataValidationError as error:
-        for problem in error.problems:
-            typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
-        typer.secho(
-            f"error: {len(error.problems)} problem(s) with the data; nothing was written",
-            fg=typer.colors.RED,
-            err=True,
+        problems = error.problems
+        more = len(problems) - MAX_PROBLEMS
+        fail(
+            *problems[:MAX_PROBLEMS],
+            *([f"... and {more} more problem(s)"] if more > 0 else []),
+            f"{len(problems)} problem(s) with the data; nothing was written",
         )
-        raise typer.Exit(code=1) from None
     except (ConfigError, DataSourceError, FileExistsError, PromotionRefusedError) as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from None
+        fail(str(error))
+    except Exception as error:
+        line = unreachable(error)
+        if line is None:
+            raise
+        fail(line)
+
+
+def fail(*lines: str) -> NoReturn:
+    """Print each line as an error, its URLs masked, and exit with code 1."""
+    for line in lines:
+        typer.secho(f"error: {mask(line)}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1) from None
 
 
 def load() -> tuple[Settings, ProjectConfig]:
@@ -111,7 +129,7 @@ def info() -> None:
         settings, config = load()
     table = Table("name", "value", title=f"{PROG} {__version__}")
     for name, value in flatten({"settings": settings.model_dump(), "config": config.model_dump()}):
-        table.add_row(name, str(value))
+        table.add_row(name, mask(str(value)))
     console.print(table)
 
 
@@ -197,6 +215,7 @@ def evaluate(
 ) -> None:
     """Judge a trained model on the test set: metrics, plots, slices, model card, README table."""
     from {{ cookiecutter.package_name }}.evaluate import evaluate_run
+    from {{ cookiecutter.package_name }}.reports import README
 {%- if cookiecutter.include_monitoring %}
 
     if data is not None:
@@ -207,7 +226,7 @@ def evaluate(
     with user_errors():
         settings, config = load()
         with console.status("Evaluating on the held-out test set"):
-            result = evaluate_run(config, settings, run_id, readme=Path("README.md"))
+            result = evaluate_run(config, settings, run_id, readme=README)
     evaluation = result.evaluation
     show_metrics(evaluation, title=f"Test set, run {result.run_id}")
     for warning in evaluation.warnings:
@@ -224,7 +243,7 @@ def show_performance(data: str, as_of: datetime | None) -> None:
 
     with user_errors():
         settings, config = load()
-        with console.status(f"Scoring the champion on {data}"):
+        with console.status(f"Scoring the champion on {mask(data)}"):
             record = record_performance(config, settings, data, aware(as_of))
     table = Table("metric", "value")
     for name, value in record.metrics.items():
@@ -268,10 +287,11 @@ def promote(
 ) -> None:
     """Make a model the champion if it passes the quality gate; otherwise tag it rejected."""
     from {{ cookiecutter.package_name }}.promote import promote as run_promote
+    from {{ cookiecutter.package_name }}.reports import README
 
     with user_errors():
         settings, config = load()
-        decision = run_promote(config, settings, run_id)
+        decision = run_promote(config, settings, run_id, readme=README)
     console.print(
         f"{settings.model_name} version {decision.model_version} is the champion: {decision.reason}"
     )
@@ -318,7 +338,9 @@ def export(
     output: Annotated[Path, typer.Argument(help="The directory to write.")] = Path(
         "models/champion"
     ),
-    force: Annotated[bool, typer.Option(help="Replace an existing directory.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an earlier export (never any other directory).")
+    ] = False,
 ) -> None:
     """Copy the champion (or {{ cookiecutter.package_name | upper }}_MODEL_URI) out of the registry, for `serve` to load alone."""
     from {{ cookiecutter.package_name }}.contract import load_contract
@@ -344,8 +366,8 @@ def serve(
     """Serve the model over HTTP: the API, its docs at /docs, health, readiness and metrics."""
     import uvicorn
 
+    from {{ cookiecutter.package_name }}.serving.main import server_options
     from {{ cookiecutter.package_name }}.serving.model import check_model_source
-    from {{ cookiecutter.package_name }}.serving.observability import log_config
 
     with user_errors():
         settings, _ = load()
@@ -356,9 +378,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
-        log_config=log_config(settings.log_level),
-        access_log=False,
-        server_header=False,
+        **server_options(settings),
     )
 
 
@@ -409,7 +429,7 @@ def drift(
         "reference",
         "current",
         "drifted",
-        title=f"Drift: {result.source} ({report.current_rows:,} rows) vs version "
+        title=f"Drift: {mask(result.source)} ({report.current_rows:,} rows) vs version "
         f"{result.model_version}'s training data ({report.reference_rows:,} rows)",
     )
     for feature in report.tested:
@@ -485,7 +505,7 @@ def data_adopt(
         )
     contract = adopted.contract
     console.print(
-        f"Adopted {adopted.data}: {adopted.rows:,} rows, {len(contract.features)} features, "
+        f"Adopted {mask(adopted.data)}: {adopted.rows:,} rows, {len(contract.features)} features, "
         f"target {contract.target.name!r}. Wrote {config.data.contract}, {settings.config_file} "
         "and data/README.md."
     )
@@ -533,7 +553,7 @@ def schema_infer(
         )
         output.parent.mkdir(parents=True, exist_ok=True)
         header = (
-            f"Inferred by `{PROG} schema infer` from {path}.\n"
+            f"Inferred by `{PROG} schema infer` from {mask(path)}.\n"
             "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
             "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
         )

@@ -153,7 +153,7 @@ def load_config(path: Path) -> ProjectConfig:
         path: the YAML file, usually `configs/project.yaml`.
 
     Raises:
-        ConfigError: the file is missing, is not YAML, or breaks the schema.
+        ConfigError: the file is missing or unreadable, is not UTF-8 YAML, or breaks the schema.
     """
     missing = "config file not found: run from the project root or set {{ cookiecutter.package_name | upper }}_CONFIG_FILE"
     return parse_config(read_yaml(path, missing=missing), source=str(path))
@@ -179,11 +179,15 @@ def read_yaml(path: Path, *, missing: str) -> object:
         missing: what to tell the user when the file is not there.
 
     Raises:
-        ConfigError: the file is missing or is not YAML.
+        ConfigError: the file is missing, cannot be read, is not UTF-8 or is not YAML.
     """
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: {missing}") from None
+    except OSError as error:  # a folder, or no permission
+        raise ConfigError(f"{path}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 (at byte {error.start}): save it as UTF-8") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None

@@ -6,6 +6,7 @@ This module is the only one that touches data storage: files, URLs{% if cookiecu
 import glob
 import io
 import os
+import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.config import DataConfig
-from {{ cookiecutter.package_name }}.errors import DataSourceError
+from {{ cookiecutter.package_name }}.errors import DataSourceError{% if cookiecutter.data_source == "sql" %}, mask{% endif %}
 
 URL_TIMEOUT_SECONDS = 60
 {%- if cookiecutter.data_source == "sql" %}
@@ -43,7 +44,11 @@ def read_sql(url: str, *, query: str | None = None, table: str | None = None) ->
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as error:
-        raise DataSourceError(f"database URL is not usable: {error}") from None
+        raise DataSourceError(f"database URL is not usable: {mask(str(error))}") from None
+    except ValueError:  # SQLAlchemy reads the port with int()
+        raise DataSourceError(
+            f"database URL is not usable: {mask(url)}: the port must be a number"
+        ) from None
     try:
         with engine.connect() as connection:
             if table is not None:
@@ -69,7 +74,8 @@ def read_table(location: str) -> pd.DataFrame:
     """Read a CSV or Parquet file, every file a glob matches (stacked), or an http(s) URL.
 
     Raises:
-        DataSourceError: nothing is found there, the file is empty, or it is not CSV or Parquet.
+        DataSourceError: nothing is found there, it is a folder or cannot be read, the file is
+            empty, or it is not CSV or Parquet.
     """
     if location.startswith(("http://", "https://")):
         return _read_bytes(_download(location), location)
@@ -82,6 +88,12 @@ def read_table(location: str) -> pd.DataFrame:
             frames.append(_read_bytes(Path(path).read_bytes(), path))
         except FileNotFoundError:
             raise DataSourceError(f"{path}: file not found") from None
+        except IsADirectoryError:
+            raise DataSourceError(
+                f"{path}: is a folder: give a CSV or Parquet file, or a glob such as {path}/*.csv"
+            ) from None
+        except OSError as error:
+            raise DataSourceError(f"{path}: cannot be read ({error.strerror})") from None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
@@ -114,15 +126,50 @@ def write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_whole(path: Path, write: Callable[[Path], object]) -> None:
-    """Write a file all at once: `write` fills a temporary file beside `path`, renamed over it.
+    """Write a file or a directory all at once: `write` fills a temporary that replaces `path`.
 
-    A run that fails part-way leaves whatever was at `path` untouched.
+    The temporary sits beside `path` and is named after it and this process's ID, so a run that
+    fails part-way, or is killed, leaves whatever was at `path` untouched. The temporaries that
+    killed runs left behind are removed here; a live process's (a concurrent writer's) are not.
+    A directory replaces an existing one by two renames.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = stale.name.removeprefix(f".{path.name}.").split(".")[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            _remove(stale)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _remove(temporary)
     try:
         write(temporary)
-        temporary.replace(path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+        if temporary.is_dir() and path.is_dir():
+            # Renaming a directory cannot replace another: the old one steps aside first.
+            old = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
+            path.rename(old)
+            temporary.rename(path)
+            _remove(old)
+        else:
+            temporary.replace(path)
+    finally:
+        _remove(temporary)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this ID runs on this machine."""
+    if pid <= 0:  # not a process: kill() would signal a whole group
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0 sends nothing, it only checks
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive all the same
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    """Delete a file or a directory tree, if there is one."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

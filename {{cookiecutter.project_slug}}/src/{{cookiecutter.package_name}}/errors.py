@@ -1,6 +1,12 @@
 """Errors a user can fix, each with a one-line message that says what to change."""
 
+import re
+import sys
+
 from pydantic import ValidationError
+
+#: `scheme://user:password@`, anywhere in a text: `mask` hides the password.
+CREDENTIALS = re.compile(r"(?P<user>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]*@", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -39,3 +45,42 @@ class DataValidationError(ValueError):
 
 class PromotionRefusedError(RuntimeError):
     """A candidate model failed the quality gate; the champion stays where it was."""
+
+
+def mask(text: str) -> str:
+    """Hide the password of every `scheme://user:password@host` URL in a text: `user:***@host`.
+
+    Every setting, message and report that may hold a URL passes through here before it is
+    shown: a tracking server's or a database's password never reaches the screen or a file.
+    """
+    return CREDENTIALS.sub(r"\g<user>***@", text)
+
+
+def unreachable(error: BaseException) -> str | None:
+    """One line for an error raised because a server did not answer; None for any other error.
+
+    MLflow raises its own exception with the `requests` error behind it when the tracking server
+    is down{% if cookiecutter.include_monitoring %}; the prediction log raises psycopg's `OperationalError` when its database is{% endif %}.
+    """
+    chain = [error]
+    while (cause := chain[-1].__cause__ or chain[-1].__context__) and cause not in chain:
+        chain.append(cause)
+    requests = sys.modules.get("requests")  # MLflow's HTTP client: loaded whenever it failed
+    if requests is not None and any(isinstance(link, requests.RequestException) for link in chain):
+        import mlflow
+
+        reason = str(chain[-1]) or type(chain[-1]).__name__  # the deepest: "Connection refused"
+        return mask(
+            f"cannot reach the MLflow tracking server at {mlflow.get_tracking_uri()}: {reason}; "
+            "start it or set MLFLOW_TRACKING_URI"
+        )
+{%- if cookiecutter.include_monitoring %}
+    psycopg = sys.modules.get("psycopg")  # loaded only when the prediction log used it
+    if psycopg is not None and isinstance(error, psycopg.OperationalError):
+        reason = str(error).splitlines()[0]
+        return mask(
+            f"cannot reach the prediction log's database: {reason}; start it or set "
+            "{{ cookiecutter.package_name | upper }}_PREDICTION_LOG_URL"
+        )
+{%- endif %}
+    return None

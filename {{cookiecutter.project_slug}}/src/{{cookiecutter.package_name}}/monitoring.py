@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }} import drift, tracking
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.datasets import read_table
-from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.errors import ConfigError, mask
 from {{ cookiecutter.package_name }}.evaluation import score
 from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
 from {{ cookiecutter.package_name }}.outputs import predict_rows
@@ -177,7 +177,7 @@ def check_drift(
     tags = {
         "stage": "drift",
         "model_version": version,
-        "source": source,
+        "source": mask(source),
         "drifted": str(report.drifted).lower(),
         "drifted_features": ",".join(report.drifted_features),
     }

@@ -4,7 +4,6 @@ Each chunk is validated against the contract, scored and appended to the output,
 holds one chunk, never the whole file. A run that fails part-way leaves no output behind.
 """
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -18,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.datasets import write_whole
 from {{ cookiecutter.package_name }}.errors import (
     DataSourceError,
     DataValidationError,
@@ -56,8 +56,8 @@ def predict_file(
     """Score every row of a CSV or Parquet file and write the predictions, chunk by chunk.
 
     The output holds the ID column, `prediction`{% if cookiecutter.task == "classification" %}, one
-    `probability_<class>` column per class{% endif %} and `model_version`. It is written to a
-    temporary file beside `output` and renamed only once every chunk has been scored.
+    `probability_<class>` column per class{% endif %} and `model_version`. It is written whole
+    (`datasets.write_whole`): renamed into place only once every chunk has been scored.
 
     Args:
         model: a fitted pipeline that takes the contract's raw feature columns.
@@ -86,10 +86,10 @@ def predict_file(
 {%- else %}
     score = partial(_score, model, contract)
 {%- endif %}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     rows = count = 0
-    try:
+
+    def write(temporary: Path) -> None:
+        nonlocal rows, count
         with closing(_ChunkWriter(temporary, output_kind)) as writer:
             for chunk in chunks:
                 if chunk.empty:
@@ -99,10 +99,8 @@ def predict_file(
                 rows, count = last, count + 1
         if rows == 0:
             raise DataSourceError(f"{source}: the file has no rows to score")
-        temporary.replace(output)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+
+    write_whole(output, write)
     return PredictionSummary(
         output=output, rows=rows, chunks=count, seconds=time.perf_counter() - started
     )

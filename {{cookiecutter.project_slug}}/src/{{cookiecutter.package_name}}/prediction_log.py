@@ -1,9 +1,10 @@
 """The prediction log: every answer the service gives, kept for drift checks and audits.
 
-The log is append-only: rows are inserted, never updated or deleted. By default it is a
-folder of SQLite files (a new file once the current one passes a size); for several servers,
-one PostgreSQL table. Requests never wait for it: `PredictionLogger` queues the rows and one
-background thread writes them, a burst at a time.
+Rows are inserted, never updated, and deleted only once older than the retention
+(`prediction_log_keep_days`). By default the log is a folder of SQLite files (a new file once
+the current one passes a size); for several servers, one PostgreSQL table. Requests never wait
+for it: `PredictionLogger` queues the rows and one background thread writes them, a burst at a
+time.
 """
 
 import contextlib
@@ -18,7 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +45,10 @@ MAX_ROWS_PER_WRITE = 1000
 FLUSH_SECONDS = 0.25
 #: How long a writer waits for another process's write (SQLite) or for a connection (PostgreSQL).
 WAIT_SECONDS = 30
+#: How often a writer deletes the rows past the retention: at its first write, then this often.
+PRUNE_EVERY_SECONDS = 3600
+#: A rotated SQLite file's name: the time it was renamed aside, after its last row was logged.
+ROTATED_NAME = "predictions-%Y%m%dT%H%M%S%fZ.sqlite3"
 # Open bounds for read(): every row falls between them.
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 LATEST = datetime.max.replace(tzinfo=UTC)
@@ -77,7 +82,20 @@ class LoggedPrediction:
 
 
 class PredictionLog(ABC):
-    """An append-only store of logged predictions."""
+    """A store of logged predictions, each kept until it is `keep_days` old."""
+
+    def __init__(self, keep_days: float | None = None) -> None:
+        """Keep rows `keep_days` days (None: for ever)."""
+        self.keep_days = keep_days
+        self._next_prune = -math.inf
+
+    def _prune_due(self) -> datetime | None:
+        """The time before which rows go, when a write should delete them now; else None."""
+        now = time.monotonic()
+        if self.keep_days is None or now < self._next_prune:
+            return None
+        self._next_prune = now + PRUNE_EVERY_SECONDS
+        return datetime.now(UTC) - timedelta(days=self.keep_days)
 
     @abstractmethod
     def write(self, rows: Sequence[LoggedPrediction]) -> None:
@@ -106,14 +124,17 @@ class SQLiteLog(PredictionLog):
     thus opens whatever file is current, and no file is renamed under an open connection.
     """
 
-    def __init__(self, directory: Path, max_bytes: int) -> None:
+    def __init__(self, directory: Path, max_bytes: int, keep_days: float | None = None) -> None:
         """Log into `directory` (created on first write), renaming the file past `max_bytes`."""
+        super().__init__(keep_days)
         self.directory = directory
         self.max_bytes = max_bytes
         self.path = directory / "predictions.sqlite3"
 
     def write(self, rows: Sequence[LoggedPrediction]) -> None:
         """Append rows to the current file, first renaming it aside when it is past max_bytes.
+
+        Rows past the retention go first: whole rotated files, and the current file's old rows.
 
         Raises:
             OSError: the folder cannot be created or locked.
@@ -125,6 +146,9 @@ class SQLiteLog(PredictionLog):
         with self._locked(fcntl.LOCK_EX):  # alone in the folder: no other connection is open
             if self._size() > self.max_bytes:
                 self._rotate()
+            cutoff = self._prune_due()
+            if cutoff is not None:
+                self._prune(cutoff)
             self._insert(values)
 
     def read(self, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
@@ -179,23 +203,39 @@ class SQLiteLog(PredictionLog):
         with contextlib.closing(self._connect(self.path)) as connection:
             # Into the file, in case a crashed writer left a log: closing then deletes the log.
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        target = self.directory / f"predictions-{stamp}.sqlite3"
+        target = self.directory / datetime.now(UTC).strftime(ROTATED_NAME)
         if not target.exists():  # never overwrite (the clock went back): rotate next time
             self.path.rename(target)
+
+    def _prune(self, cutoff: datetime) -> None:
+        """Delete the rotated files renamed before `cutoff`, and older rows of the current one."""
+        for path in self.directory.glob("predictions-*.sqlite3"):
+            try:
+                rotated = datetime.strptime(path.name, ROTATED_NAME).replace(tzinfo=UTC)
+            except ValueError:  # not a name rotation gives
+                continue
+            if rotated < cutoff:
+                for suffix in ("", "-wal", "-shm"):  # with what reading it may have left
+                    path.with_name(path.name + suffix).unlink(missing_ok=True)
+        if self.path.exists():
+            with contextlib.closing(self._connect(self.path)) as connection, connection:
+                connection.execute(
+                    "DELETE FROM prediction_log WHERE logged_at < ?", (_iso(cutoff),)
+                )
 
 
 class PostgresLog(PredictionLog):
     """One PostgreSQL table, `prediction_log`, for any number of servers."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, keep_days: float | None = None) -> None:
         """Log to `postgresql://user:password@host:port/database`; connects on first use."""
+        super().__init__(keep_days)
         self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)  # SQLAlchemy's form
         self._connection: psycopg.Connection[tuple[Any, ...]] | None = None
         self._lock = threading.Lock()  # one connection: one thread at a time
 
     def write(self, rows: Sequence[LoggedPrediction]) -> None:
-        """Append rows in one transaction.
+        """Append rows in one transaction, after deleting the rows past the retention.
 
         Raises:
             psycopg.Error: the server cannot be reached or refused the rows.
@@ -205,10 +245,14 @@ class PostgresLog(PredictionLog):
         if not rows:
             return
         values = _values(rows, _utc, Jsonb)
-        with self._session() as connection, connection.transaction(), connection.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO prediction_log VALUES (%s, %s, %s, %s, %s, %s, %s)", values
-            )
+        with self._session() as connection:
+            cutoff = self._prune_due()
+            if cutoff is not None:
+                connection.execute("DELETE FROM prediction_log WHERE logged_at < %s", (cutoff,))
+            with connection.transaction(), connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO prediction_log VALUES (%s, %s, %s, %s, %s, %s, %s)", values
+                )
 
     def read(self, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
         """The logged rows in a time window (see `PredictionLog.read`).
@@ -257,9 +301,12 @@ def open_log(settings: Settings) -> PredictionLog | None:
     """The store the settings choose: none, PostgreSQL when a URL is set, else SQLite files."""
     if not settings.prediction_log:
         return None
+    keep_days = settings.prediction_log_keep_days
     if settings.prediction_log_url is not None:
-        return PostgresLog(settings.prediction_log_url.get_secret_value())
-    return SQLiteLog(settings.prediction_log_dir, int(settings.prediction_log_max_mb * 1024 * 1024))
+        return PostgresLog(settings.prediction_log_url.get_secret_value(), keep_days)
+    return SQLiteLog(
+        settings.prediction_log_dir, int(settings.prediction_log_max_mb * 1024 * 1024), keep_days
+    )
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ tracking server is one setting (`MLFLOW_TRACKING_URI`), and tests point it at a 
 """
 
 import hashlib
+import logging
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 from importlib.metadata import version
@@ -27,7 +29,15 @@ from {{ cookiecutter.package_name }}.outputs import threshold_of
 {%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 CHAMPION = "champion"
+#: The error codes MLflow answers with when a model, an alias or a run is not there (any other
+#: error, such as a server that does not answer, is not "missing" and is raised).
+NOT_FOUND = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
+#: Retries of a failed request to a tracking server, and each request's timeout.
+HTTP_RETRIES = 2
+HTTP_TIMEOUT_SECONDS = 30
 #: What a logged model needs installed, pinned to the versions it was trained with. Listing
 #: them is exact and takes milliseconds; MLflow's inference takes seconds and picks up
 #: whatever else happens to be installed.
@@ -38,13 +48,58 @@ def connect(settings: Settings) -> None:
     """Point MLflow at the tracking store from the settings."""
     # The CLI shows its own progress; MLflow's download bars would only add noise.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # A tracking server that does not answer fails a command in seconds, not after MLflow's
+    # default 7 retries of up to 120 s each (minutes). Either variable can still be set.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(HTTP_RETRIES))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(HTTP_TIMEOUT_SECONDS))
     mlflow.set_tracking_uri(settings.tracking_uri)
 
 
 def configure(settings: Settings, experiment: str) -> None:
-    """Point MLflow at the tracking store from the settings and select the experiment."""
+    """Point MLflow at the tracking store, select the experiment, and mark its killed runs.
+
+    Every stage that starts runs (train, tune, evaluate, run) starts here, so a run whose
+    process was killed is marked `KILLED` the next time any of them starts (see
+    `mark_killed_runs`).
+    """
     connect(settings)
-    mlflow.set_experiment(experiment)
+    killed = mark_killed_runs(mlflow.set_experiment(experiment).experiment_id)
+    if killed:
+        logger.warning(
+            "marked %d run(s) KILLED, their process is gone: %s", len(killed), ", ".join(killed)
+        )
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming the host and process of a run, for `mark_killed_runs` to find it if killed."""
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def mark_killed_runs(experiment_id: str) -> list[str]:
+    """Mark `KILLED` the experiment's runs still `RUNNING` whose process on this host is gone.
+
+    Only runs tagged by `process_tags` with this host are touched: a run of a live process (a
+    concurrent run) or of another host stays as it is.
+
+    Returns:
+        The IDs of the runs marked.
+    """
+    # Imported here: datasets may need SQLAlchemy (the train extra); serving imports this module.
+    from {{ cookiecutter.package_name }}.datasets import process_alive
+
+    client = mlflow.MlflowClient()
+    running = client.search_runs(
+        [experiment_id],
+        f"attributes.status = 'RUNNING' and tags.host = '{socket.gethostname()}'",
+    )
+    killed = [
+        run.info.run_id
+        for run in running
+        if run.data.tags.get("pid", "").isdigit() and not process_alive(int(run.data.tags["pid"]))
+    ]
+    for run_id in killed:
+        client.set_terminated(run_id, "KILLED")
+    return killed
 
 
 def log_model(
@@ -100,8 +155,10 @@ def champion_version(model_name: str) -> str | None:
     client = mlflow.MlflowClient()
     try:
         return str(client.get_model_version_by_alias(model_name, CHAMPION).version)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND:
+            return None
+        raise
 
 
 def version_of_run(model_name: str, run_id: str) -> str | None:
@@ -128,6 +185,25 @@ def decision_threshold(model_name: str, model_version: str) -> float:
     """The decision threshold a registered two-class model was trained with."""
     return threshold_of(run_of_version(model_name, model_version).data.metrics)
 {%- endif %}
+
+
+def training_run(experiment: str, run_id: str | None = None) -> Run:
+    """A training run: the one named, else the most recent finished one of the experiment.
+
+    Raises:
+        ConfigError: no run has that id, or nothing has been trained yet.
+    """
+    if run_id is None:
+        return latest_training_run(experiment)
+    try:
+        return mlflow.get_run(run_id)
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND:
+            raise ConfigError(
+                f"no run {run_id!r} in the tracking store: leave out --run-id for the latest "
+                "training run, or copy an id from `mlflow ui`"
+            ) from None
+        raise
 
 
 def latest_training_run(experiment: str) -> Run:

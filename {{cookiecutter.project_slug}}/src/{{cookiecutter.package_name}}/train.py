@@ -97,7 +97,7 @@ def train(
         "stage": "train",
         "git_commit": tracking.git_commit(),
         "data_sha256": tracking.file_sha256(path),
-    }
+    } | tracking.process_tags()
     with mlflow.start_run(run_name=config.train.model, tags=tags) as run:
         mlflow.log_params(
             {"model": config.train.model, "seed": config.seed}

@@ -51,7 +51,9 @@ def tune(config: ProjectConfig, settings: Settings) -> TuneResult:
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial, name)
         with mlflow.start_run(
-            run_name=f"trial-{trial.number}", nested=True, tags={"stage": "trial"}
+            run_name=f"trial-{trial.number}",
+            nested=True,
+            tags={"stage": "trial"} | tracking.process_tags(),
         ):
             mlflow.log_params(params)
             model = build_pipeline(
@@ -66,7 +68,8 @@ def tune(config: ProjectConfig, settings: Settings) -> TuneResult:
         direction="maximize" if GREATER_IS_BETTER else "minimize",
         sampler=optuna.samplers.TPESampler(seed=config.seed),
     )
-    with mlflow.start_run(run_name=f"tune-{name}", tags={"stage": "tune"}) as parent:
+    tags = {"stage": "tune"} | tracking.process_tags()
+    with mlflow.start_run(run_name=f"tune-{name}", tags=tags) as parent:
         mlflow.log_params(
             {
                 "model": name,

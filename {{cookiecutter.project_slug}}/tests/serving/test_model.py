@@ -208,3 +208,38 @@ def test_the_export_command_writes_a_servable_directory(
     assert result.exit_code == 0, result.output
     assert f"version 1 to {output}" in result.output
     assert (output / METADATA_FILE).is_file()
+
+
+def test_force_replaces_an_export_whole_and_nothing_else(
+    exported: Path,
+    settings: Settings,
+    contract: DataContract,
+    tmp_path: Path,
+    finished_pid: str,
+) -> None:
+    kept = tmp_path / "notes"
+    kept.mkdir()
+    (kept / "keep.txt").write_text("mine", encoding="utf-8")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine", encoding="utf-8")
+    for target in (kept, a_file):
+        with pytest.raises(ConfigError, match="not an exported model; choose an empty or new"):
+            export_model(settings, contract, target, force=True)
+    with pytest.raises(ConfigError, match="holds the current directory"):
+        export_model(settings, contract, exported.parent.parent, force=True)  # the test's folder
+    assert (kept / "keep.txt").read_text(encoding="utf-8") == "mine"
+    assert a_file.read_text(encoding="utf-8") == "mine"
+
+    # An export killed part-way leaves its staging directory: the next export removes it.
+    killed = exported.with_name(f".{exported.name}.{finished_pid}.tmp")
+    killed.mkdir()
+    (exported / "stale").write_text("from the old export", encoding="utf-8")
+    export_model(settings, contract, exported, force=True)
+    assert not (exported / "stale").exists()
+    assert (exported / MLMODEL_FILE).is_file()
+    assert [p.name for p in exported.parent.iterdir()] == [exported.name]
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    export_model(settings, contract, empty)  # an empty directory needs no --force
+    assert (empty / METADATA_FILE).is_file()

@@ -6,8 +6,6 @@ not even MLflow, which keeps a serving image small and its start fast.
 """
 
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,7 @@ from typing import Any
 import yaml
 
 from {{ cookiecutter.package_name }}.contract import DataContract
-from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.errors import ConfigError, mask
 from {{ cookiecutter.package_name }}.models import MLMODEL_FILE, load_saved
 from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -89,17 +87,22 @@ def _registered_version(settings: Settings, uri: str) -> Any:
     tracking.connect(settings)
     reference = uri.removeprefix(REGISTRY_PREFIX)
     client = mlflow.MlflowClient()
+    missing = ConfigError(
+        f"{uri} is not in the registry at {mask(settings.tracking_uri)}: run `run` or `promote` "
+        "first, or set MLFLOW_TRACKING_URI"
+    )
     try:
         if "@" in reference:
             name, alias = reference.split("@", 1)
             return client.get_model_version_by_alias(name, alias)
         name, version = reference.rsplit("/", 1)
         return client.get_model_version(name, version)
-    except (MlflowException, ValueError):
-        raise ConfigError(
-            f"{uri} is not in the registry at {settings.tracking_uri}: run `run` or `promote` "
-            "first, or set MLFLOW_TRACKING_URI"
-        ) from None
+    except ValueError:
+        raise missing from None
+    except MlflowException as error:
+        if error.error_code not in tracking.NOT_FOUND:
+            raise  # a server that does not answer is not a missing model: say that instead
+        raise missing from None
 
 
 def registered_metadata(
@@ -133,13 +136,22 @@ def _load_registered(settings: Settings, contract: DataContract) -> ServedModel:
 
 def _load_directory(path: Path) -> ServedModel:
     """Load an exported model with skops, trusting only the classes the project allows."""
-    _check_directory(path)
-    try:
-        metadata = ModelMetadata.model_validate_json((path / METADATA_FILE).read_text("utf-8"))
-    except ValueError as error:
-        raise ConfigError(f"{path}: not a model written by `export` ({error})") from None
+    metadata = _read_metadata(path)
     pipeline = load_saved(path)
     return ServedModel(pipeline, metadata.model_copy(update={"source": str(path)}))
+
+
+def _read_metadata(path: Path) -> ModelMetadata:
+    """The metadata of a directory written by `export`.
+
+    Raises:
+        ConfigError: the directory holds no exported model.
+    """
+    _check_directory(path)
+    try:
+        return ModelMetadata.model_validate_json((path / METADATA_FILE).read_text("utf-8"))
+    except ValueError as error:
+        raise ConfigError(f"{path}: not a model written by `export` ({error})") from None
 
 
 def _features_of(pipeline: Any) -> list[str]:
@@ -152,31 +164,57 @@ def export_model(
 ) -> ModelMetadata:
     """Copy a registered model and its metadata into a directory that `serve` can load alone.
 
-    The directory is written beside `output` and renamed into place only when complete; an
-    existing one is replaced only with `force`.
+    The directory is written whole (`datasets.write_whole`): a run that fails or is killed
+    leaves what was at `output` as it was. `output` may be new or empty; an earlier export is
+    replaced only with `force`, and nothing else ever is.
 
     Raises:
-        ConfigError: the registry has no such model.
-        FileExistsError: `output` exists and `force` is not set.
+        ConfigError: `output` is not an export (or holds the current directory), or the
+            registry has no such model.
+        FileExistsError: `output` is an export and `force` is not set.
     """
     import mlflow
 
-    if output.exists() and not force:
-        raise FileExistsError(f"{output} exists: pass --force to replace it, or choose another")
+    # datasets is the training side's (and may need SQLAlchemy): not for `serve`.
+    from {{ cookiecutter.package_name }}.datasets import write_whole
+
+    _check_replaceable(output, force=force)
     metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.with_name(f".{output.name}.{os.getpid()}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+
+    def write(staging: Path) -> None:
+        nonlocal metadata
         mlflow.artifacts.download_artifacts(artifact_uri=pinned, dst_path=str(staging))
         signature = yaml.safe_load((staging / MLMODEL_FILE).read_text("utf-8"))["signature"]
         features = [column["name"] for column in json.loads(signature["inputs"])]
         metadata = metadata.model_copy(update={"features": features})
         (staging / METADATA_FILE).write_text(metadata.model_dump_json(indent=2), "utf-8")
         _check_directory(staging)
-        if output.exists():
-            shutil.rmtree(output)
-        staging.rename(output)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+    write_whole(output.resolve(), write)
     return metadata
+
+
+def _check_replaceable(output: Path, *, force: bool) -> None:
+    """Refuse to write over anything but a new or empty directory, or an export with `force`.
+
+    Raises:
+        ConfigError: `output` holds the current directory, or is not an export.
+        FileExistsError: `output` is an export and `force` is not set.
+    """
+    if Path.cwd().is_relative_to(output.resolve()):
+        raise ConfigError(f"{output} holds the current directory; choose an empty or new directory")
+    if not output.exists() or (output.is_dir() and not any(output.iterdir())):
+        return
+    if not _is_export(output):
+        raise ConfigError(f"{output} is not an exported model; choose an empty or new directory")
+    if not force:
+        raise FileExistsError(f"{output} exists: pass --force to replace it, or choose another")
+
+
+def _is_export(path: Path) -> bool:
+    """Whether `path` is a directory `export` wrote: an MLmodel file beside our metadata."""
+    try:
+        _read_metadata(path)
+    except (ConfigError, OSError):
+        return False
+    return True
