@@ -2,11 +2,22 @@
 
 from pathlib import Path
 
+import mlflow
+import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
-from {{ cookiecutter.package_name }}.reports import RESULTS_END, RESULTS_START
-from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
+from {{ cookiecutter.package_name }}.config import ProjectConfig, TrainConfig
+from {{ cookiecutter.package_name }}.errors import PromotionRefusedError
+from {{ cookiecutter.package_name }}.pipeline import run_pipeline
+from {{ cookiecutter.package_name }}.reports import (
+    MODEL_CARD,
+    REFUSED,
+    RESULTS_END,
+    RESULTS_START,
+)
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.tracking import champion_version
 
 
@@ -51,3 +62,25 @@ def test_predict_scores_a_file_with_the_champion(
     assert "has no champion yet" in missing.stderr
     assert result.exit_code == 0, result.output
     assert "Wrote 50 predictions" in result.stdout
+
+
+def test_a_refused_run_leaves_the_results_to_the_champion_and_marks_its_own_card(
+    trained_config: ProjectConfig, settings: Settings, isolated: Path
+) -> None:
+    readme = isolated / "README.md"
+    readme.write_text(f"{RESULTS_START}\n{RESULTS_END}\n", encoding="utf-8")
+    quiet = Console(quiet=True)
+    run_pipeline(trained_config, settings, quiet)
+    champion_results = readme.read_text(encoding="utf-8")
+    worse = trained_config.model_copy(update={"train": TrainConfig(model="baseline")})
+
+    with pytest.raises(PromotionRefusedError):
+        run_pipeline(worse, settings, quiet)
+
+    assert champion_version(settings.model_name) == "1"
+    assert readme.read_text(encoding="utf-8") == champion_results
+    assert "the champion, model version 1" in champion_results
+    card = (trained_config.evaluate.reports_dir / MODEL_CARD).read_text(encoding="utf-8")
+    assert f"{REFUSED} version 2 was not promoted: " in card
+    refused_run = mlflow.MlflowClient().get_model_version(settings.model_name, "2").run_id
+    assert mlflow.artifacts.load_text(f"runs:/{refused_run}/{MODEL_CARD}") == card

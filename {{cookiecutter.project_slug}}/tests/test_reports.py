@@ -14,10 +14,12 @@ from {{ cookiecutter.package_name }}.evaluation import (
 )
 from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
 from {{ cookiecutter.package_name }}.reports import (
+    REFUSED,
     RESULTS_END,
     RESULTS_START,
     SAMPLE_DATA,
     TOP_FEATURES,
+    mark_refused,
     model_card,
     update_results,
 )
@@ -217,26 +219,23 @@ def test_model_card_of_an_unregistered_run_without_a_link(
 README = f"# Project\n\nIntro.\n\n{RESULTS_START}\nold results\n{RESULTS_END}\n\nMore text.\n"
 
 
-def test_update_results_replaces_only_what_is_between_the_markers(
-    evaluation: Evaluation,
-) -> None:
-    updated = update_results(README, evaluation, "3")
+def test_update_results_replaces_only_what_is_between_the_markers() -> None:
+    updated = update_results(README, "3", METRICS, BASELINE)
 
     before, rest = updated.split(RESULTS_START)
     between, after = rest.split(RESULTS_END)
     assert before == "# Project\n\nIntro.\n\n"
     assert after == "\n\nMore text.\n"
     assert "old results" not in between
-    assert "model version 3" in between
+    assert "the champion, model version 3" in between
     assert "| metric | model | baseline |" in between
     assert f"| {format_metric(METRICS[PRIMARY_METRIC])} | " in between
 
 
-def test_update_results_again_gives_the_same_readme(evaluation: Evaluation) -> None:
-    once = update_results(README, evaluation, None)
+def test_update_results_again_gives_the_same_readme() -> None:
+    once = update_results(README, "3", METRICS, BASELINE)
 
-    assert update_results(once, evaluation, None) == once
-    assert "unregistered" in once
+    assert update_results(once, "3", METRICS, BASELINE) == once
 
 
 @pytest.mark.parametrize(
@@ -248,10 +247,35 @@ def test_update_results_again_gives_the_same_readme(evaluation: Evaluation) -> N
         f"# Project\n{RESULTS_END}\n{RESULTS_START}\n",
     ],
 )
-def test_update_results_refuses_a_readme_without_both_markers(
-    readme: str, evaluation: Evaluation
-) -> None:
+def test_update_results_refuses_a_readme_without_both_markers(readme: str) -> None:
     with pytest.raises(ValueError, match="markers") as caught:
-        update_results(readme, evaluation, "3")
+        update_results(readme, "3", METRICS, BASELINE)
 
     assert "\n" not in str(caught.value)
+
+
+def test_a_refused_model_card_says_so_under_its_title_once(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    marked = mark_refused(text, "version 3 was not promoted: worse than the champion")
+    again = mark_refused(marked, "version 3 was not promoted: still worse")
+
+    title, note, rest = marked.split("\n\n", 2)
+    assert title == text.split("\n\n")[0]
+    assert note.startswith(REFUSED)
+    assert "worse than the champion" in note
+    assert rest == text.split("\n\n", 1)[1]  # the card itself is unchanged
+    assert again.count(REFUSED) == 1
+    assert "still worse" in again
+
+
+def test_model_card_never_shows_a_password_in_a_url(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    server = "http://ml:hunter2@127.0.0.1:5000"
+    text = card(evaluation, contract, tracking_uri=server, run_link=f"{server}/#/runs/{RUN_ID}")
+
+    assert "hunter2" not in text
+    assert "Tracking URI: `http://ml:***@127.0.0.1:5000`" in text

@@ -1,7 +1,8 @@
 """The evaluate stage: judge a trained model on the held-out test set, beside its baseline.
 
-Metrics, plots, slices and importances go to the training run in MLflow and to `reports/`; the
-model card is written, and the results table in the README is brought up to date.
+Metrics, plots, slices and importances go to the training run in MLflow and to `reports/`, with
+the model card. The README's results table describes the champion, so it changes only when the
+champion's own run is evaluated again (or when `promote` moves the alias).
 """
 
 from dataclasses import dataclass
@@ -16,8 +17,12 @@ from {{ cookiecutter.package_name }}.evaluation import Evaluation, evaluate
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.outputs import threshold_of
 {%- endif %}
-from {{ cookiecutter.package_name }}.promote import Comparison, compare_with_champion
-from {{ cookiecutter.package_name }}.reports import model_card, update_results
+from {{ cookiecutter.package_name }}.promote import (
+    Comparison,
+    compare_with_champion,
+    write_champion_results,
+)
+from {{ cookiecutter.package_name }}.reports import MODEL_CARD, model_card
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.train import fit_baseline, prepare
 
@@ -45,13 +50,13 @@ def evaluate_run(
         config: the project config: split, seed and the `evaluate` section.
         settings: where MLflow tracks.
         run_id: the training run to evaluate; the latest finished one when None.
-        readme: a README whose results table to update, if any.
+        readme: a README whose results table to rewrite from the champion, if any.
 
     Raises:
         ConfigError: nothing trained yet, or no processed data.
     """
     tracking.configure(settings, experiment=settings.model_name)
-    run = mlflow.get_run(run_id) if run_id else tracking.latest_training_run(settings.model_name)
+    run = tracking.training_run(settings.model_name, run_id)
     contract, parts, _ = prepare(config)
     model = tracking.load_model(f"runs:/{run.info.run_id}/model")
     baseline = fit_baseline(contract, parts, seed=config.seed)
@@ -84,6 +89,9 @@ def evaluate_run(
         )
 
     with mlflow.start_run(run_id=run.info.run_id):
+        # Reopened, the run is RUNNING again: tagged with this process, so that a kill now is
+        # marked KILLED by the next start (and a live evaluation is not).
+        mlflow.set_tags(tracking.process_tags())
         mlflow.log_metrics(
             {f"test_{name}": value for name, value in evaluation.metrics.items()}
             | {
@@ -120,14 +128,11 @@ def evaluate_run(
             },
             data_digest=run.data.tags.get("data_sha256", "unknown"),
         )
-        mlflow.log_text(card, "model_card.md")
-    card_path = reports / "model_card.md"
+        mlflow.log_text(card, MODEL_CARD)
+    card_path = reports / MODEL_CARD
     card_path.write_text(card, encoding="utf-8")
-    if readme is not None and readme.exists():
-        readme.write_text(
-            update_results(readme.read_text(encoding="utf-8"), evaluation, version),
-            encoding="utf-8",
-        )
+    if readme is not None:
+        write_champion_results(readme, settings.model_name)
     return EvaluateResult(
         run_id=run.info.run_id,
         model_version=version,

@@ -1,7 +1,6 @@
 """The whole pipeline on one command: ingest, train, evaluate and promote."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from rich.console import Console
 
@@ -9,6 +8,7 @@ from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.evaluate import EvaluateResult, evaluate_run
 from {{ cookiecutter.package_name }}.ingest import Summary, ingest
 from {{ cookiecutter.package_name }}.promote import Decision, promote
+from {{ cookiecutter.package_name }}.reports import README
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.train import TrainResult, train
 
@@ -37,13 +37,14 @@ def run_pipeline(config: ProjectConfig, settings: Settings, console: Console) ->
         trained = train(config, settings)
     console.print(f"[green]✓[/] trained run {trained.run_id} in {trained.seconds:.1f} s")
     with console.status("Evaluating on the held-out test set"):
-        evaluated = evaluate_run(config, settings, trained.run_id, readme=Path("README.md"))
+        evaluated = evaluate_run(config, settings, trained.run_id)
     console.print(f"[green]✓[/] evaluated: model card at {evaluated.model_card}")
     if evaluated.comparison is not None and evaluated.comparison.skipped:
         console.print(f"[yellow]![/] {evaluated.comparison.reason}")
     for warning in evaluated.evaluation.warnings:
         console.print(f"[yellow]![/] {warning}")
-    decision = promote(config, settings, trained.run_id)
+    # The README's results describe the champion: promote rewrites them, whatever it decides.
+    decision = promote(config, settings, trained.run_id, readme=README)
     console.print(f"[green]✓[/] promoted version {decision.model_version}: {decision.reason}")
     return PipelineResult(
         ingested=ingested, trained=trained, evaluated=evaluated, decision=decision

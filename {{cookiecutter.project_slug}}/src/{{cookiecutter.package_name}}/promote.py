@@ -3,30 +3,69 @@
 The gate: beat the baseline by the configured margin on the primary metric, and do no worse than
 the current champion on the same test rows: the ones the champion never trained on (a new split
 or new data can put its training rows in today's test set, which would flatter it). A refused
-candidate is tagged `rejected` with the reason; nothing is ever overwritten or deleted, so every
-decision can be traced back.
+candidate is tagged `rejected` with the reason and its model card is marked refused; no version
+or run is ever deleted, so every decision can be traced back.
+
+Promotion is a compare-and-set. Promotions hold one lock (`promotion_lock`) from reading the
+champion to moving the alias, so two at once cannot both pass against the same old champion:
+the second re-reads the champion the first made and is compared with it. The lock is a file in
+this machine's temporary folder, one per tracking URI: it serializes every promotion into that
+store run on one machine, whatever the store. Promotions from several machines against one
+tracking server are not serialized by it (MLflow's registry has no compare-and-set): run them
+from one place, such as one CI job with a concurrency group.
+
+Each write is ordered so that a process killed at any point leaves a state that is true, and
+that the next `promote` (or `run`) repairs or reports:
+
+1. Killed before the verdict is recorded: the candidate is undecided (no `promoted` or
+   `rejected` tag); promoting it again decides afresh. A kill while holding the lock frees it.
+2. The verdict is on the candidate's run (tag `gate`), the alias has not moved: still
+   undecided, as in 1. The tag records what the gate said, not that the model ever served.
+3. The alias moved, the version has no `promoted` tag yet: the next promotion, of any candidate,
+   tags the champion `promoted` with the verdict from its run before it compares.
+4. Tagged, but the README results table or the model card not yet rewritten: the next
+   `promote`, `run` or `evaluate` rewrites the README from the champion; promoting a refused
+   run again marks its model card refused.
 """
 
+import hashlib
+import logging
 import tempfile
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import mlflow
 import numpy as np
 import pandas as pd
+from filelock import FileLock, Timeout
+from mlflow.entities import Metric, RunTag
 from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }} import tracking
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.datasets import write_whole
 from {{ cookiecutter.package_name }}.errors import ConfigError, PromotionRefusedError
 from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC, is_better, score
+from {{ cookiecutter.package_name }}.reports import (
+    MODEL_CARD,
+    mark_refused,
+    update_results,
+)
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.splits import SEEN_ROWS, row_keys
+
+logger = logging.getLogger(__name__)
 
 #: Tags on a candidate's run that record how it was compared with which champion.
 COMPARED_WITH = "champion_compared"
 COMPARISON = "champion_comparison"
+#: The tag on a candidate's run with the gate's verdict, written before the alias moves.
+GATE = "gate"
+#: How long a promotion waits for another one on this machine to finish.
+LOCK_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -199,44 +238,131 @@ def recorded_comparison(run: mlflow.entities.Run, champion: str) -> Comparison |
     )
 
 
-def promote(config: ProjectConfig, settings: Settings, run_id: str | None = None) -> Decision:
+def promotion_lock(settings: Settings) -> FileLock:
+    """The lock that serializes promotions into this tracking store, on this machine.
+
+    One small file per tracking store, reused: a Unix lock file stays after its release.
+    """
+    store = hashlib.sha256(settings.tracking_uri.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"mlflow-promote-{store}.lock"
+    return FileLock(path, timeout=LOCK_SECONDS)
+
+
+def promote(
+    config: ProjectConfig,
+    settings: Settings,
+    run_id: str | None = None,
+    readme: Path | None = None,
+) -> Decision:
     """Promote the model version of a training run (the latest by default), or refuse it.
 
-    The champion is re-read here: if it changed since `evaluate` compared with it, the
-    candidate is compared again with the new one before anything moves.
+    Under the promotion lock the champion is read, the candidate compared with it (again, if
+    `evaluate` compared it with another), the verdict recorded and the alias moved; then the
+    README results table is rewritten from the champion, and a refused run's model card is
+    marked refused. The module docstring lists what a kill at each step leaves.
 
     Raises:
-        ConfigError: the run is not registered or not evaluated.
+        ConfigError: the run is not registered or not evaluated, or another promotion held the
+            lock for LOCK_SECONDS.
         PromotionRefusedError: the candidate failed the gate (it is tagged `rejected`).
     """
     tracking.configure(settings, experiment=settings.model_name)
     name = settings.model_name
-    run = mlflow.get_run(run_id) if run_id else tracking.latest_training_run(name)
+    run = tracking.training_run(name, run_id)
     version = tracking.version_of_run(name, run.info.run_id)
     if version is None:
         raise ConfigError(f"run {run.info.run_id} registered no model version")
     candidate = score_on_test(run)
-    previous = tracking.champion_version(name)
-    comparison = None
-    if previous is not None and previous != version:
-        comparison = recorded_comparison(run, previous) or compare_again(
-            config, settings, run, previous
+    baseline = score_on_test(run, prefix="baseline_")
+    lock = promotion_lock(settings)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ConfigError(
+            f"another promotion held {lock.lock_file} for {LOCK_SECONDS} s: "
+            "wait for it to finish, then promote again"
+        ) from None
+    try:
+        client = mlflow.MlflowClient()
+        previous = tracking.champion_version(name)
+        if previous is not None:
+            record_promoted(name, previous)
+        comparison = None
+        if previous is not None and previous != version:
+            comparison = recorded_comparison(run, previous) or compare_again(
+                config, settings, run, previous
+            )
+        promoted, reason = gate(
+            candidate,
+            baseline,
+            comparison,
+            margin=config.promote.min_improvement_over_baseline,
         )
-    promoted, reason = gate(
-        candidate,
-        score_on_test(run, prefix="baseline_"),
-        comparison,
-        margin=config.promote.min_improvement_over_baseline,
-    )
-    client = mlflow.MlflowClient()
+        client.set_tag(run.info.run_id, GATE, reason)
+        if promoted:
+            # The alias before the version's tag: a kill between the two leaves a champion
+            # without its note (repaired by the next promotion), never a `promoted` version
+            # that never served.
+            client.set_registered_model_alias(name, tracking.CHAMPION, version)
+            client.set_model_version_tag(name, version, "promoted", reason)
+            if "rejected" in client.get_model_version(name, version).tags:
+                # Refused once against an older champion: today's verdict replaces that one.
+                client.delete_model_version_tag(name, version, "rejected")
+        else:
+            client.set_model_version_tag(name, version, "rejected", reason)
+            mark_card_refused(config, run, f"version {version} was not promoted: {reason}")
+        if readme is not None:
+            write_champion_results(readme, name)
+    finally:
+        lock.release()
     if not promoted:
-        client.set_model_version_tag(name, version, "rejected", reason)
         raise PromotionRefusedError(f"{name} version {version} was not promoted: {reason}")
-    # The alias first: a crash before the tag leaves a champion without its note, never a
-    # version noted as promoted that never served.
-    client.set_registered_model_alias(name, tracking.CHAMPION, version)
-    client.set_model_version_tag(name, version, "promoted", reason)
     return Decision(model_version=version, reason=reason, previous_champion=previous)
+
+
+def record_promoted(model_name: str, champion: str) -> None:
+    """Tag the champion `promoted` if a promotion was killed before it could (state 3)."""
+    client = mlflow.MlflowClient()
+    if "promoted" in client.get_model_version(model_name, champion).tags:
+        return
+    verdict = tracking.run_of_version(model_name, champion).data.tags.get(
+        GATE, "the alias was moved outside `promote`: no gate verdict is recorded"
+    )
+    client.set_model_version_tag(model_name, champion, "promoted", verdict)
+
+
+def write_champion_results(readme: Path, model_name: str) -> None:
+    """Rewrite the README's results table from the champion's test-set metrics, if both exist."""
+    champion = tracking.champion_version(model_name)
+    if champion is None or not readme.exists():
+        return
+    recorded = tracking.run_of_version(model_name, champion).data.metrics
+    names = sorted(
+        (key.removeprefix("test_") for key in recorded if key.startswith("test_")),
+        key=lambda name: (name != PRIMARY_METRIC, name),
+    )
+    metrics = {name: recorded[f"test_{name}"] for name in names}
+    baseline = {name: recorded.get(f"baseline_test_{name}", float("nan")) for name in names}
+    try:
+        text = update_results(readme.read_text(encoding="utf-8"), champion, metrics, baseline)
+    except ValueError as error:  # the markers were taken out: the README is the user's now
+        logger.warning("%s: results table not written: %s", readme, error)
+        return
+    write_whole(readme, lambda temporary: temporary.write_text(text, encoding="utf-8"))
+
+
+def mark_card_refused(config: ProjectConfig, run: mlflow.entities.Run, why: str) -> None:
+    """Mark a refused run's model card as refused: in MLflow, and in `reports/` if it is there."""
+    run_id = run.info.run_id
+    try:
+        card = mlflow.artifacts.load_text(f"runs:/{run_id}/{MODEL_CARD}")
+    except (MlflowException, OSError):
+        return  # `evaluate` was killed after its metrics, before the card: nothing to mark
+    marked = mark_refused(card, why)
+    mlflow.MlflowClient().log_text(run_id, marked, MODEL_CARD)
+    local = config.evaluate.reports_dir / MODEL_CARD
+    if local.exists() and f"`{run_id}`" in local.read_text(encoding="utf-8"):
+        write_whole(local, lambda temporary: temporary.write_text(marked, encoding="utf-8"))
 
 
 def compare_again(
@@ -256,9 +382,13 @@ def compare_again(
         contract,
         min_rows=config.promote.min_comparison_rows,
     )
-    client = mlflow.MlflowClient()
-    for metric, value in comparison.metrics().items():
-        client.log_metric(run.info.run_id, metric, value)
-    for tag, text in comparison.tags().items():
-        client.set_tag(run.info.run_id, tag, text)
+    # One batch, so a kill cannot leave the tags of one comparison with the scores of another.
+    mlflow.MlflowClient().log_batch(
+        run.info.run_id,
+        metrics=[
+            Metric(key, value, int(time.time() * 1000), 0)
+            for key, value in comparison.metrics().items()
+        ],
+        tags=[RunTag(key, text) for key, text in comparison.tags().items()],
+    )
     return comparison

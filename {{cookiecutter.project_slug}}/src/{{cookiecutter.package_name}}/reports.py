@@ -1,8 +1,10 @@
 """Render an evaluation as Markdown: the model card, and the results table in the README."""
 
 import json
+from pathlib import Path
 
 from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.errors import mask
 from {{ cookiecutter.package_name }}.evaluation import (
     IMPORTANCE_REPEATS,
     MIN_SLICE_ROWS,
@@ -12,8 +14,14 @@ from {{ cookiecutter.package_name }}.evaluation import (
 )
 from {{ cookiecutter.package_name }}.models import GREATER_IS_BETTER, PRIMARY_METRIC
 
+#: The project README, whose results table (between these markers) describes the champion.
+README = Path("README.md")
 RESULTS_START = "<!-- results:start -->"
 RESULTS_END = "<!-- results:end -->"
+#: The model card's file name, in `reports/` and in the training run's artifacts.
+MODEL_CARD = "model_card.md"
+#: How a refused candidate's model card begins, under its title.
+REFUSED = "> **Refused by the quality gate:**"
 # The model card lists this many of the most important features.
 TOP_FEATURES = 10
 # The name of the sample data set that ships with the template.
@@ -71,8 +79,21 @@ def model_card(
     return "\n\n".join(section for section in sections if section) + "\n"
 
 
-def update_results(readme: str, evaluation: Evaluation, model_version: str | None) -> str:
-    """Replace what is between the results markers of a README with the test-set results.
+def mark_refused(card: str, why: str) -> str:
+    """A model card with a note under its title that the gate refused the model, and why."""
+    title, _, rest = card.partition("\n\n")
+    if rest.startswith(REFUSED):
+        rest = rest.partition("\n\n")[2]  # refused again: the newest reason only
+    return f"{title}\n\n{REFUSED} {why}. It never served: the champion stays.\n\n{rest}"
+
+
+def update_results(
+    readme: str,
+    model_version: str,
+    metrics: dict[str, float],
+    baseline_metrics: dict[str, float],
+) -> str:
+    """Replace what is between the results markers of a README with the champion's results.
 
     Raises:
         ValueError: the README lacks either marker, or has them in the wrong order.
@@ -84,8 +105,10 @@ def update_results(readme: str, evaluation: Evaluation, model_version: str | Non
             f"the README has no {RESULTS_START} ... {RESULTS_END} markers: "
             "add them where the results table should go"
         )
-    model = f"model version {model_version}" if model_version else "the latest, unregistered model"
-    results = f"Test-set results of {model}:\n\n{metrics_table(evaluation)}"
+    results = (
+        f"Test-set results of the champion, model version {model_version}:\n\n"
+        f"{metrics_table(metrics, baseline_metrics)}"
+    )
     return f"{readme[: start + len(RESULTS_START)]}\n{results}\n{readme[end:]}"
 
 
@@ -95,19 +118,20 @@ def metrics_summary(evaluation: Evaluation, test_rows: int | None) -> str:
     better = "higher" if GREATER_IS_BETTER else "lower"
     return (
         f"On the held-out test set{rows}, beside a baseline scored on the same rows. The primary "
-        f"metric is **{PRIMARY_METRIC}** ({better} is better).\n\n{metrics_table(evaluation)}"
+        f"metric is **{PRIMARY_METRIC}** ({better} is better).\n\n"
+        f"{metrics_table(evaluation.metrics, evaluation.baseline_metrics)}"
     )
 
 
-def metrics_table(evaluation: Evaluation) -> str:
+def metrics_table(metrics: dict[str, float], baseline_metrics: dict[str, float]) -> str:
     """Each metric of the model beside the baseline's, the primary metric in bold."""
     rows = [
         [
             f"**{name}**" if name == PRIMARY_METRIC else name,
             format_metric(value),
-            format_metric(evaluation.baseline_metrics[name]),
+            format_metric(baseline_metrics[name]),
         ]
-        for name, value in evaluation.metrics.items()
+        for name, value in metrics.items()
     ]
     return table(["metric", "model", "baseline"], rows)
 
@@ -222,10 +246,10 @@ def limitations(evaluation: Evaluation, contract: DataContract, data_rows: dict[
 def tracking_section(
     model_name: str, model_version: str | None, run_id: str, tracking_uri: str, run_link: str | None
 ) -> str:
-    """Where to find the run, and the model in the registry."""
+    """Where to find the run, and the model in the registry (never a password in a URL)."""
     run = f"[`{run_id}`]({run_link})" if run_link else f"`{run_id}`"
     registered = f"`{model_name}` version {model_version}" if model_version else "not registered"
-    return (
+    return mask(
         f"## Tracking\n\n- MLflow run: {run}\n- Tracking URI: `{tracking_uri}`\n"
         f"- Registered model: {registered}"
     )

@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.monitoring import (
     monitoring_experiment,
 )
 from {{ cookiecutter.package_name }}.promote import Decision, promote
+from {{ cookiecutter.package_name }}.reports import README
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validation import validate
@@ -73,7 +74,7 @@ def retrain(
     client = mlflow.MlflowClient()
     client.set_tag(run.info.run_id, "training_run_id", trained.run_id)
     try:
-        decision = promote(config, settings, trained.run_id)
+        decision = promote(config, settings, trained.run_id, readme=README)
     except PromotionRefusedError as error:
         client.set_tag(run.info.run_id, "decision", str(error))
         raise
