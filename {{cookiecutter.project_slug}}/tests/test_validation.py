@@ -45,6 +45,21 @@ def case_of(
     return pick
 
 
+@pytest.fixture
+def with_id(
+    contract: DataContract,
+    sample: pd.DataFrame,
+    generate: Callable[..., pd.DataFrame],
+    every_kind: Callable[..., DataContract],
+) -> tuple[DataContract, pd.DataFrame, str]:
+    """The configured contract and rows if it has an ID column; else ones with an ID column."""
+    if contract.id_column is None:
+        contract = every_kind(contract.target, id_column="record id")
+        sample = generate(contract, len(sample), seed=1)
+    assert contract.id_column is not None
+    return contract, sample, contract.id_column
+
+
 def columns_in_order(contract: DataContract) -> list[str]:
     """The id column (if any), then the target and the features."""
     return [*id_columns(contract), *(c.name for c in contract.columns)]
@@ -220,20 +235,13 @@ def test_a_columns_own_max_length_applies(case_of: Callable[..., Case]) -> None:
 
 
 def test_an_id_longer_than_the_limit_is_counted(
-    contract: DataContract,
-    sample: pd.DataFrame,
-    generate: Callable[..., pd.DataFrame],
-    every_kind: Callable[..., DataContract],
+    with_id: tuple[DataContract, pd.DataFrame, str],
 ) -> None:
-    if contract.id_column is None:
-        contract = every_kind(contract.target, id_column="record id")
-        sample = generate(contract, len(sample), seed=1)
-    assert contract.id_column is not None
-    sample.loc[sample.index[0], contract.id_column] = "x" * (contract.max_string_length + 1)
+    contract, sample, id_column = with_id
+    sample.loc[sample.index[0], id_column] = "x" * (contract.max_string_length + 1)
 
     assert problems(sample, contract) == [
-        f"column {contract.id_column!r}: 1 row longer than "
-        f"{contract.max_string_length:,} characters"
+        f"column {id_column!r}: 1 row longer than {contract.max_string_length:,} characters"
     ]
 
 
@@ -263,24 +271,12 @@ def test_null_in_a_non_nullable_column_is_counted(case_of: Callable[..., Case]) 
     ]
 
 
-def test_duplicate_ids_are_counted(
-    contract: DataContract,
-    sample: pd.DataFrame,
-    generate: Callable[..., pd.DataFrame],
-    every_kind: Callable[..., DataContract],
-) -> None:
-    if contract.id_column is None:
-        contract = every_kind(contract.target, id_column="record id")
-        sample = generate(contract, len(sample), seed=1)
-    assert contract.id_column is not None
-    sample.loc[sample.index[1], contract.id_column] = sample.loc[
-        sample.index[0], contract.id_column
-    ]
+def test_duplicate_ids_are_counted(with_id: tuple[DataContract, pd.DataFrame, str]) -> None:
+    contract, sample, id_column = with_id
+    sample.loc[sample.index[1], id_column] = sample.loc[sample.index[0], id_column]
 
     [problem] = problems(sample, contract)
-    assert problem.startswith(
-        f"column {contract.id_column!r}: 2 rows that share their ID with another row"
-    )
+    assert problem.startswith(f"column {id_column!r}: 2 rows that share their ID with another row")
 
 
 def test_all_null_target_is_refused(sample: pd.DataFrame, contract: DataContract) -> None:
