@@ -5,9 +5,9 @@ import re
 {%- if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}
 import shutil
 import socket
+{%- endif %}
 import subprocess
 import sys
-{%- endif %}
 import tempfile
 import uuid
 from collections.abc import Callable{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, Iterator{% endif %}
