@@ -9,7 +9,11 @@ from http.client import HTTPConnection
 import pytest
 import uvicorn
 
-from {{ cookiecutter.package_name }}.serving.main import create_app, server_options
+from {{ cookiecutter.package_name }}.serving.main import (
+    MAX_HEADER_BYTES,
+    create_app,
+    server_options,
+)
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.settings import Settings
 
@@ -65,6 +69,22 @@ def test_headers_that_never_end_are_cut_off_at_the_deadline(port: int) -> None:
         client.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         seconds = seconds_until_closed(client, limit=HEADER_TIMEOUT + 5)
     assert HEADER_TIMEOUT - 0.1 <= seconds <= HEADER_TIMEOUT + 1
+
+
+def test_headers_larger_than_the_limit_are_refused_at_once(port: int) -> None:
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        client.settimeout(HEADER_TIMEOUT / 2)  # answered before the deadline could close it
+        client.sendall(b"GET /health HTTP/1.1\r\nX-Filler: " + b"a" * MAX_HEADER_BYTES)
+        answer = client.recv(1024)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+def test_headers_just_under_the_limit_are_served(port: int) -> None:
+    filler = "a" * (MAX_HEADER_BYTES - 1024)
+    connection = HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/health", headers={"X-Filler": filler})
+    assert connection.getresponse().status == 200
+    connection.close()
 
 
 def test_a_connection_that_sends_nothing_is_cut_off(port: int) -> None:

@@ -124,6 +124,14 @@ def create_app(settings: Settings | None = None, *, model: ServedModel | None = 
     return app
 
 
+#: The most bytes of headers one request may send (nginx allows 32 KiB by default).
+MAX_HEADER_BYTES = 64 * 1024
+HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-length: 0\r\nconnection: close\r\n\r\n"
+)
+
+
 def server_options(settings: Settings) -> dict[str, Any]:
     """Uvicorn's options for `settings`: the server limits, JSON logs, no server header."""
     return {
@@ -137,12 +145,14 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 
 class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """Uvicorn's HTTP protocol, with a deadline for each request's headers.
+    """Uvicorn's HTTP protocol, with a deadline and a size limit for each request's headers.
 
     Uvicorn closes idle kept-alive connections only: a client that connects and then sends its
     headers a byte at a time (slowloris) would hold its connection open for ever. Here the
     clock starts when the connection opens, or at the first byte of a later request on it, and
     the connection is closed unless the headers are complete `header_timeout` seconds later.
+    Headers larger than MAX_HEADER_BYTES (which uvicorn's httptools parser would keep in
+    memory, however large) are answered 431 and the connection closed.
     """
 
     def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
@@ -150,6 +160,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.header_timeout = header_timeout
         self.header_deadline: asyncio.TimerHandle | None = None
+        self.header_bytes = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock as the connection opens."""
@@ -161,6 +172,16 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self.header_deadline is None:
             self.start_clock()
+
+    def data_received(self, data: bytes) -> None:
+        """Parse the bytes; refuse headers that have grown past MAX_HEADER_BYTES unfinished."""
+        super().data_received(data)
+        if self.header_deadline is None:  # no headers pending: a body, or nothing yet
+            return
+        self.header_bytes += len(data)
+        if self.header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+            self.transport.write(HEADERS_TOO_LARGE)
+            self.transport.close()
 
     def on_headers_complete(self) -> None:
         """Stop the clock: the headers are in."""
@@ -174,6 +195,7 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
 
     def start_clock(self) -> None:
         """Close the connection `header_timeout` seconds from now, unless stopped before."""
+        self.header_bytes = 0
         self.header_deadline = self.loop.call_later(self.header_timeout, self.transport.close)
 
     def stop_clock(self) -> None:
