@@ -32,9 +32,7 @@ UNSELECTED += [".github"]
 UNSELECTED += [".github/workflows/release.yml"]
 # {% endif %}
 # {% if not cookiecutter.include_monitoring %}
-MONITORING = ("drift", "monitoring", "prediction_log", "retrain")
-UNSELECTED += [f"src/{{ cookiecutter.package_name }}/{name}.py" for name in MONITORING]
-UNSELECTED += [f"tests/test_{name}.py" for name in MONITORING]
+UNSELECTED += ["src/{{ cookiecutter.package_name }}/monitoring", "tests/monitoring"]
 UNSELECTED += ["tests/serving/test_prediction_logging.py"]
 # {% if cookiecutter.include_ci %}
 UNSELECTED += [".github/workflows/drift.yml"]

@@ -101,7 +101,7 @@ def check_monitoring_loop(project: Path, slug: str, prefix: str, env: dict[str, 
     # The service has stopped: whatever it had queued is written.
 
     count = (
-        "from customer_churn.prediction_log import open_log;"
+        "from customer_churn.monitoring.prediction_log import open_log;"
         "from customer_churn.settings import load_settings;"
         "frame = open_log(load_settings()).read();"
         "print(len(frame), len(set(frame['request_id'])))"

@@ -33,29 +33,39 @@ BINARY_SUFFIXES = {".db"}
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
-#: Modules (and their tests) that only a project with monitoring has.
-MONITORING_MODULES = ("drift", "monitoring", "prediction_log", "retrain")
+#: Modules (and their tests) that only a project with monitoring has: the folders the
+#: post-generation hook removes whole without it.
+MONITORING_MODULES = (
+    "monitoring/__init__.py",
+    "monitoring/drift.py",
+    "monitoring/jobs.py",
+    "monitoring/prediction_log.py",
+    "monitoring/retrain.py",
+)
+MONITORING_TESTS = (
+    "monitoring/test_drift.py",
+    "monitoring/test_jobs.py",
+    "monitoring/test_prediction_log.py",
+    "monitoring/test_retrain.py",
+    "serving/test_prediction_logging.py",
+)
 SOURCE_MODULES = (
     "__init__.py",
     "__main__.py",
-    "adopt.py",
     "cli.py",
     "config.py",
-    "contract.py",
-    "datasets.py",
+    "data/__init__.py",
+    "data/adopt.py",
+    "data/contract.py",
+    "data/datasets.py",
+    "data/features.py",
+    "data/ingest.py",
+    "data/splits.py",
+    "data/validation.py",
     "errors.py",
-    "evaluate.py",
-    "evaluation.py",
-    "features.py",
-    "ingest.py",
-    "models.py",
-    "outputs.py",
-    "pipeline.py",
-    "predict.py",
-    "promote.py",
     "py.typed",
-    "reports.py",
     "serving/__init__.py",
+    "serving/batch.py",
     "serving/batching.py",
     "serving/dependencies.py",
     "serving/main.py",
@@ -68,41 +78,47 @@ SOURCE_MODULES = (
     "serving/routers/predict.py",
     "serving/schemas.py",
     "settings.py",
-    "splits.py",
-    "tracking.py",
-    "train.py",
-    "tune.py",
-    "validation.py",
+    "training/__init__.py",
+    "training/evaluate.py",
+    "training/metrics.py",
+    "training/models.py",
+    "training/predictions.py",
+    "training/promote.py",
+    "training/reports.py",
+    "training/run.py",
+    "training/tracking.py",
+    "training/train.py",
+    "training/tune.py",
 )
 TEST_MODULES = (
     "conftest.py",
-    "test_adopt.py",
-    "test_cli.py",
-    "test_config.py",
-    "test_contract.py",
-    "test_datasets.py",
-    "test_evaluate.py",
-    "test_evaluation.py",
-    "test_features.py",
-    "test_ingest.py",
-    "test_models.py",
-    "test_pipeline.py",
-    "test_predict.py",
-    "test_promote.py",
-    "test_reports.py",
+    "data/test_adopt.py",
+    "data/test_contract.py",
+    "data/test_datasets.py",
+    "data/test_features.py",
+    "data/test_ingest.py",
+    "data/test_splits.py",
+    "data/test_validation.py",
     "serving/conftest.py",
+    "serving/test_batch.py",
     "serving/test_batching.py",
     "serving/test_main.py",
     "serving/test_model.py",
     "serving/test_observability.py",
     "serving/test_schemas.py",
     "serving/test_server.py",
+    "test_cli.py",
+    "test_config.py",
     "test_settings.py",
-    "test_splits.py",
-    "test_tracking.py",
-    "test_train.py",
-    "test_tune.py",
-    "test_validation.py",
+    "training/test_evaluate.py",
+    "training/test_metrics.py",
+    "training/test_models.py",
+    "training/test_promote.py",
+    "training/test_reports.py",
+    "training/test_run.py",
+    "training/test_tracking.py",
+    "training/test_train.py",
+    "training/test_tune.py",
 )
 
 
@@ -149,9 +165,8 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         if answers["include_monitoring"]:
             files.add(".github/workflows/drift.yml")
     if answers["include_monitoring"]:
-        files |= {f"src/{package}/{name}.py" for name in MONITORING_MODULES}
-        files |= {f"tests/test_{name}.py" for name in MONITORING_MODULES}
-        files.add("tests/serving/test_prediction_logging.py")
+        files |= {f"src/{package}/{name}" for name in MONITORING_MODULES}
+        files |= {f"tests/{name}" for name in MONITORING_TESTS}
     return files
 
 

@@ -42,12 +42,12 @@ SETUP = f"""
 import json
 from pathlib import Path
 from {PACKAGE}.config import load_config, TrainConfig
-from {PACKAGE}.evaluate import evaluate_run
-from {PACKAGE}.ingest import ingest
-from {PACKAGE}.models import PRIMARY_METRIC
-from {PACKAGE}.promote import promote
+from {PACKAGE}.training.evaluate import evaluate_run
+from {PACKAGE}.data.ingest import ingest
+from {PACKAGE}.training.models import PRIMARY_METRIC
+from {PACKAGE}.training.promote import promote
 from {PACKAGE}.settings import Settings
-from {PACKAGE}.train import train
+from {PACKAGE}.training.train import train
 import mlflow
 
 settings = Settings()
@@ -79,7 +79,8 @@ RACER = f"""
 import sys
 import time
 import mlflow
-from {PACKAGE} import promote, tracking
+from {PACKAGE}.training import promote
+from {PACKAGE}.training import tracking
 from {PACKAGE}.cli import app
 from {PACKAGE}.settings import Settings
 
@@ -105,7 +106,7 @@ STATE = f"""
 import json
 import sys
 import mlflow
-from {PACKAGE} import tracking
+from {PACKAGE}.training import tracking
 from {PACKAGE}.settings import Settings
 
 settings = Settings()

@@ -45,11 +45,11 @@ import pandas as pd
 import yaml
 
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
-from {{ cookiecutter.package_name }}.datasets import read_source
-from {{ cookiecutter.package_name }}.models import GREATER_IS_BETTER, PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.datasets import read_source
 from {{ cookiecutter.package_name }}.serving.schemas import example_record
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, load_settings
+from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
 
 HOST = "127.0.0.1"
 TIMEOUT = 180  # seconds a command may take before it counts as hung

@@ -26,16 +26,16 @@ from sklearn.ensemble import HistGradientBoostingRegressor as Estimator
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
-from {{ cookiecutter.package_name }}.datasets import (
+from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.datasets import (
     read_source,
     read_table,
     write_parquet,
 )
-from {{ cookiecutter.package_name }}.features import build_pipeline
-from {{ cookiecutter.package_name }}.predict import predict_file
+from {{ cookiecutter.package_name }}.data.features import build_pipeline
+from {{ cookiecutter.package_name }}.data.validation import validate
+from {{ cookiecutter.package_name }}.serving.batch import predict_file
 from {{ cookiecutter.package_name }}.settings import load_settings
-from {{ cookiecutter.package_name }}.validation import validate
 
 CHUNK_ROWS = 100_000
 NOISE = 0.02  # standard deviation of the added noise, as a share of the column's

@@ -40,8 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
-from {{ cookiecutter.package_name }}.datasets import read_source
+from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.datasets import read_source
+from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.serving.model import (
     export_model,
     is_registry_uri,
@@ -54,7 +55,6 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
     request_records,
 )
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, load_settings
-from {{ cookiecutter.package_name }}.validation import validate
 
 BATCH_ROWS = 100
 WARMUP_REQUESTS = 100

@@ -35,12 +35,12 @@ from {{ cookiecutter.package_name }}.config import (
     TuneConfig,
     load_config,
 )
-from {{ cookiecutter.package_name }}.contract import Column, DataContract, load_contract
-from {{ cookiecutter.package_name }}.datasets import write_parquet
-from {{ cookiecutter.package_name }}.features import build_pipeline
-from {{ cookiecutter.package_name }}.ingest import processed_path
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.datasets import write_parquet
+from {{ cookiecutter.package_name }}.data.features import build_pipeline
+from {{ cookiecutter.package_name }}.data.ingest import processed_path
+from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
-from {{ cookiecutter.package_name }}.validation import validate
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,14 +27,14 @@ from {{ cookiecutter.package_name }}.cli import (
 {%- if cookiecutter.data_source == "sql" %}
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 {%- endif %}
-from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.errors import DataValidationError
 {%- if cookiecutter.include_monitoring %}
-from {{ cookiecutter.package_name }}.prediction_log import PostgresLog
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import PostgresLog
 {%- endif %}
 from {{ cookiecutter.package_name }}.serving.schemas import record_model
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX
-from {{ cookiecutter.package_name }}.validation import validate
 
 
 def test_version_prints_name_and_version(runner: CliRunner) -> None:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
-from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.data.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 

@@ -26,8 +26,8 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from {{ cookiecutter.package_name }}.evaluation import Evaluation
-    from {{ cookiecutter.package_name }}.train import TrainResult
+    from {{ cookiecutter.package_name }}.training.metrics import Evaluation
+    from {{ cookiecutter.package_name }}.training.train import TrainResult
 
 PROG = "{{ cookiecutter.project_slug }}"
 #: The most data problems printed one per line; the rest are counted.
@@ -137,7 +137,7 @@ def info() -> None:
 def ingest() -> None:
     """Read the raw data, validate it against the contract, and write it to the processed folder."""
     # Heavy imports (pandas, pandera) wait until a command needs them.
-    from {{ cookiecutter.package_name }}.ingest import ingest as run_ingest
+    from {{ cookiecutter.package_name }}.data.ingest import ingest as run_ingest
 
     with user_errors():
         settings, config = load()
@@ -155,7 +155,7 @@ def ingest() -> None:
 @app.command()
 def train() -> None:
     """Train the configured model and the baseline; track both and register the model."""
-    from {{ cookiecutter.package_name }}.train import train as run_train
+    from {{ cookiecutter.package_name }}.training.train import train as run_train
 
     with user_errors():
         settings, config = load()
@@ -167,8 +167,8 @@ def train() -> None:
 @app.command()
 def tune() -> None:
     """Search hyperparameters (each trial a nested run), then train with the best ones."""
-    from {{ cookiecutter.package_name }}.train import train as run_train
-    from {{ cookiecutter.package_name }}.tune import tune as run_tune
+    from {{ cookiecutter.package_name }}.training.train import train as run_train
+    from {{ cookiecutter.package_name }}.training.tune import tune as run_tune
 
     with user_errors():
         settings, config = load()
@@ -186,7 +186,7 @@ def tune() -> None:
 
 def show_training(result: "TrainResult") -> None:
     """Print what a training run produced."""
-    from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
+    from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
 
     table = Table("", "", title=f"Training run {result.run_id}", show_header=False)
     table.add_row("registered version", result.model_version or "-")
@@ -214,8 +214,8 @@ def evaluate(
 {%- endif %}
 ) -> None:
     """Judge a trained model on the test set: metrics, plots, slices, model card, README table."""
-    from {{ cookiecutter.package_name }}.evaluate import evaluate_run
-    from {{ cookiecutter.package_name }}.reports import README
+    from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run
+    from {{ cookiecutter.package_name }}.training.reports import README
 {%- if cookiecutter.include_monitoring %}
 
     if data is not None:
@@ -239,7 +239,7 @@ def evaluate(
 
 def show_performance(data: str, as_of: datetime | None) -> None:
     """Score the champion on labelled rows, record it, and print the record."""
-    from {{ cookiecutter.package_name }}.monitoring import record_performance
+    from {{ cookiecutter.package_name }}.monitoring.jobs import record_performance
 
     with user_errors():
         settings, config = load()
@@ -286,8 +286,8 @@ def promote(
     run_id: RunId = None,
 ) -> None:
     """Make a model the champion if it passes the quality gate; otherwise tag it rejected."""
-    from {{ cookiecutter.package_name }}.promote import promote as run_promote
-    from {{ cookiecutter.package_name }}.reports import README
+    from {{ cookiecutter.package_name }}.training.promote import promote as run_promote
+    from {{ cookiecutter.package_name }}.training.reports import README
 
     with user_errors():
         settings, config = load()
@@ -304,9 +304,9 @@ def predict(
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 100_000,
 ) -> None:
     """Score a file with the champion model, a chunk at a time."""
-    from {{ cookiecutter.package_name }} import tracking
-    from {{ cookiecutter.package_name }}.contract import load_contract
-    from {{ cookiecutter.package_name }}.predict import predict_file
+    from {{ cookiecutter.package_name }}.data.contract import load_contract
+    from {{ cookiecutter.package_name }}.serving.batch import predict_file
+    from {{ cookiecutter.package_name }}.training import tracking
 
     with user_errors():
         settings, config = load()
@@ -343,7 +343,7 @@ def export(
     ] = False,
 ) -> None:
     """Copy the champion (or {{ cookiecutter.package_name | upper }}_MODEL_URI) out of the registry, for `serve` to load alone."""
-    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.data.contract import load_contract
     from {{ cookiecutter.package_name }}.serving.model import export_model
 
     with user_errors():
@@ -385,8 +385,8 @@ def serve(
 @app.command("run")
 def run_all() -> None:
     """Run the whole pipeline on the configured data: ingest, train, evaluate, promote."""
-    from {{ cookiecutter.package_name }}.models import PRIMARY_METRIC
-    from {{ cookiecutter.package_name }}.pipeline import run_pipeline
+    from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
+    from {{ cookiecutter.package_name }}.training.run import run_pipeline
 
     with user_errors():
         settings, config = load()
@@ -414,7 +414,7 @@ def drift(
 
     Exit code 0: no drift. 3: drift found. 1: the check could not run.
     """
-    from {{ cookiecutter.package_name }}.monitoring import check_drift
+    from {{ cookiecutter.package_name }}.monitoring.jobs import check_drift
 
     with user_errors():
         settings, config = load()
@@ -464,7 +464,7 @@ def retrain(
 
     The champion stays if the new model is not better.
     """
-    from {{ cookiecutter.package_name }}.retrain import retrain as run_retrain
+    from {{ cookiecutter.package_name }}.monitoring.retrain import retrain as run_retrain
 
     with user_errors():
         settings, config = load()
@@ -489,7 +489,7 @@ def data_adopt(
     positive: Positive = None,
 ) -> None:
     """Make a table the project's data: write its contract, point the config at it, describe it."""
-    from {{ cookiecutter.package_name }}.adopt import adopt
+    from {{ cookiecutter.package_name }}.data.adopt import adopt
 
     with user_errors():
         settings, config = load()
@@ -529,12 +529,12 @@ def schema_infer(
     force: Annotated[bool, typer.Option(help="Replace an existing contract.")] = False,
 ) -> None:
     """Write a data contract from a data file, for you to review (`data adopt` does more)."""
-    from {{ cookiecutter.package_name }}.contract import (
+    from {{ cookiecutter.package_name }}.data.contract import (
         dump_contract,
         infer_contract,
         name_for,
     )
-    from {{ cookiecutter.package_name }}.datasets import read_table
+    from {{ cookiecutter.package_name }}.data.datasets import read_table
 
     with user_errors():
         _, config = load()
@@ -567,7 +567,7 @@ def schema_infer(
 @schema_app.command("show")
 def schema_show() -> None:
     """Show the data contract the project runs with."""
-    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.data.contract import load_contract
 
     with user_errors():
         _, config = load()
@@ -598,7 +598,7 @@ def schema_show() -> None:
 @schema_app.command("example")
 def schema_example() -> None:
     """Print an example `/predict` request body, built from the data contract."""
-    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.data.contract import load_contract
     from {{ cookiecutter.package_name }}.serving.schemas import example_record
 
     with user_errors():

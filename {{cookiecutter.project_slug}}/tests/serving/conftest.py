@@ -22,8 +22,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model import Ridge
 {%- endif %}
 
-from {{ cookiecutter.package_name }}.contract import Column, DataContract, dump_contract
-from {{ cookiecutter.package_name }}.features import build_pipeline
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, dump_contract
+from {{ cookiecutter.package_name }}.data.features import build_pipeline
+from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.serving.schemas import (
@@ -31,7 +32,6 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
     request_records,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.validation import validate
 
 #: The most records a test app takes in one batch request.
 MAX_BATCH = 5

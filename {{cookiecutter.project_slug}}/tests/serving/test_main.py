@@ -12,12 +12,12 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.contract import Column, DataContract
-from {{ cookiecutter.package_name }}.outputs import predict_rows{% if cookiecutter.task == "classification" %}, threshold_of{% endif %}
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.serving.routers import predict as predict_router
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.predictions import predict_rows{% if cookiecutter.task == "classification" %}, threshold_of{% endif %}
 
 
 def post_text(

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import cli
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import (
@@ -28,8 +28,8 @@ from {{ cookiecutter.package_name }}.serving.model import (
     load_served_model,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.tracking import CHAMPION, load_model
-from {{ cookiecutter.package_name }}.train import train
+from {{ cookiecutter.package_name }}.training.tracking import CHAMPION, load_model
+from {{ cookiecutter.package_name }}.training.train import train
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pandas as pd
 import yaml
 from fastapi.testclient import TestClient
 
-from {{ cookiecutter.package_name }}.contract import DataContract, dump_contract
-from {{ cookiecutter.package_name }}.prediction_log import open_log
+from {{ cookiecutter.package_name }}.data.contract import DataContract, dump_contract
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import open_log
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import ServedModel
 from {{ cookiecutter.package_name }}.settings import Settings

@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.contract import Column, DataContract
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
+from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.serving.schemas import (
     batch_model,
     example_record,
     record_model,
     request_records,
 )
-from {{ cookiecutter.package_name }}.validation import validate
 
 
 def make_contract(*features: Column, id_column: str | None = "id") -> DataContract:

@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data.contract import DataContract
 {%- if cookiecutter.include_monitoring %}
-from {{ cookiecutter.package_name }}.prediction_log import PredictionLogger
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import PredictionLogger
 {%- endif %}
 from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.model import ServedModel

@@ -22,13 +22,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.data.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
-{%- if cookiecutter.task == "classification" %}
-from {{ cookiecutter.package_name }}.outputs import threshold_of
-{%- endif %}
 {%- if cookiecutter.include_monitoring %}
-from {{ cookiecutter.package_name }}.prediction_log import (
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     PredictionLogger,
     open_log,
 )
@@ -52,6 +49,9 @@ from {{ cookiecutter.package_name }}.serving.routers import (
     predict,
 )
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.training.predictions import threshold_of
+{%- endif %}
 
 logger = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import yaml
 
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError, mask
-from {{ cookiecutter.package_name }}.models import MLMODEL_FILE, load_saved
 from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.models import MLMODEL_FILE, load_saved
 
 REGISTRY_PREFIX = "models:/"
 METADATA_FILE = "metadata.json"
@@ -82,7 +82,7 @@ def _registered_version(settings: Settings, uri: str) -> Any:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from {{ cookiecutter.package_name }} import tracking
+    from {{ cookiecutter.package_name }}.training import tracking
 
     tracking.connect(settings)
     reference = uri.removeprefix(REGISTRY_PREFIX)
@@ -126,7 +126,7 @@ def registered_metadata(
 
 
 def _load_registered(settings: Settings, contract: DataContract) -> ServedModel:
-    from {{ cookiecutter.package_name }} import tracking
+    from {{ cookiecutter.package_name }}.training import tracking
 
     metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
     # The version, not the alias: a promotion while loading cannot mix two models.
@@ -176,7 +176,7 @@ def export_model(
     import mlflow
 
     # datasets is the training side's (and may need SQLAlchemy): not for `serve`.
-    from {{ cookiecutter.package_name }}.datasets import write_whole
+    from {{ cookiecutter.package_name }}.data.datasets import write_whole
 
     _check_replaceable(output, force=force)
     metadata, pinned = registered_metadata(settings, contract, settings.model_uri)

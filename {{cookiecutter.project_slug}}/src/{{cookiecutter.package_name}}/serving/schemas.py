@@ -17,7 +17,7 @@ from pydantic import (
     create_model,
 )
 
-from {{ cookiecutter.package_name }}.contract import Category, Column, DataContract
+from {{ cookiecutter.package_name }}.data.contract import Category, Column, DataContract
 
 # pandas holds datetimes as nanoseconds since 1970: these years are the range it can represent.
 READABLE_YEARS = range(1678, 2262)

@@ -8,8 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from {{ cookiecutter.package_name }}.contract import DataContract
-from {{ cookiecutter.package_name }}.outputs import predict_rows
+from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.serving.dependencies import (
     Batcher,
     Model,
@@ -28,6 +27,7 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
     batch_model,
     record_model,
 )
+from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body cannot be read as text."},

@@ -1,0 +1,1 @@
+"""The data layer: the contract, reading, validation, splits and features."""

@@ -1,0 +1,1 @@
+"""Monitoring: the prediction log, drift checks, performance over time and retraining."""

@@ -1,0 +1,219 @@
+"""Batch scoring: predict a CSV or Parquet file of any size, one chunk at a time.
+
+Each chunk is validated against the contract, scored and appended to the output, so memory
+holds one chunk, never the whole file. A run that fails part-way leaves no output behind.
+"""
+
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.datasets import write_whole
+from {{ cookiecutter.package_name }}.data.validation import id_columns, validate
+from {{ cookiecutter.package_name }}.errors import (
+    DataSourceError,
+    DataValidationError,
+)
+from {{ cookiecutter.package_name }}.training.predictions import predict_rows
+
+CSV_SUFFIXES = {".csv", ".txt"}
+PARQUET_SUFFIXES = {".parquet"}
+#: The output column that numbers rows when the contract has no id column.
+ROW_COLUMN = "row"
+
+
+@dataclass(frozen=True)
+class PredictionSummary:
+    """What was scored: where the predictions went, how many rows and chunks, and how long."""
+
+    output: Path
+    rows: int
+    chunks: int
+    seconds: float
+
+
+def predict_file(
+    model: Any,
+    contract: DataContract,
+    source: Path,
+    output: Path,
+    *,
+    model_version: str,
+    chunk_rows: int = 100_000,
+{%- if cookiecutter.task == "classification" %}
+    threshold: float = 0.5,
+{%- endif %}
+) -> PredictionSummary:
+    """Score every row of a CSV or Parquet file and write the predictions, chunk by chunk.
+
+    The output holds the ID column, `prediction`{% if cookiecutter.task == "classification" %}, one
+    `probability_<class>` column per class{% endif %} and `model_version`. It is written whole
+    (`datasets.write_whole`): renamed into place only once every chunk has been scored.
+
+    Args:
+        model: a fitted pipeline that takes the contract's raw feature columns.
+        contract: what a valid row is; the target column may be present and is ignored.
+        source: the rows to score, `.csv` or `.parquet`.
+        output: where to write the predictions, `.csv` or `.parquet`.
+        model_version: recorded on every row, to trace each prediction to its model.
+        chunk_rows: how many rows to read, validate and score at a time.
+{%- if cookiecutter.task == "classification" %}
+        threshold: the positive-class probability from which a two-class model predicts it.
+{%- endif %}
+
+    Raises:
+        DataSourceError: the source is missing, empty or unreadable, or a suffix is unknown.
+        DataValidationError: a chunk breaks the contract; each problem names its rows
+            (counted from 1, header excluded). Nothing is written.
+        ValueError: `chunk_rows` is less than 1.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
+    started = time.perf_counter()
+    output_kind = _kind(output, "output")
+    chunks = _read_chunks(source, contract, chunk_rows)
+{%- if cookiecutter.task == "classification" %}
+    score = partial(_score, model, contract, threshold=threshold)
+{%- else %}
+    score = partial(_score, model, contract)
+{%- endif %}
+    rows = count = 0
+
+    def write(temporary: Path) -> None:
+        nonlocal rows, count
+        with closing(_ChunkWriter(temporary, output_kind)) as writer:
+            for chunk in chunks:
+                if chunk.empty:
+                    continue
+                first, last = rows + 1, rows + len(chunk)
+                writer.write(score(chunk, model_version, f"rows {first:,}-{last:,}"))
+                rows, count = last, count + 1
+        if rows == 0:
+            raise DataSourceError(f"{source}: the file has no rows to score")
+
+    write_whole(output, write)
+    return PredictionSummary(
+        output=output, rows=rows, chunks=count, seconds=time.perf_counter() - started
+    )
+
+
+def _kind(path: Path, role: str) -> str:
+    """`csv` or `parquet`, from the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise DataSourceError(f"{path}: unknown {role} file type {suffix!r}: use .csv or .parquet")
+
+
+def _read_chunks(source: Path, contract: DataContract, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """Check the source can be read, then return its rows chunk by chunk (read lazily)."""
+    kind = _kind(source, "input")
+    try:
+        if source.stat().st_size == 0:
+            raise DataSourceError(f"{source}: the file is empty")
+    except FileNotFoundError:
+        raise DataSourceError(f"{source}: file not found") from None
+    if kind == "parquet":
+        return _parquet_chunks(source, chunk_rows)
+    # IDs stay the text they are in the file (leading zeros and all).
+    return _csv_chunks(source, chunk_rows, dict.fromkeys(id_columns(contract), "string"))
+
+
+def _csv_chunks(source: Path, chunk_rows: int, dtype: dict[str, str]) -> Iterator[pd.DataFrame]:
+    try:
+        with pd.read_csv(source, chunksize=chunk_rows, dtype=dtype) as reader:
+            yield from reader
+    except pd.errors.EmptyDataError:
+        raise DataSourceError(f"{source}: the file is empty") from None
+    except (ValueError, OSError) as error:
+        raise DataSourceError(f"{source}: cannot be read ({str(error).splitlines()[0]})") from None
+
+
+def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        with pq.ParquetFile(source) as parquet:
+            start = 0
+            for batch in parquet.iter_batches(batch_size=chunk_rows):
+                # Numbered on from the last batch, as CSV chunks are: a row's number is its place.
+                yield batch.to_pandas().set_axis(range(start, start + batch.num_rows))
+                start += batch.num_rows
+    except (ValueError, OSError, pa.ArrowException) as error:
+        raise DataSourceError(f"{source}: cannot be read ({str(error).splitlines()[0]})") from None
+
+
+def _score(
+    model: Any,
+    contract: DataContract,
+    chunk: pd.DataFrame,
+    model_version: str,
+    where: str,
+{%- if cookiecutter.task == "classification" %}
+    *,
+    threshold: float,
+{%- endif %}
+) -> pd.DataFrame:
+    """Validate one chunk and return its predictions; problems are prefixed with `where`."""
+    unlabelled = chunk.drop(columns=[contract.target.name], errors="ignore")
+    try:
+        typed = validate(unlabelled, contract, require_target=False)
+    except DataValidationError as error:
+        raise DataValidationError([f"{where}: {problem}" for problem in error.problems]) from None
+    features = typed[contract.feature_names]
+{%- if cookiecutter.task == "classification" %}
+    outputs = predict_rows(model, features, contract, threshold=threshold)
+{%- else %}
+    outputs = predict_rows(model, features, contract)
+{%- endif %}
+    # Without an id column, a row is known by its place in the file, counted from 0.
+    identity = typed[contract.id_column] if contract.id_column else typed.index.to_series()
+    scored = pd.DataFrame(
+        {contract.id_column or ROW_COLUMN: identity, "prediction": outputs.predictions},
+        index=typed.index,
+    )
+{%- if cookiecutter.task == "classification" %}
+    for position, label in enumerate(outputs.classes):
+        scored[f"probability_{label}"] = outputs.probabilities[:, position]
+{%- endif %}
+    scored["model_version"] = model_version
+    return scored
+
+
+class _ChunkWriter:
+    """Append frames to one CSV or Parquet file, created with the first frame's columns."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        self.path = path
+        self.kind = kind
+        self.schema: Any = None
+        self.parquet: Any = None
+        self.started = False
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append one chunk of rows."""
+        if self.kind == "csv":
+            frame.to_csv(
+                self.path, mode="a" if self.started else "w", header=not self.started, index=False
+            )
+        else:
+            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+            if self.parquet is None:
+                self.schema = table.schema
+                self.parquet = pq.ParquetWriter(self.path, self.schema)
+            self.parquet.write_table(table)
+        self.started = True
+
+    def close(self) -> None:
+        """Finish the file (Parquet writes its footer here)."""
+        if self.parquet is not None:
+            self.parquet.close()

@@ -1,0 +1,1 @@
+"""Training: models, the train, tune, evaluate and promote stages, tracking and reports."""

@@ -1,0 +1,375 @@
+"""Judge a trained model on the test set: metrics against a baseline, slices, importances, figures."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from sklearn import metrics
+{%- if cookiecutter.task == "classification" %}
+from sklearn.calibration import CalibrationDisplay
+{%- endif %}
+from sklearn.inspection import permutation_importance
+
+from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.validation import count_rows
+from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.training.predictions import (
+    DEFAULT_THRESHOLD,
+    positive_class,
+    predicted_classes,
+)
+{%- endif %}
+
+# A slice (one category of one feature) needs this many test rows to be evaluated at all.
+MIN_SLICE_ROWS = 30
+# Permutation importance predicts n_repeats times per feature: it runs on at most this many rows.
+MAX_IMPORTANCE_ROWS = 2_000
+IMPORTANCE_REPEATS = 5
+FIGURE_SIZE = (6.0, 4.5)
+{%- if cookiecutter.task == "classification" %}
+
+SLICE_METRICS: tuple[str, ...] = ("roc_auc", "accuracy")
+# roc_auc one-vs-rest: plain ROC AUC for two classes, its macro average for more.
+IMPORTANCE_SCORING = "roc_auc_ovr"
+
+Array = npt.NDArray[Any]
+{%- else %}
+
+SLICE_METRICS: tuple[str, ...] = ("rmse", "mae")
+IMPORTANCE_SCORING = "neg_root_mean_squared_error"
+# The predicted-vs-actual and residual plots show at most this many points.
+MAX_PLOTTED_ROWS = 2_000
+{%- endif %}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How good a model is on the test set, where it is weaker, and what it relies on.
+
+    Attributes:
+        metrics: the model's metrics on the whole test set.
+        baseline_metrics: the baseline's metrics on the same rows, under the same names.
+        slices: one row per category of each categorical or boolean feature with enough rows:
+            feature, value, rows, then one column per metric in SLICE_METRICS.
+        warnings: one line per slice whose PRIMARY_METRIC is much worse than the whole's.
+        importances: permutation importance per feature (feature, importance_mean,
+            importance_std), most important first.
+        figures: file stem -> figure, for the caller to save.
+        per_class: classification only: one row per class (class, rows, precision, recall,
+            f1), the class as the test set holds it.
+        threshold: two classes only: the positive-class probability the model decides at.
+    """
+
+    metrics: dict[str, float]
+    baseline_metrics: dict[str, float]
+    slices: pd.DataFrame
+    warnings: list[str]
+    importances: pd.DataFrame
+    figures: dict[str, Figure]
+    per_class: pd.DataFrame
+    threshold: float | None = None
+
+
+def evaluate(
+    model: Any,
+    baseline: Any,
+    test: pd.DataFrame,
+    contract: DataContract,
+    *,
+    threshold: float = 0.5,
+    seed: int = 42,
+    slice_tolerance: float = 0.1,
+) -> Evaluation:
+    """Evaluate a fitted model, and a baseline to compare it with, on the test set.
+
+    Args:
+        model: the fitted pipeline to judge; it takes the contract's raw feature columns.
+        baseline: a fitted pipeline to compare against, such as a dummy model.
+        test: held-out rows with the contract's features and target.
+        contract: names the features and the target.
+        threshold: the positive-class probability from which a binary classifier predicts the
+            positive class (classification only).
+        seed: seeds the permutation importance and the rows it runs on.
+        slice_tolerance: how much worse than the whole, relatively, a slice may score before it
+            is warned about (0.1: 10%).
+    """
+    overall = score(model, test, contract, threshold=threshold)
+    slices = slice_scores(model, test, contract, threshold=threshold)
+    importances = feature_importances(model, test, contract, seed=seed)
+    figures = task_figures(model, test, contract, threshold=threshold)
+    return Evaluation(
+        metrics=overall,
+        baseline_metrics=score(baseline, test, contract, threshold=threshold),
+        slices=slices,
+        warnings=slice_warnings(slices, overall[PRIMARY_METRIC], tolerance=slice_tolerance),
+        importances=importances,
+        figures=figures | {"permutation_importance": importance_figure(importances)},
+{%- if cookiecutter.task == "classification" %}
+        per_class=per_class_scores(model, test, contract, threshold=threshold),
+        threshold=threshold if len(contract.classes) == 2 else None,
+{%- else %}
+        per_class=pd.DataFrame(),
+{%- endif %}
+    )
+
+
+def format_metric(value: float) -> str:
+    """A metric as text, the same way everywhere: `0.861`, `1,234.568`."""
+    return f"{value:,.3f}"
+{%- if cookiecutter.task == "classification" %}
+
+
+def score(
+    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float
+) -> dict[str, float]:
+    """Every metric of one classifier on some rows.
+
+    Two classes: precision, recall and f1 are for the positive class at `threshold`. More
+    classes: the most probable class is predicted, and every metric is a macro average.
+    roc_auc and pr_auc are NaN when the rows lack a class.
+    """
+    truth, probabilities, classes, positive = predict(estimator, frame, contract)
+    predicted = predicted_classes(probabilities, classes, positive, threshold)
+    binary = len(classes) == 2
+    averaging = {"average": "binary", "pos_label": positive} if binary else {"average": "macro"}
+    scores = {
+        "accuracy": metrics.accuracy_score(truth, predicted),
+        "precision": metrics.precision_score(truth, predicted, zero_division=0, **averaging),
+        "recall": metrics.recall_score(truth, predicted, zero_division=0, **averaging),
+        "f1": metrics.f1_score(truth, predicted, zero_division=0, **averaging),
+        "roc_auc": np.nan,
+        "pr_auc": np.nan,
+        "log_loss": metrics.log_loss(truth, probabilities, labels=classes),
+    }
+    curves = one_vs_rest(truth, probabilities, classes, positive)
+    if all(0 < is_class.sum() < len(is_class) for _, is_class, _ in curves):
+        scores["roc_auc"] = np.mean([metrics.roc_auc_score(t, p) for _, t, p in curves])
+        scores["pr_auc"] = np.mean([metrics.average_precision_score(t, p) for _, t, p in curves])
+    return {name: float(value) for name, value in scores.items()}
+
+
+def per_class_scores(
+    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float
+) -> pd.DataFrame:
+    """Precision, recall and f1 of each class on its own, with its number of rows."""
+    truth, probabilities, classes, positive = predict(estimator, frame, contract)
+    predicted = predicted_classes(probabilities, classes, positive, threshold)
+    precision, recall, f1, rows = metrics.precision_recall_fscore_support(
+        truth, predicted, labels=classes, zero_division=0
+    )
+    return pd.DataFrame(
+        {"class": classes, "rows": rows, "precision": precision, "recall": recall, "f1": f1}
+    )
+
+
+def choose_threshold(estimator: Any, frame: pd.DataFrame, contract: DataContract) -> float:
+    """The positive-class probability with the best f1 on some rows (the validation set).
+
+    An imbalanced target needs it: at 0.5 a model may predict the rare class almost never.
+    Falls back to DEFAULT_THRESHOLD when the rows hold only one class.
+    """
+    truth, probabilities, classes, positive = predict(estimator, frame, contract)
+    is_positive = truth == positive
+    if is_positive.all() or not is_positive.any():
+        return DEFAULT_THRESHOLD
+    precision, recall, thresholds = metrics.precision_recall_curve(
+        is_positive, probabilities[:, classes.index(positive)]
+    )
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    # The last precision/recall pair has no threshold: it is the "predict nothing" end.
+    return float(np.clip(thresholds[int(np.argmax(f1[:-1]))], 1e-6, 1 - 1e-6))
+
+
+def predict(
+    estimator: Any, frame: pd.DataFrame, contract: DataContract
+) -> tuple[Array, Array, list[Any], Any]:
+    """The true labels, the class probabilities, the model's classes and the positive class.
+
+    The positive class is the last of the contract's target categories when it lists them (as
+    a model would sort them otherwise), else the last class the model knows.
+    """
+    truth = frame[contract.target.name].to_numpy(dtype=object)
+    probabilities = estimator.predict_proba(frame[contract.feature_names])
+    classes = list(estimator.classes_)
+    return truth, probabilities, classes, positive_class(classes, contract)
+
+
+def one_vs_rest(
+    truth: Array, probabilities: Array, classes: list[Any], positive: Any
+) -> list[tuple[str, Array, Array]]:
+    """(class, whether each row is of it, its probability): the positive class, or every class."""
+    shown = [positive] if len(classes) == 2 else classes
+    return [(str(c), truth == c, probabilities[:, classes.index(c)]) for c in shown]
+
+
+def task_figures(
+    model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
+) -> dict[str, Figure]:
+    """Confusion matrix, ROC, precision-recall and calibration curves on the test set."""
+    truth, probabilities, classes, positive = predict(model, test, contract)
+    predicted = predicted_classes(probabilities, classes, positive, threshold)
+    confusion, confusion_axes = new_figure("Confusion matrix")
+    metrics.ConfusionMatrixDisplay.from_predictions(
+        truth, predicted, labels=classes, ax=confusion_axes, colorbar=False
+    )
+    roc, roc_axes = new_figure("ROC curve")
+    precision_recall, precision_recall_axes = new_figure("Precision-recall curve")
+    calibration, calibration_axes = new_figure("Calibration (reliability) curve")
+    for name, is_class, probability in one_vs_rest(truth, probabilities, classes, positive):
+        metrics.RocCurveDisplay.from_predictions(is_class, probability, name=name, ax=roc_axes)
+        metrics.PrecisionRecallDisplay.from_predictions(
+            is_class, probability, name=name, ax=precision_recall_axes
+        )
+        CalibrationDisplay.from_predictions(
+            is_class, probability, n_bins=10, name=name, ax=calibration_axes
+        )
+    # sklearn's own axis labels would call the class "1": the legend names it instead.
+    roc_axes.set(xlabel="False positive rate", ylabel="True positive rate")
+    precision_recall_axes.set(xlabel="Recall", ylabel="Precision")
+    calibration_axes.set(xlabel="Mean predicted probability", ylabel="Observed share of the class")
+    return {
+        "confusion_matrix": confusion,
+        "roc_curve": roc,
+        "precision_recall_curve": precision_recall,
+        "calibration_curve": calibration,
+    }
+{%- else %}
+
+
+def score(
+    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float = 0.5
+) -> dict[str, float]:
+    """Every metric of one regressor on some rows (`threshold` is for classifiers only).
+
+    mape is left out when a true value is 0: a percentage of zero is undefined.
+    """
+    truth, predicted = predict(estimator, frame, contract)
+    scores = {
+        "rmse": metrics.root_mean_squared_error(truth, predicted),
+        "mae": metrics.mean_absolute_error(truth, predicted),
+        "r2": metrics.r2_score(truth, predicted),
+    }
+    if (truth != 0).all():
+        scores["mape"] = metrics.mean_absolute_percentage_error(truth, predicted)
+    return {name: float(value) for name, value in scores.items()}
+
+
+def predict(
+    estimator: Any, frame: pd.DataFrame, contract: DataContract
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The true values and the predicted ones."""
+    truth = frame[contract.target.name].to_numpy(dtype="float64")
+    predicted = np.asarray(estimator.predict(frame[contract.feature_names]), dtype="float64")
+    return truth, predicted
+
+
+def task_figures(
+    model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
+) -> dict[str, Figure]:
+    """Predicted against actual values, and residuals against predictions, on the test set."""
+    truth, predicted = predict(model, test, contract)
+    figures: dict[str, Figure] = {}
+    for stem, kind, title in (
+        ("predicted_vs_actual", "actual_vs_predicted", "Predicted vs actual"),
+        ("residuals", "residual_vs_predicted", "Residuals (actual minus predicted)"),
+    ):
+        figure, axes = new_figure(title)
+        metrics.PredictionErrorDisplay.from_predictions(
+            truth, predicted, kind=kind, subsample=MAX_PLOTTED_ROWS, random_state=0, ax=axes
+        )
+        figures[stem] = figure
+    return figures
+{%- endif %}
+
+
+def slice_scores(
+    model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
+) -> pd.DataFrame:
+    """SLICE_METRICS for every category of every categorical or boolean feature with enough rows."""
+    rows = []
+    for feature in contract.features:
+        if feature.type not in ("categorical", "boolean"):
+            continue
+        for value, count in test[feature.name].value_counts().items():
+            if count >= MIN_SLICE_ROWS:
+                part = test[test[feature.name].isin([value])]
+                scores = score(model, part, contract, threshold=threshold)
+                row = {"feature": feature.name, "value": value, "rows": count}
+                rows.append(row | {name: scores[name] for name in SLICE_METRICS})
+    return pd.DataFrame(rows, columns=["feature", "value", "rows", *SLICE_METRICS])
+
+
+def slice_warnings(slices: pd.DataFrame, overall: float, *, tolerance: float) -> list[str]:
+    """One line per slice whose PRIMARY_METRIC is worse than `overall` by more than `tolerance`."""
+    warnings = []
+    for row in slices.to_dict(orient="records"):
+        value = row[PRIMARY_METRIC]
+        if is_much_worse(value, overall, tolerance):
+            warnings.append(
+                f"slice {row['feature']}={row['value']} ({count_rows(row['rows'])}): "
+                f"{PRIMARY_METRIC} {format_metric(value)} vs {format_metric(overall)} overall"
+            )
+    return warnings
+
+
+def is_much_worse(value: float, overall: float, tolerance: float) -> bool:
+    """Whether a metric is worse than the overall one by more than `tolerance`, relatively.
+
+    A NaN (a metric a slice could not be scored on) is never much worse.
+    """
+    if GREATER_IS_BETTER:
+        return value < overall * (1 - tolerance)
+    return value > overall * (1 + tolerance)
+
+
+def feature_importances(
+    model: Any, test: pd.DataFrame, contract: DataContract, *, seed: int
+) -> pd.DataFrame:
+    """How much the primary metric worsens when each raw feature is shuffled, largest first."""
+    rows = test.sample(n=min(len(test), MAX_IMPORTANCE_ROWS), random_state=seed)
+    result = permutation_importance(
+        model,
+        rows[contract.feature_names],
+        rows[contract.target.name],
+        scoring=IMPORTANCE_SCORING,
+        n_repeats=IMPORTANCE_REPEATS,
+        random_state=seed,
+    )
+    importances = pd.DataFrame(
+        {
+            "feature": contract.feature_names,
+            "importance_mean": result.importances_mean,
+            "importance_std": result.importances_std,
+        }
+    )
+    return importances.sort_values("importance_mean", ascending=False, ignore_index=True)
+
+
+def importance_figure(importances: pd.DataFrame) -> Figure:
+    """A horizontal bar per feature, the most important on top, with one standard deviation."""
+    figure, axes = new_figure("Permutation importance")
+    shown = importances.iloc[::-1]
+    axes.barh(
+        shown["feature"].astype(str).to_numpy(),
+        shown["importance_mean"].to_numpy(),
+        xerr=shown["importance_std"].to_numpy(),
+    )
+    axes.set_xlabel(f"how much {PRIMARY_METRIC} worsens when the feature is shuffled")
+    return figure
+
+
+def new_figure(title: str) -> tuple[Figure, Axes]:
+    """An empty figure of the shared size with one titled plot.
+
+    A plain `Figure`, not a pyplot one: it needs no display or backend, is never left open in
+    pyplot, and is freed like any object once the caller has saved it.
+    """
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    axes = figure.add_subplot()
+    axes.set_title(title)
+    return figure, axes

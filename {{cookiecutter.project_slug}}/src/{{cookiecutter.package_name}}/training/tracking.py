@@ -1,0 +1,261 @@
+"""MLflow behind one small module: where runs go, how models are logged, loaded and registered.
+
+Every stage tracks through these functions, so moving from the local SQLite store to a team's
+tracking server is one setting (`MLFLOW_TRACKING_URI`), and tests point it at a temporary folder.
+"""
+
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.models import TRUSTED_MODULES, load_saved
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.training.predictions import threshold_of
+{%- endif %}
+
+logger = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+#: The error codes MLflow answers with when a model, an alias or a run is not there (any other
+#: error, such as a server that does not answer, is not "missing" and is raised).
+NOT_FOUND = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
+#: Retries of a failed request to a tracking server, and each request's timeout.
+HTTP_RETRIES = 2
+HTTP_TIMEOUT_SECONDS = 30
+#: What a logged model needs installed, pinned to the versions it was trained with. Listing
+#: them is exact and takes milliseconds; MLflow's inference takes seconds and picks up
+#: whatever else happens to be installed.
+MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "skops", "mlflow")
+
+
+def connect(settings: Settings) -> None:
+    """Point MLflow at the tracking store from the settings."""
+    # The CLI shows its own progress; MLflow's download bars would only add noise.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # A tracking server that does not answer fails a command in seconds, not after MLflow's
+    # default 7 retries of up to 120 s each (minutes). Either variable can still be set.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(HTTP_RETRIES))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(HTTP_TIMEOUT_SECONDS))
+    mlflow.set_tracking_uri(settings.tracking_uri)
+
+
+def configure(settings: Settings, experiment: str) -> None:
+    """Point MLflow at the tracking store, select the experiment, and mark its killed runs.
+
+    Every stage that starts runs (train, tune, evaluate, run) starts here, so a run whose
+    process was killed is marked `KILLED` the next time any of them starts (see
+    `mark_killed_runs`).
+    """
+    connect(settings)
+    killed = mark_killed_runs(mlflow.set_experiment(experiment).experiment_id)
+    if killed:
+        logger.warning(
+            "marked %d run(s) KILLED, their process is gone: %s", len(killed), ", ".join(killed)
+        )
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming the host and process of a run, for `mark_killed_runs` to find it if killed."""
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def mark_killed_runs(experiment_id: str) -> list[str]:
+    """Mark `KILLED` the experiment's runs still `RUNNING` whose process on this host is gone.
+
+    Only runs tagged by `process_tags` with this host are touched: a run of a live process (a
+    concurrent run) or of another host stays as it is.
+
+    Returns:
+        The IDs of the runs marked.
+    """
+    # Imported here: datasets may need SQLAlchemy (the train extra); serving imports this module.
+    from {{ cookiecutter.package_name }}.data.datasets import process_alive
+
+    client = mlflow.MlflowClient()
+    running = client.search_runs(
+        [experiment_id],
+        f"attributes.status = 'RUNNING' and tags.host = '{socket.gethostname()}'",
+    )
+    killed = [
+        run.info.run_id
+        for run in running
+        if run.data.tags.get("pid", "").isdigit() and not process_alive(int(run.data.tags["pid"]))
+    ]
+    for run_id in killed:
+        client.set_terminated(run_id, "KILLED")
+    return killed
+
+
+def log_model(
+    model: Any, example: pd.DataFrame, *, name: str, registered_name: str | None
+) -> str | None:
+    """Log a fitted pipeline with its signature and input example; register it if named.
+
+    Returns:
+        The registered version, or None when the model was not registered.
+
+    Raises:
+        ConfigError: the model holds a class from a package not in TRUSTED_MODULES.
+    """
+    import skops.io  # seconds to import: only when logging
+
+    untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    foreign = [name for name in untrusted if name.split(".")[0] not in TRUSTED_MODULES]
+    if foreign:
+        raise ConfigError(
+            f"the model uses {', '.join(foreign)}: add its package to TRUSTED_MODULES in models.py"
+        )
+    output = (
+        model.predict_proba(example) if hasattr(model, "predict_proba") else model.predict(example)
+    )
+    info = mlflow.sklearn.log_model(
+        model,
+        name=name,
+        signature=infer_signature(example, output),
+        input_example=example,
+        pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
+        registered_model_name=registered_name,
+        skops_trusted_types=untrusted,
+    )
+    return None if info.registered_model_version is None else str(info.registered_model_version)
+
+
+def load_model(uri: str) -> Any:
+    """Load a logged scikit-learn pipeline from `runs:/...` or `models:/NAME@ALIAS`.
+
+    Only as skops, trusting only TRUSTED_MODULES (`models.load_saved`): whoever can write to the
+    artifact store cannot make this run their code.
+
+    Raises:
+        ConfigError: the artifact is not a model saved that way.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder)
+        return load_saved(Path(local))
+
+
+def champion_version(model_name: str) -> str | None:
+    """The registered version that holds the champion alias, if any."""
+    client = mlflow.MlflowClient()
+    try:
+        return str(client.get_model_version_by_alias(model_name, CHAMPION).version)
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND:
+            return None
+        raise
+
+
+def version_of_run(model_name: str, run_id: str) -> str | None:
+    """The registered version a training run produced, if it registered one."""
+    found = mlflow.MlflowClient().search_model_versions(
+        f"name = '{model_name}' and run_id = '{run_id}'"
+    )
+    return str(found[0].version) if found else None
+
+
+def run_of_version(model_name: str, model_version: str) -> Run:
+    """The training run that produced a registered version."""
+    client = mlflow.MlflowClient()
+    run_id = client.get_model_version(model_name, model_version).run_id
+    if run_id is None:
+        raise ConfigError(f"{model_name} version {model_version} has no training run")
+    return client.get_run(run_id)
+
+
+{%- if cookiecutter.task == "classification" %}
+
+
+def decision_threshold(model_name: str, model_version: str) -> float:
+    """The decision threshold a registered two-class model was trained with."""
+    return threshold_of(run_of_version(model_name, model_version).data.metrics)
+{%- endif %}
+
+
+def training_run(experiment: str, run_id: str | None = None) -> Run:
+    """A training run: the one named, else the most recent finished one of the experiment.
+
+    Raises:
+        ConfigError: no run has that id, or nothing has been trained yet.
+    """
+    if run_id is None:
+        return latest_training_run(experiment)
+    try:
+        return mlflow.get_run(run_id)
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND:
+            raise ConfigError(
+                f"no run {run_id!r} in the tracking store: leave out --run-id for the latest "
+                "training run, or copy an id from `mlflow ui`"
+            ) from None
+        raise
+
+
+def latest_training_run(experiment: str) -> Run:
+    """The most recent finished training run of the experiment.
+
+    Raises:
+        ConfigError: nothing has been trained yet.
+    """
+    runs = mlflow.search_runs(
+        experiment_names=[experiment],
+        filter_string="tags.stage = 'train' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    if not runs:
+        raise ConfigError(
+            f"no finished training run in experiment {experiment!r}: run `train` first"
+        )
+    return runs[0]
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def git_commit() -> str:
+    """The commit the code was trained from (with `-dirty` for uncommitted changes), or `unknown`."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    try:
+        commit = subprocess.run(  # noqa: S603 - a fixed git command
+            [git, "describe", "--always", "--dirty", "--abbrev=40"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit or "unknown"
+
+
+def run_link(run: Run) -> str | None:
+    """A browser link to the run when the tracking store is a server, else None."""
+    uri = mlflow.get_tracking_uri()
+    if not uri.startswith(("http://", "https://")):
+        return None
+    return f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"

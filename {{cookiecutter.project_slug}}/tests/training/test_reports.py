@@ -1,0 +1,281 @@
+"""Reports: the model card tells the whole story; the README's results change between markers only."""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.training.metrics import (
+    MIN_SLICE_ROWS,
+    SLICE_METRICS,
+    Evaluation,
+    format_metric,
+)
+from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.training.reports import (
+    REFUSED,
+    RESULTS_END,
+    RESULTS_START,
+    SAMPLE_DATA,
+    TOP_FEATURES,
+    mark_refused,
+    model_card,
+    update_results,
+)
+{%- if cookiecutter.task == "classification" %}
+
+METRICS = {"roc_auc": 0.8612, "accuracy": 0.8267, "log_loss": 0.3757}
+BASELINE = {"roc_auc": 0.5, "accuracy": 0.732, "log_loss": 0.5813}
+WARNING = "slice region=south (206 rows): roc_auc 0.688 vs 0.861 overall"
+PER_CLASS = pd.DataFrame(
+    {
+        "class": ["stay", "leave"],
+        "rows": [550, 200],
+        "precision": [0.9, 0.7],
+        "recall": [0.85, 0.75],
+        "f1": [0.874, 0.724],
+    }
+)
+{%- else %}
+
+METRICS = {"rmse": 52.3377, "mae": 37.7704, "r2": 0.8197, "mape": 0.151}
+BASELINE = {"rmse": 123.7074, "mae": 91.5286, "r2": -0.0071, "mape": 0.4039}
+WARNING = "slice region=south (109 rows): rmse 71.862 vs 52.338 overall"
+PER_CLASS = pd.DataFrame()
+{%- endif %}
+RUN_ID = "0123456789abcdef"
+PARAMS = {"learning_rate": 0.1}
+
+
+@pytest.fixture
+def evaluation() -> Evaluation:
+    """An evaluation with known numbers: reports only render, so no model is needed."""
+    slices = pd.DataFrame(
+        [
+            {"feature": "region", "value": "north", "rows": 1250}
+            | dict.fromkeys(SLICE_METRICS, 0.75),
+            {"feature": "region", "value": "south", "rows": 206}
+            | dict.fromkeys(SLICE_METRICS, 0.5),
+        ]
+    )
+    importances = pd.DataFrame(
+        {
+            "feature": [f"feature_{number:02d}" for number in range(TOP_FEATURES + 2)],
+            "importance_mean": [0.5 - 0.01 * number for number in range(TOP_FEATURES + 2)],
+            "importance_std": [0.004] * (TOP_FEATURES + 2),
+        }
+    )
+    return Evaluation(
+        metrics=METRICS,
+        baseline_metrics=BASELINE,
+        slices=slices,
+        warnings=[WARNING],
+        importances=importances,
+        figures={},
+        per_class=PER_CLASS,
+{%- if cookiecutter.task == "classification" %}
+        threshold=0.37,
+{%- endif %}
+    )
+
+
+def card(evaluation: Evaluation, contract: DataContract, **changes: object) -> str:
+    """The model card of the fixture's evaluation, with some arguments changed."""
+    arguments: dict[str, object] = {
+        "project": "Customer Churn",
+        "model_name": "customer-churn",
+        "model_version": "3",
+        "run_id": RUN_ID,
+        "tracking_uri": "http://127.0.0.1:5000",
+        "run_link": f"http://127.0.0.1:5000/#/experiments/1/runs/{RUN_ID}",
+        "evaluation": evaluation,
+        "contract": contract,
+        "train_config": {"model": "gradient_boosting", "params": PARAMS},
+        "data_rows": {"train": 3500, "validation": 750, "test": 750},
+        "data_digest": "sha256:feedface",
+    }
+    return model_card(**(arguments | changes))  # type: ignore[arg-type]
+
+
+def test_model_card_has_every_section(evaluation: Evaluation, contract: DataContract) -> None:
+    text = card(evaluation, contract)
+
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == [
+        "# Model card: Customer Churn",
+        "## Intended use",
+        "## Data",
+        "## Metrics",
+{%- if cookiecutter.task == "classification" %}
+        "## Per class",
+{%- endif %}
+        "## Slices",
+        "## What the model relies on",
+        "## Limitations",
+        "## Training configuration",
+        "## Tracking",
+    ]
+
+
+def test_model_card_puts_model_and_baseline_side_by_side(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert "| metric | model | baseline |" in text
+    primary = f"| **{PRIMARY_METRIC}** | {format_metric(METRICS[PRIMARY_METRIC])} | "
+    assert primary + f"{format_metric(BASELINE[PRIMARY_METRIC])} |" in text
+    for name, value in METRICS.items():
+        assert f" | {format_metric(value)} | {format_metric(BASELINE[name])} |" in text
+
+
+def test_model_card_describes_the_data_and_the_run(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert "| train | 3,500 |" in text
+    assert "| test | 750 |" in text
+    assert "`sha256:feedface`" in text
+    assert f"`{contract.target.name}`" in text
+    for feature in contract.features:
+        assert f"| `{feature.name}` | {feature.type} |" in text
+    assert '"learning_rate": 0.1' in text
+    assert f"[`{RUN_ID}`](http://127.0.0.1:5000/#/experiments/1/runs/{RUN_ID})" in text
+    assert "`customer-churn` version 3" in text
+
+
+def test_model_card_shows_slices_and_their_warnings(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert f"| feature | value | rows | {' | '.join(SLICE_METRICS)} |" in text
+    assert "| region | north | 1,250 | " in text
+    assert f"- {WARNING}" in text
+
+
+def test_model_card_says_when_no_slice_is_much_worse(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    calm = dataclasses.replace(evaluation, warnings=[])
+
+    assert "No slice is much worse than the whole test set." in card(calm, contract)
+
+
+def test_model_card_lists_only_the_top_features(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert "| `feature_00` | 0.500 ± 0.004 |" in text
+    assert f"`feature_{TOP_FEATURES - 1:02d}`" in text
+    assert f"`feature_{TOP_FEATURES:02d}`" not in text
+
+
+def test_model_card_states_its_limitations(evaluation: Evaluation, contract: DataContract) -> None:
+    limitations = card(evaluation, contract).split("## Limitations")[1].split("##")[0]
+
+    assert f"fewer than {MIN_SLICE_ROWS} test rows are not evaluated" in limitations
+    assert "one test set of 750 rows" in limitations
+{%- if cookiecutter.task == "classification" %}
+    assert "decision threshold of 0.370" in limitations
+{%- endif %}
+
+{%- if cookiecutter.task == "classification" %}
+
+
+def test_model_card_shows_each_class_on_its_own(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    section = card(evaluation, contract).split("## Per class")[1].split("##")[0]
+
+    assert "| `stay` | 550 | 0.900 | 0.850 | 0.874 |" in section
+    assert "| `leave` | 200 | 0.700 | 0.750 | 0.724 |" in section
+{%- endif %}
+
+
+def test_only_the_shipped_sample_is_called_synthetic(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    sample = contract.model_copy(update={"name": SAMPLE_DATA})
+    yours = contract.model_copy(update={"name": "your_data"})
+
+    assert "synthetic sample data" in card(evaluation, sample)
+    assert "synthetic" not in card(evaluation, yours)
+
+
+def test_model_card_of_an_unregistered_run_without_a_link(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract, model_version=None, run_link=None)
+
+    assert "Registered model: not registered" in text
+    assert f"- MLflow run: `{RUN_ID}`" in text
+    assert "](" not in text
+
+
+README = f"# Project\n\nIntro.\n\n{RESULTS_START}\nold results\n{RESULTS_END}\n\nMore text.\n"
+
+
+def test_update_results_replaces_only_what_is_between_the_markers() -> None:
+    updated = update_results(README, "3", METRICS, BASELINE)
+
+    before, rest = updated.split(RESULTS_START)
+    between, after = rest.split(RESULTS_END)
+    assert before == "# Project\n\nIntro.\n\n"
+    assert after == "\n\nMore text.\n"
+    assert "old results" not in between
+    assert "the champion, model version 3" in between
+    assert "| metric | model | baseline |" in between
+    assert f"| {format_metric(METRICS[PRIMARY_METRIC])} | " in between
+
+
+def test_update_results_again_gives_the_same_readme() -> None:
+    once = update_results(README, "3", METRICS, BASELINE)
+
+    assert update_results(once, "3", METRICS, BASELINE) == once
+
+
+@pytest.mark.parametrize(
+    "readme",
+    [
+        "# Project\n",
+        f"# Project\n{RESULTS_START}\n",
+        f"# Project\n{RESULTS_END}\n",
+        f"# Project\n{RESULTS_END}\n{RESULTS_START}\n",
+    ],
+)
+def test_update_results_refuses_a_readme_without_both_markers(readme: str) -> None:
+    with pytest.raises(ValueError, match="markers") as caught:
+        update_results(readme, "3", METRICS, BASELINE)
+
+    assert "\n" not in str(caught.value)
+
+
+def test_a_refused_model_card_says_so_under_its_title_once(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    marked = mark_refused(text, "version 3 was not promoted: worse than the champion")
+    again = mark_refused(marked, "version 3 was not promoted: still worse")
+
+    title, note, rest = marked.split("\n\n", 2)
+    assert title == text.split("\n\n")[0]
+    assert note.startswith(REFUSED)
+    assert "worse than the champion" in note
+    assert rest == text.split("\n\n", 1)[1]  # the card itself is unchanged
+    assert again.count(REFUSED) == 1
+    assert "still worse" in again
+
+
+def test_model_card_never_shows_a_password_in_a_url(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    server = "http://ml:hunter2@127.0.0.1:5000"
+    text = card(evaluation, contract, tracking_uri=server, run_link=f"{server}/#/runs/{RUN_ID}")
+
+    assert "hunter2" not in text
+    assert "Tracking URI: `http://ml:***@127.0.0.1:5000`" in text
