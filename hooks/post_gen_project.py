@@ -64,7 +64,7 @@ def main() -> None:
         "  make install   # or: uv sync --all-extras (writes uv.lock: commit it)\n"
         "  make run       # the pipeline on the sample data: ingest, train, evaluate, promote\n"
         "  make check     # lint, format check and type check\n"
-        "  make test      # tests with coverage\n"
+        "  make test      # the fast tests with coverage (make test-all: every test)\n"
     )
 
 

@@ -246,4 +246,4 @@ def check_live_service(project: Path, slug: str, prefix: str, env: dict[str, str
         assert result.requests > 0
         status, metrics = http("GET", f"{url}/metrics")
         assert status == 200
-        assert 'route="/predict",status="200"' in metrics
+        assert 'handler="/predict",method="POST",status="200"' in metrics

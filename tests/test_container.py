@@ -92,7 +92,7 @@ def test_train_image_runs_the_cli(podman: Podman, project: tuple[Path, dict[str,
     assert "Usage" in helped
     assert " run " in helped
     info = podman.run("run", "--rm", tag, SLUG, "info").stdout
-    assert "config.task" in info
+    assert "seed:" in info
     base = qualified(base_images(path / "Dockerfile")[0])
     added, layers = podman.added_layers(tag, base)
     print(f"Train image: built in {seconds:.0f} s, {added / 1e6:.0f} MB above {base}:")

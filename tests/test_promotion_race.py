@@ -52,7 +52,7 @@ import mlflow
 
 settings = Settings()
 config = load_config(Path("configs/project.yaml"))
-ingest(config, settings)
+ingest(config)
 models = {{
     "weak": {{"max_iter": 1, "max_leaf_nodes": 2}},
     "better": {{"max_iter": 40}},

@@ -49,7 +49,10 @@ from {{ cookiecutter.package_name }}.data.contract import DataContract, load_con
 from {{ cookiecutter.package_name }}.data.datasets import read_source
 from {{ cookiecutter.package_name }}.serving.schemas import example_record
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, load_settings
-from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.training.models import (
+    GREATER_IS_BETTER,
+    PRIMARY_METRIC,
+)
 
 HOST = "127.0.0.1"
 TIMEOUT = 180  # seconds a command may take before it counts as hung
@@ -214,7 +217,7 @@ def cli_cases(project: Project, settings: Settings, contract: DataContract) -> l
     for name, path in bad_data_files(frame, contract, project.inputs / "data").items():
 {%- if cookiecutter.data_source == "sql" %}
         if not name.startswith("a few rows"):  # too few to train on, enough to score
-            cases.append((f"evaluate --data: {name}", ["evaluate", "--data", str(path)], {}))
+            cases.append((f"performance: {name}", ["performance", str(path)], {}))
 {%- else %}
         variant = project.config_variant(name, set_data("path", path))
         cases.append((f"ingest: {name}", ["ingest"], {CONFIG: str(variant)}))

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from figures import write_figures
+
 
 def run_once() -> tuple[float, float]:
     """Seconds and peak MB of one `run` in a child process with its own tracking store."""
@@ -59,17 +61,22 @@ def main() -> None:
     """Run the pipeline a few times and print the median and range."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    runs = parser.parse_args().runs
+    parser.add_argument("--readme", action="store_true", help="also write the table into README.md")
+    arguments = parser.parse_args()
     if not Path("/proc/self/status").exists():
         sys.exit("this benchmark reads peak memory from /proc: run it on Linux")
-    results = [run_once() for _ in range(runs)]
+    results = [run_once() for _ in range(arguments.runs)]
     seconds = [s for s, _ in results]
     peaks = [p for _, p in results]
-    print(f"`run` on the configured data, {runs} runs, each a fresh process:")
-    print(
-        f"  wall time: median {statistics.median(seconds):.1f} s (min {min(seconds):.1f}, max {max(seconds):.1f})"
+    table = (
+        "| what | wall time | peak memory |\n| --- | ---: | ---: |\n"
+        f"| `run`: ingest, train, evaluate, promote (median of {arguments.runs}) "
+        f"| {statistics.median(seconds):.1f} s (min {min(seconds):.1f}, max {max(seconds):.1f}) "
+        f"| {statistics.median(peaks):.0f} MB (max {max(peaks):.0f}) |"
     )
-    print(f"  peak memory: median {statistics.median(peaks):.0f} MB (max {max(peaks):.0f})")
+    print(table)
+    if arguments.readme:
+        write_figures("pipeline", table)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+from figures import write_figures
 {%- if cookiecutter.task == "classification" %}
 from sklearn.ensemble import HistGradientBoostingClassifier as Estimator
 {%- else %}
@@ -141,12 +142,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--readme", action="store_true", help="also write the table into README.md")
     arguments = parser.parse_args()
 
     contract, sample = load_sample()
     _, idle_mb = in_fresh_process(phase_idle)
-    print("| rows | validate s | fit s | predict s | validate MB | fit MB | predict MB |")
-    print("|---:|---:|---:|---:|---:|---:|---:|", flush=True)
+    lines = [
+        "| rows | validate s | fit s | predict s | validate MB | fit MB | predict MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    print("\n".join(lines), flush=True)
     for rows in arguments.sizes:
         with tempfile.TemporaryDirectory() as folder:
             csv, valid = Path(folder) / "rows.csv", Path(folder) / "valid.parquet"
@@ -155,15 +160,18 @@ def main() -> None:
             validate_s, validate_mb = in_fresh_process(phase_validate, contract, csv, valid)
             fit_s, fit_mb = in_fresh_process(phase_fit, contract, valid, model)
             predict_s, predict_mb = in_fresh_process(phase_predict, contract, csv, model, output)
-        print(
+        lines.append(
             f"| {rows:,} | {validate_s:.2f} | {fit_s:.2f} | {predict_s:.2f} "
-            f"| {validate_mb:,.0f} | {fit_mb:,.0f} | {predict_mb:,.0f} |",
-            flush=True,
+            f"| {validate_mb:,.0f} | {fit_mb:,.0f} | {predict_mb:,.0f} |"
         )
-    print(
+        print(lines[-1], flush=True)
+    lines.append(
         f"\nPeak MB: each phase's own process, imports included ({idle_mb:,.0f} MB for imports "
         f"alone). Predict reads {CHUNK_ROWS:,} rows at a time."
     )
+    print(lines[-1])
+    if arguments.readme:
+        write_figures("scale", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -40,21 +40,25 @@ from pathlib import Path
 from typing import Any
 
 from {{ cookiecutter.package_name }}.config import load_config
-from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.contract import (
+    DataContract,
+    load_contract,
+    plain,
+)
 from {{ cookiecutter.package_name }}.data.datasets import read_source
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.serving.model import (
     export_model,
     is_registry_uri,
-    load_served_model,
+    load_configured_model,
     registered_metadata,
 )
 from {{ cookiecutter.package_name }}.serving.routers.predict import predict_records
-from {{ cookiecutter.package_name }}.serving.schemas import (
-    record_model,
-    request_records,
-)
+from {{ cookiecutter.package_name }}.serving.schemas import record_model
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, load_settings
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.training.predictions import threshold_of
+{%- endif %}
 
 BATCH_ROWS = 100
 WARMUP_REQUESTS = 100
@@ -104,7 +108,19 @@ def sample_records(settings: Settings, contract: DataContract) -> list[dict[str,
 {%- else %}
     raw = read_source(config.data)
 {%- endif %}
-    return request_records(validate(raw, contract), contract)
+    listed = {
+        column.name: {str(category): category for category in column.categories}
+        for column in contract.features
+        if column.categories is not None
+    }
+    rows = validate(raw, contract)[contract.feature_names].astype(object)
+    return [
+        {
+            name: listed[name].get(str(value), value) if name in listed else value
+            for name, value in ((str(name), plain(value)) for name, value in row.items())
+        }
+        for row in rows.to_dict(orient="records")
+    ]
 
 
 def requests_for(path: str, port: int, bodies: list[Any]) -> list[bytes]:
@@ -469,13 +485,13 @@ def main() -> None:
 
         # The floor: predict_records on rows made as the handler makes them (the JSON record
         # validated by the request model, then dumped by alias).
-        model = load_served_model(
+        model = load_configured_model(
             settings.model_copy(update={"model_uri": str(exported)}), contract
         )
         record_type = record_model(contract)
         rows = [record_type.model_validate(r).model_dump(by_alias=True) for r in records]
 {%- if cookiecutter.task == "classification" %}
-        threshold = config.evaluate.threshold
+        threshold = threshold_of(model.metadata.metrics)  # as the service scores
 
         def predict(rows: list[dict[str, Any]]) -> object:
             return predict_records(model, contract, rows, threshold=threshold)

@@ -35,7 +35,11 @@ from {{ cookiecutter.package_name }}.config import (
     TuneConfig,
     load_config,
 )
-from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.contract import (
+    Column,
+    DataContract,
+    load_contract,
+)
 from {{ cookiecutter.package_name }}.data.datasets import write_parquet
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
@@ -88,20 +92,27 @@ def write_config(tmp_path: Path) -> Callable[[object], Path]:
     return write
 
 
-@pytest.fixture
-def project_config(
-    valid_config: dict[str, object],
-    write_config: Callable[[object], Path],
-    data_source: dict[str, str],
+def over_generated_data(
+    values: dict[str, object], data_source: dict[str, str], folder: Path
 ) -> ProjectConfig:
-    """The shipped config, reading the generated data, with every path absolute."""
-    data = dict(valid_config["data"])  # type: ignore[call-overload]
+    """A config (as a dict) reading the generated data, with every path absolute."""
+    data = dict(values["data"])  # type: ignore[call-overload]
 {%- if cookiecutter.data_source == "sql" %}
     data.pop("query", None)
 {%- endif %}
     data.update(data_source)
     data["contract"] = str(PROJECT_ROOT / data["contract"])
-    return load_config(write_config(valid_config | {"data": data}))
+    path = folder / "project.yaml"
+    path.write_text(yaml.safe_dump(values | {"data": data}), encoding="utf-8")
+    return load_config(path)
+
+
+@pytest.fixture
+def project_config(
+    valid_config: dict[str, object], data_source: dict[str, str], tmp_path: Path
+) -> ProjectConfig:
+    """The shipped config, reading the generated data, with every path absolute."""
+    return over_generated_data(valid_config, data_source, tmp_path)
 
 
 @pytest.fixture
@@ -315,23 +326,24 @@ def settings(tracking_uri: str, request: pytest.FixtureRequest) -> Settings:
     )
 
 
+def quick(config: ProjectConfig, folder: Path) -> ProjectConfig:
+    """`config` with a short search, a quick model, and its outputs under `folder`."""
+    return config.model_copy(
+        update={
+            "data": config.data.model_copy(update={"processed_dir": folder / "processed"}),
+            "train": TrainConfig(model="gradient_boosting", params={"max_iter": 30}),
+            "tune": TuneConfig(n_trials=3, timeout_seconds=60),
+            "evaluate": config.evaluate.model_copy(update={"reports_dir": folder / "reports"}),
+        }
+    )
+
+
 @pytest.fixture
 def trained_config(
     project_config: ProjectConfig, raw_data: pd.DataFrame, contract: DataContract, tmp_path: Path
 ) -> ProjectConfig:
     """The project config over a small processed data set, with a short search and quick model."""
-    config = project_config.model_copy(
-        update={
-            "data": project_config.data.model_copy(
-                update={"processed_dir": tmp_path / "processed"}
-            ),
-            "train": TrainConfig(model="gradient_boosting", params={"max_iter": 30}),
-            "tune": TuneConfig(n_trials=3, timeout_seconds=60),
-            "evaluate": project_config.evaluate.model_copy(
-                update={"reports_dir": tmp_path / "reports"}
-            ),
-        }
-    )
+    config = quick(project_config, tmp_path)
     write_parquet(validate(raw_data.head(1000), contract), processed_path(config, contract))
     return config
 

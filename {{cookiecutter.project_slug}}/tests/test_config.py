@@ -5,16 +5,19 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config
+from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.data.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 
-def test_shipped_config_is_valid_and_names_the_task(shipped_config: Path) -> None:
+def test_shipped_config_is_valid_and_reads_the_chosen_source(shipped_config: Path) -> None:
     config = load_config(shipped_config)
 
-    assert config.task == "{{ cookiecutter.task }}"
-    assert config.data.source == "{{ cookiecutter.data_source }}"
+{%- if cookiecutter.data_source == "sql" %}
+    assert config.data.query or config.data.table
+{%- else %}
+    assert config.data.path
+{%- endif %}
 
 
 def test_unknown_key_is_an_error_naming_the_key(valid_config, write_config) -> None:
@@ -24,9 +27,9 @@ def test_unknown_key_is_an_error_naming_the_key(valid_config, write_config) -> N
         load_config(write_config(valid_config))
 
 
-def test_unknown_task_is_an_error_naming_the_field(valid_config, write_config) -> None:
-    valid_config["task"] = "clustering"
-    expected = r"task: Input should be 'classification' or 'regression'"
+def test_unknown_model_is_an_error_naming_the_field(valid_config, write_config) -> None:
+    valid_config["train"] = {"model": "forest"}
+    expected = r"train.model: Input should be 'baseline', 'linear'"
 
     with pytest.raises(ConfigError, match=expected):
         load_config(write_config(valid_config))
@@ -52,7 +55,7 @@ def test_missing_file_says_how_to_point_at_one(tmp_path: Path) -> None:
 
 def test_broken_yaml_is_reported_without_a_traceback(tmp_path: Path) -> None:
     path = tmp_path / "project.yaml"
-    path.write_text("task: [unclosed\n", encoding="utf-8")
+    path.write_text("seed: [unclosed\n", encoding="utf-8")
 
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
@@ -63,11 +66,6 @@ def test_config_is_frozen(shipped_config: Path) -> None:
 
     with pytest.raises(ValidationError, match="frozen"):
         config.seed = 1  # type: ignore[misc]
-
-
-def test_model_accepts_both_tasks(valid_config) -> None:
-    for task in ("classification", "regression"):
-        assert ProjectConfig.model_validate({**valid_config, "task": task}).task == task
 
 
 def test_a_config_that_is_not_utf8_is_one_line(valid_config, write_config) -> None:

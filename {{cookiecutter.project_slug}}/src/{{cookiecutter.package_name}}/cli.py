@@ -1,15 +1,16 @@
-"""The project's one command-line interface: it parses arguments and calls the stages."""
+"""The project's one command-line interface: it parses arguments, calls a stage, prints the result."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 {%- if cookiecutter.include_monitoring %}
 from datetime import UTC, datetime
 {%- endif %}
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -64,31 +65,21 @@ Positive = Annotated[
 ]
 
 
-def show_version(value: bool) -> None:
-    """Print the version and stop, for `--version`."""
-    if value:
-        typer.echo(f"{PROG} {__version__}")
-        raise typer.Exit
-
-
-@app.callback()
+@app.callback(invoke_without_command=True)
 def main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=show_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
 ) -> None:
     """Run a {{ cookiecutter.project_name }} command."""
+    if version:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn errors a user can fix into one line each and exit code 1, never a traceback.
 
-    At most MAX_PROBLEMS lines of data problems are shown, then how many more there are; every
-    line has its URLs' passwords masked.
+    At most MAX_PROBLEMS lines of data problems are shown, then how many more there are.
     """
     try:
         yield
@@ -110,7 +101,7 @@ def user_errors() -> Iterator[None]:
 
 
 def fail(*lines: str) -> NoReturn:
-    """Print each line as an error, its URLs masked, and exit with code 1."""
+    """Print each line as an error, its URLs' passwords masked, and exit with code 1."""
     for line in lines:
         typer.secho(f"error: {mask(line)}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=1) from None
@@ -122,15 +113,32 @@ def load() -> tuple[Settings, ProjectConfig]:
     return settings, load_config(settings.config_file)
 
 
-@app.command()
-def info() -> None:
-    """Show the validated config and settings this project would run with."""
+def call(stage: Callable[..., Any], *args: object, status: str, **options: object) -> Any:
+    """Run a stage with the config and settings, a spinner showing `status`, errors in one line.
+
+    It returns what the stage returns (`Any`: a generic would need two spellings, 3.11 and 3.12+).
+    """
     with user_errors():
         settings, config = load()
-    table = Table("name", "value", title=f"{PROG} {__version__}")
-    for name, value in flatten({"settings": settings.model_dump(), "config": config.model_dump()}):
-        table.add_row(name, mask(str(value)))
+        with console.status(status):
+            return stage(config, settings, *args, **options)
+
+
+def show(title: str, rows: Iterable[Sequence[object]], header: Sequence[str] = ()) -> None:
+    """Print rows as a table; without a header, as `name  value` pairs."""
+    table = Table(*(header or ("", "")), title=title, show_header=bool(header))
+    for row in rows:
+        table.add_row(*map(str, row))
     console.print(table)
+
+
+@app.command()
+def info() -> None:
+    """Show the validated config and settings this project would run with, as YAML."""
+    with user_errors():
+        settings, config = load()
+    shown = {"config": config.model_dump(mode="json"), "settings": settings.model_dump(mode="json")}
+    typer.echo(mask(yaml.safe_dump(shown, sort_keys=False, width=1000)))
 
 
 @app.command()
@@ -140,16 +148,14 @@ def ingest() -> None:
     from {{ cookiecutter.package_name }}.data.ingest import ingest as run_ingest
 
     with user_errors():
+{%- if cookiecutter.data_source == "sql" %}
         settings, config = load()
-        summary = run_ingest(config, settings, console)
-    table = Table("", "", title=f"Ingested {summary.path}", show_header=False)
-    table.add_row("rows", f"{summary.rows:,}")
-    table.add_row("columns", str(summary.columns))
-    nulls = ", ".join(f"{name} {count}" for name, count in summary.null_columns.items())
-    table.add_row("missing values", f"{summary.null_cells:,}" + (f" ({nulls})" if nulls else ""))
-    for name, value in summary.target.items():
-        table.add_row(name, value)
-    console.print(table)
+{%- else %}
+        config = load()[1]
+{%- endif %}
+        with console.status("Reading, validating and writing the data"):
+            summary = run_ingest(config{% if cookiecutter.data_source == "sql" %}, settings{% endif %})
+    show(f"Ingested {summary.path}", summary.facts.items())
 
 
 @app.command()
@@ -157,11 +163,7 @@ def train() -> None:
     """Train the configured model and the baseline; track both and register the model."""
     from {{ cookiecutter.package_name }}.training.train import train as run_train
 
-    with user_errors():
-        settings, config = load()
-        with console.status(f"Training the {config.train.model} model"):
-            result = run_train(config, settings)
-    show_training(result)
+    show_training(call(run_train, status="Training the model and the baseline"))
 
 
 @app.command()
@@ -170,131 +172,63 @@ def tune() -> None:
     from {{ cookiecutter.package_name }}.training.train import train as run_train
     from {{ cookiecutter.package_name }}.training.tune import tune as run_tune
 
-    with user_errors():
-        settings, config = load()
-        limits = f"{config.tune.n_trials} trials or {config.tune.timeout_seconds:g} s"
-        with console.status(f"Tuning the {config.train.model} model ({limits})"):
-            search = run_tune(config, settings)
-        console.print(
-            f"Best of {search.trials} trials: {search.best_params} ({search.best_score:.4f})"
-        )
-        console.print("To keep them, copy them into train.params in configs/project.yaml.")
-        with console.status("Training with the best parameters"):
-            result = run_train(config, settings, params=search.best_params)
-    show_training(result)
+    search = call(run_tune, status="Searching hyperparameters")
+    console.print(f"Best of {search.trials} trials: {search.best_params} ({search.best_score:.4f})")
+    console.print("To keep them, copy them into train.params in configs/project.yaml.")
+    show_training(call(run_train, params=search.best_params, status="Training with them"))
 
 
 def show_training(result: "TrainResult") -> None:
     """Print what a training run produced."""
     from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
 
-    table = Table("", "", title=f"Training run {result.run_id}", show_header=False)
-    table.add_row("registered version", result.model_version or "-")
-    table.add_row(f"validation {PRIMARY_METRIC}", f"{result.validation_score:.4f}")
-    table.add_row(
-        f"baseline validation {PRIMARY_METRIC}", f"{result.baseline_validation_score:.4f}"
-    )
-    table.add_row("training time", f"{result.seconds:.1f} s")
-    console.print(table)
+    rows = [
+        ("registered version", result.model_version or "-"),
+        (f"validation {PRIMARY_METRIC}", f"{result.validation_score:.4f}"),
+        (f"baseline validation {PRIMARY_METRIC}", f"{result.baseline_validation_score:.4f}"),
+        ("training time", f"{result.seconds:.1f} s"),
+    ]
+    show(f"Training run {result.run_id}", rows)
 
 
 @app.command()
-def evaluate(
-    run_id: RunId = None,
-{%- if cookiecutter.include_monitoring %}
-    data: Annotated[
-        str | None,
-        typer.Option(
-            help="Newly labelled rows: score the champion on them and track it over time."
-        ),
-    ] = None,
-    as_of: Annotated[
-        datetime | None, typer.Option(help="When the labels are from (with --data) [now].")
-    ] = None,
-{%- endif %}
-) -> None:
-    """Judge a trained model on the test set: metrics, plots, slices, model card, README table."""
+def evaluate(run_id: RunId = None) -> None:
+    """Judge a trained model on the held-out test set: metrics, plots, slices, model card."""
     from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run
     from {{ cookiecutter.package_name }}.training.reports import README
-{%- if cookiecutter.include_monitoring %}
 
-    if data is not None:
-        show_performance(data, as_of)
-        return
-{%- endif %}
-
-    with user_errors():
-        settings, config = load()
-        with console.status("Evaluating on the held-out test set"):
-            result = evaluate_run(config, settings, run_id, readme=README)
-    evaluation = result.evaluation
-    show_metrics(evaluation, title=f"Test set, run {result.run_id}")
-    for warning in evaluation.warnings:
+    result = call(evaluate_run, run_id, readme=README, status="Evaluating on the test set")
+    show_metrics(result.evaluation, title=f"Test set, run {result.run_id}")
+    for warning in result.evaluation.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"Model card: {result.model_card}")
 
 
-{%- if cookiecutter.include_monitoring %}
-
-
-def show_performance(data: str, as_of: datetime | None) -> None:
-    """Score the champion on labelled rows, record it, and print the record."""
-    from {{ cookiecutter.package_name }}.monitoring.jobs import record_performance
-
-    with user_errors():
-        settings, config = load()
-        with console.status(f"Scoring the champion on {mask(data)}"):
-            record = record_performance(config, settings, data, aware(as_of))
-    table = Table("metric", "value")
-    for name, value in record.metrics.items():
-        table.add_row(name, f"{value:.4f}")
-    console.print(
-        f"Champion version {record.model_version} on {record.rows:,} labelled rows, "
-        f"recorded as of {record.as_of:%Y-%m-%d %H:%M}:"
-    )
-    console.print(table)
-    console.print(f"Over time: {record.figure} (MLflow run {record.run_id})")
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """A date or time given on the command line, read as UTC unless it names its zone."""
-    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
-{%- endif %}
-
-
 def show_metrics(evaluation: "Evaluation", title: str) -> None:
     """Print the model's test metrics beside the baseline's."""
-    table = Table("metric", "model", "baseline", title=title)
-    for name, value in evaluation.metrics.items():
-        baseline = evaluation.baseline_metrics.get(name, float("nan"))
-        table.add_row(name, f"{value:.4f}", f"{baseline:.4f}")
-    console.print(table)
+    baseline = evaluation.baseline_metrics
+    rows = [
+        (name, f"{value:.4f}", f"{baseline.get(name, float('nan')):.4f}")
+        for name, value in evaluation.metrics.items()
+    ]
+    show(title, rows, ("metric", "model", "baseline"))
 {%- if cookiecutter.task == "classification" %}
     if evaluation.threshold is not None:
         console.print(f"Decision threshold: {evaluation.threshold:.3f} (evaluate.threshold)")
     if len(evaluation.per_class) > 2:
-        per_class = Table("class", "rows", "precision", "recall", "f1", title="Per class")
-        for row in evaluation.per_class.to_dict(orient="records"):
-            scores = (f"{row[name]:.4f}" for name in ("precision", "recall", "f1"))
-            per_class.add_row(str(row["class"]), f"{row['rows']:,}", *scores)
-        console.print(per_class)
+        per_class = evaluation.per_class.round(4)
+        show("Per class", per_class.itertuples(index=False), list(per_class.columns))
 {%- endif %}
 
 
 @app.command()
-def promote(
-    run_id: RunId = None,
-) -> None:
+def promote(run_id: RunId = None) -> None:
     """Make a model the champion if it passes the quality gate; otherwise tag it rejected."""
     from {{ cookiecutter.package_name }}.training.promote import promote as run_promote
     from {{ cookiecutter.package_name }}.training.reports import README
 
-    with user_errors():
-        settings, config = load()
-        decision = run_promote(config, settings, run_id, readme=README)
-    console.print(
-        f"{settings.model_name} version {decision.model_version} is the champion: {decision.reason}"
-    )
+    decision = call(run_promote, run_id, readme=README, status="Checking the quality gate")
+    console.print(f"Version {decision.model_version} is the champion: {decision.reason}")
 
 
 @app.command()
@@ -304,30 +238,9 @@ def predict(
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 100_000,
 ) -> None:
     """Score a file with the champion model, a chunk at a time."""
-    from {{ cookiecutter.package_name }}.data.contract import load_contract
-    from {{ cookiecutter.package_name }}.serving.batch import predict_file
-    from {{ cookiecutter.package_name }}.training import tracking
+    from {{ cookiecutter.package_name }}.serving.batch import predict_with_champion
 
-    with user_errors():
-        settings, config = load()
-        tracking.configure(settings, experiment=settings.model_name)
-        version = tracking.champion_version(settings.model_name)
-        if version is None:
-            raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
-        model = tracking.load_model(f"models:/{settings.model_name}@{tracking.CHAMPION}")
-        contract = load_contract(config.data.contract)
-        with console.status(f"Scoring {source} with version {version}"):
-            summary = predict_file(
-                model,
-                contract,
-                source,
-                output,
-                model_version=version,
-                chunk_rows=chunk_rows,
-{%- if cookiecutter.task == "classification" %}
-                threshold=tracking.decision_threshold(settings.model_name, version),
-{%- endif %}
-            )
+    summary = call(predict_with_champion, source, output, chunk_rows, status=f"Scoring {source}")
     console.print(
         f"Wrote {summary.rows:,} predictions to {summary.output} in {summary.seconds:.1f} s"
     )
@@ -386,17 +299,20 @@ def serve(
 def run_all() -> None:
     """Run the whole pipeline on the configured data: ingest, train, evaluate, promote."""
     from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
-    from {{ cookiecutter.package_name }}.training.run import run_pipeline
+    from {{ cookiecutter.package_name }}.training.run import run_stages
 
     with user_errors():
         settings, config = load()
-        result = run_pipeline(config, settings, console)
+        result = run_stages(config, settings, console)
     console.print(f"Champion: {settings.model_name} version {result.decision.model_version}")
     show_metrics(result.evaluated.evaluation, title="Test set")
     console.print(f"Primary metric: {PRIMARY_METRIC}. Model card: {result.evaluated.model_card}")
-
-
 {%- if cookiecutter.include_monitoring %}
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """A date or time given on the command line, read as UTC unless it names its zone."""
+    return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @app.command()
@@ -414,43 +330,57 @@ def drift(
 
     Exit code 0: no drift. 3: drift found. 1: the check could not run.
     """
-    from {{ cookiecutter.package_name }}.monitoring.jobs import check_drift
+    from {{ cookiecutter.package_name }}.monitoring.drift_check import check_drift
 
-    with user_errors():
-        settings, config = load()
-        with console.status("Checking for drift"):
-            result = check_drift(config, settings, data, aware(since), aware(until))
+    result = call(check_drift, data, aware(since), aware(until), status="Checking for drift")
     report = result.report
-    table = Table(
-        "feature",
-        "test",
-        "p-value",
-        "PSI",
-        "reference",
-        "current",
-        "drifted",
-        title=f"Drift: {mask(result.source)} ({report.current_rows:,} rows) vs version "
-        f"{result.model_version}'s training data ({report.reference_rows:,} rows)",
-    )
-    for feature in report.tested:
-        table.add_row(
-            feature.name,
-            feature.test,
-            f"{feature.p_value:.3g}",
-            f"{feature.psi:.3f}",
-            feature.reference_summary,
-            feature.current_summary,
-            "[red]yes[/]" if feature.drifted else "no",
+    rows = [
+        (
+            f.name,
+            f.test,
+            f"{f.p_value:.3g}",
+            f"{f.psi:.3f}",
+            f.reference_summary,
+            f.current_summary,
+            "[red]yes[/]" if f.drifted else "no",
         )
-    for name, why in report.skipped.items():
-        table.add_row(name, "-", "", "", "", why, "")
-    console.print(table)
+        for f in report.tested
+    ] + [(name, "-", "", "", "", why, "") for name, why in report.skipped.items()]
+    title = (
+        f"Drift: {mask(result.source)} ({report.current_rows:,} rows) vs version "
+        f"{result.model_version}'s training data ({report.reference_rows:,} rows)"
+    )
+    show(title, rows, ("feature", "test", "p-value", "PSI", "reference", "current", "drifted"))
     console.print(f"Reports: {result.json_path}, {result.html_path} (MLflow run {result.run_id})")
     if report.drifted:
         drifted = ", ".join(feature.name for feature in report.tested if feature.drifted)
         typer.secho(f"drift found: {drifted}", fg=typer.colors.YELLOW, err=True)
         raise typer.Exit(code=DRIFT_FOUND)
     console.print("No drift found.")
+
+
+@app.command()
+def performance(
+    data: Annotated[
+        str, typer.Argument(help="Newly labelled rows: a CSV or Parquet file, a glob or a URL.")
+    ],
+    as_of: Annotated[datetime | None, typer.Option(help="When the labels are from [now].")] = None,
+) -> None:
+    """Score the champion on newly labelled rows and track its metrics over time.
+
+    `evaluate` judges a new model on the held-out test set; this follows the champion in use.
+    """
+    from {{ cookiecutter.package_name }}.monitoring.performance import record_performance
+
+    record = call(record_performance, data, aware(as_of), status="Scoring the champion")
+    console.print(
+        f"Champion version {record.model_version} on {record.rows:,} labelled rows, "
+        f"recorded as of {record.as_of:%Y-%m-%d %H:%M}:"
+    )
+    show(
+        "", ((name, f"{value:.4f}") for name, value in record.metrics.items()), ("metric", "value")
+    )
+    console.print(f"Over time: {record.figure} (MLflow run {record.run_id})")
 
 
 @app.command()
@@ -466,10 +396,7 @@ def retrain(
     """
     from {{ cookiecutter.package_name }}.monitoring.retrain import retrain as run_retrain
 
-    with user_errors():
-        settings, config = load()
-        result = run_retrain(config, settings, data, force=force, console=console)
-    console.print(result.reason)
+    console.print(call(run_retrain, data, force=force, console=console, status="Retraining").reason)
 {%- endif %}
 
 
@@ -512,8 +439,7 @@ def data_adopt(
     for note in adopted.notes:
         console.print(f"[yellow]note:[/] {note}")
     console.print(
-        f"Next: review {config.data.contract} (bounds, categories, descriptions), then "
-        f"`{PROG} run`, `make test`, and commit."
+        f"Next: review {config.data.contract}, then `{PROG} run`, `make test`, and commit."
     )
 
 
@@ -529,35 +455,12 @@ def schema_infer(
     force: Annotated[bool, typer.Option(help="Replace an existing contract.")] = False,
 ) -> None:
     """Write a data contract from a data file, for you to review (`data adopt` does more)."""
-    from {{ cookiecutter.package_name }}.data.contract import (
-        dump_contract,
-        infer_contract,
-        name_for,
-    )
-    from {{ cookiecutter.package_name }}.data.datasets import read_table
+    from {{ cookiecutter.package_name }}.data.adopt import write_contract
 
     with user_errors():
-        _, config = load()
-        if output.exists() and not force:
-            raise FileExistsError(
-                f"{output} exists: pass --force to replace it, or --output elsewhere"
-            )
-        frame = read_table(path)
-        contract = infer_contract(
-            frame,
-            name=name_for(path),
-            target=target,
-            task=config.task,
-            id_column=id_column,
-            positive=positive,
+        contract = write_contract(
+            path, output, target=target, id_column=id_column, positive=positive, force=force
         )
-        output.parent.mkdir(parents=True, exist_ok=True)
-        header = (
-            f"Inferred by `{PROG} schema infer` from {mask(path)}.\n"
-            "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
-            "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
-        )
-        output.write_text(dump_contract(contract, header), encoding="utf-8")
     console.print(
         f"Wrote {output}: {len(contract.features)} features, target {contract.target.name!r}. "
         "Review the types, ranges and categories, then run `ingest`."
@@ -570,29 +473,18 @@ def schema_show() -> None:
     from {{ cookiecutter.package_name }}.data.contract import load_contract
 
     with user_errors():
-        _, config = load()
-        contract = load_contract(config.data.contract)
-    table = Table(
-        "column", "role", "type", "nullable", "allowed", "description", title=contract.name
-    )
-    if contract.id_column:
-        table.add_row(contract.id_column, "id", "", "no", "unique", "")
+        contract = load_contract(load()[1].data.contract)
+    rows = [(contract.id_column, "id", "", "no", "unique", "")] if contract.id_column else []
     for column in contract.columns:
-        allowed = ""
-        if column.categories is not None:
-            allowed = ", ".join(map(str, column.categories))
-        elif column.min is not None or column.max is not None:
-            allowed = f"{'' if column.min is None else f'{column.min:g}'}..{'' if column.max is None else f'{column.max:g}'}"
+        allowed = ", ".join(map(str, column.categories or ()))
+        if (column.min, column.max) != (None, None):
+            allowed = "..".join(
+                "" if end is None else f"{end:g}" for end in (column.min, column.max)
+            )
         role = "target" if column is contract.target else "feature"
-        table.add_row(
-            column.name,
-            role,
-            column.type,
-            "yes" if column.nullable else "no",
-            allowed,
-            column.description,
-        )
-    console.print(table)
+        nullable = "yes" if column.nullable else "no"
+        rows.append((column.name, role, column.type, nullable, allowed, column.description))
+    show(contract.name, rows, ("column", "role", "type", "nullable", "allowed", "description"))
 
 
 @schema_app.command("example")
@@ -602,17 +494,5 @@ def schema_example() -> None:
     from {{ cookiecutter.package_name }}.serving.schemas import example_record
 
     with user_errors():
-        _, config = load()
-        contract = load_contract(config.data.contract)
+        contract = load_contract(load()[1].data.contract)
     typer.echo(json.dumps(example_record(contract)))
-
-
-def flatten(values: dict[str, object], prefix: str = "") -> list[tuple[str, object]]:
-    """List nested values as (dotted.name, value) rows."""
-    rows: list[tuple[str, object]] = []
-    for name, value in values.items():
-        if isinstance(value, dict):
-            rows += flatten(value, prefix=f"{prefix}{name}.")
-        else:
-            rows.append((f"{prefix}{name}", value))
-    return rows

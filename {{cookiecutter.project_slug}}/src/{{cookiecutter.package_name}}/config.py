@@ -1,6 +1,7 @@
 """The project's configuration: YAML in `configs/`, validated into frozen models.
 
-A typo is an error, not a silent default: every model forbids unknown keys.
+A typo is an error, not a silent default: every model forbids unknown keys. What each value
+means is written beside it in `configs/project.yaml`, where it is set.
 """
 
 from pathlib import Path
@@ -10,8 +11,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError{% if cookiecutter.data_source == "sql" %}, model_validator{% endif %}
 
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
-
-Task = Literal["classification", "regression"]
 
 
 class FrozenModel(BaseModel):
@@ -27,7 +26,6 @@ class DataConfig(FrozenModel):
     The database URL is a setting (it differs per machine and may hold a password).
     """
 
-    source: Literal["sql"] = "sql"
     query: str | None = Field(default=None, min_length=1)
     table: str | None = Field(default=None, min_length=1)
     contract: Path = Path("configs/contract.yaml")
@@ -42,7 +40,6 @@ class DataConfig(FrozenModel):
 class DataConfig(FrozenModel):
     """Where the raw data comes from: a CSV or Parquet file, a glob of them, or an http(s) URL."""
 
-    source: Literal["csv"] = "csv"
     path: str = Field(min_length=1)
     contract: Path = Path("configs/contract.yaml")
     processed_dir: Path = Path("data/processed")
@@ -87,16 +84,9 @@ class TuneConfig(FrozenModel):
 
 class EvaluateConfig(FrozenModel):
     """How the held-out test set is judged."""
-
-{%- if cookiecutter.task == "classification" %}
-
-    # Two classes only: the positive-class probability from which a row is predicted positive.
-    # A number fixes it; `max_f1` chooses, on the validation set, the one with the best f1.
-    # Either way it is recorded with the model, which decides at it wherever it is used.
+{% if cookiecutter.task == "classification" %}
     threshold: Annotated[float, Field(gt=0, lt=1)] | Literal["max_f1"] = "max_f1"
 {%- endif %}
-
-    # A slice whose primary metric is worse than the whole by more than this share warns.
     slice_tolerance: float = Field(default=0.1, ge=0)
     reports_dir: Path = Path("reports")
 
@@ -104,10 +94,7 @@ class EvaluateConfig(FrozenModel):
 class PromoteConfig(FrozenModel):
     """The quality gate a candidate must pass to become the champion."""
 
-    # How much better than the baseline, on the primary metric, a model must be.
     min_improvement_over_baseline: float = Field(default=0.02, ge=0)
-    # The champion is compared with a candidate only on test rows it never trained on; with
-    # fewer of them than this, the comparison is skipped (and recorded as skipped).
     min_comparison_rows: int = Field(default=30, ge=1)
 {%- if cookiecutter.include_monitoring %}
 
@@ -115,16 +102,10 @@ class PromoteConfig(FrozenModel):
 class MonitoringConfig(FrozenModel):
     """When a feature counts as drifted, and how much data a drift check needs."""
 
-    # A feature has drifted when its distribution test rejects "no change" at this level AND
-    # its population stability index (the size of the change) reaches psi_threshold: on large
-    # windows a test alone flags changes too small to matter.
     p_value: float = Field(default=0.01, gt=0, lt=1)
     psi_threshold: float = Field(default=0.2, gt=0)
-    # Fewer rows than this in the window compared is an error, not a verdict.
     min_rows: int = Field(default=100, ge=10)
-    # Rows of the training data kept with each model as the reference to compare with.
     reference_rows: int = Field(default=5000, ge=100)
-    # The window of logged predictions `drift` checks by default: the last this many days.
     window_days: int = Field(default=7, ge=1)
 {%- endif %}
 
@@ -132,7 +113,6 @@ class MonitoringConfig(FrozenModel):
 class ProjectConfig(FrozenModel):
     """Everything that describes the project itself, as opposed to one machine's settings."""
 
-    task: Task
     seed: int = Field(default=42, ge=0)
     data: DataConfig
     split: SplitConfig = SplitConfig()

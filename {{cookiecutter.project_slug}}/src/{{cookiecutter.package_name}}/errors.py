@@ -1,5 +1,9 @@
-"""Errors a user can fix, each with a one-line message that says what to change."""
+"""Errors a user can fix, each with a one-line message that says what to change.
 
+And `process_alive`, which tells what a killed process left behind from a live one's work.
+"""
+
+import os
 import re
 import sys
 
@@ -84,3 +88,22 @@ def unreachable(error: BaseException) -> str | None:
         )
 {%- endif %}
     return None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this ID runs on this machine: a crashed run's leftovers are not.
+
+    On Windows every process counts as alive (`os.kill` would end it, not probe it), so
+    nothing that may be in use is ever taken for a leftover.
+    """
+    if os.name == "nt":
+        return True
+    if pid <= 0:  # not a process: kill() would signal a whole group
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0 sends nothing, it only checks
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive all the same
+        return True
+    return True

@@ -66,10 +66,9 @@ class Settings(BaseSettings):
 {%- if cookiecutter.include_monitoring %}
     # The service logs every prediction (never a feature the contract marks sensitive).
     prediction_log: bool = True
-    # By default to SQLite files in this folder, a new file past prediction_log_max_mb ...
+    # By default to a SQLite file in this folder, deleting rows older than
+    # prediction_log_keep_days ...
     prediction_log_dir: Path = Path("logs/predictions")
-    prediction_log_max_mb: float = Field(default=64, gt=0)
-    # ... deleting rows older than prediction_log_keep_days (a rotated file goes whole) ...
     prediction_log_keep_days: float = Field(default=90, gt=0)
     # ... or to a PostgreSQL database (postgresql://user:password@host/db) when this is set.
     prediction_log_url: SecretStr | None = None

@@ -30,12 +30,9 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.data.adopt import Adopted, adopt
-from {{ cookiecutter.package_name }}.data.contract import (
-    DataContract,
-    infer_contract,
-    load_contract,
-)
+from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.data.datasets import read_source
+from {{ cookiecutter.package_name }}.data.profile import infer_contract
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.errors import ConfigError
 {%- if cookiecutter.data_source == "sql" %}

@@ -13,15 +13,16 @@ from sklearn.linear_model import Ridge as Estimator
 
 from {{ cookiecutter.package_name }}.config import SplitConfig, load_config
 from {{ cookiecutter.package_name }}.data import features
-from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.data.features import (
     CustomFeature,
     DateParts,
+    ModelInput,
     build_pipeline,
     custom_features,
 )
 from {{ cookiecutter.package_name }}.data.splits import Splits, split
-from {{ cookiecutter.package_name }}.data.validation import validate
+from {{ cookiecutter.package_name }}.data.validation import coerce, validate
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -162,3 +163,14 @@ def test_date_parts_are_numbers_with_names() -> None:
     assert list(parts.get_feature_names_out()) == ["day_year", "day_month", "day_day_of_week"]
     assert parts.transform(frame).iloc[0].tolist() == [2024.0, 3.0, 1.0]
     assert parts.transform(frame).iloc[1].isna().all()
+
+
+def test_the_model_reads_true_and_false_as_validation_does() -> None:
+    words = pd.Series(["yes", "No", " TRUE", "0", True, None], name="flag")
+
+    validated, problem = coerce(words, Column(name="flag", type="boolean"))
+    model_input = ModelInput({"flag": "boolean"}).transform(words.to_frame())
+
+    assert problem is None
+    assert model_input["flag"].tolist()[:5] == [1.0, 0.0, 1.0, 0.0, 1.0]
+    pd.testing.assert_series_equal(model_input["flag"], validated.astype("float64"))

@@ -10,32 +10,37 @@ from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.ingest import ingest, processed_path
 from {{ cookiecutter.package_name }}.errors import DataValidationError
+{%- if cookiecutter.data_source == "sql" %}
 from {{ cookiecutter.package_name }}.settings import Settings
+{%- endif %}
 
 
 def test_ingest_writes_a_validated_parquet_copy(
     project_config: ProjectConfig,
+{%- if cookiecutter.data_source == "sql" %}
     settings: Settings,
+{%- endif %}
     contract: DataContract,
     raw_data: pd.DataFrame,
 ) -> None:
-    summary = ingest(project_config, settings)
+    summary = ingest(project_config{% if cookiecutter.data_source == "sql" %}, settings{% endif %})
 
     written = pd.read_parquet(summary.path)
     assert summary.path == processed_path(project_config, contract)
     assert len(written) == summary.rows == len(raw_data)
-    assert summary.columns == len(raw_data.columns)
-    assert summary.null_cells == int(raw_data.isna().sum().sum())
-    assert summary.target
+    assert summary.facts["columns"] == str(len(raw_data.columns))
+    assert summary.facts["missing values"].startswith(f"{raw_data.isna().sum().sum():,}")
 
 
 def test_failed_ingest_leaves_processed_data_as_it_was(
     project_config: ProjectConfig,
+{%- if cookiecutter.data_source == "sql" %}
     settings: Settings,
+{%- endif %}
     contract: DataContract,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    summary = ingest(project_config, settings)
+    summary = ingest(project_config{% if cookiecutter.data_source == "sql" %}, settings{% endif %})
     before = summary.path.read_bytes()
     real_read = stage.read_source
     monkeypatch.setattr(
@@ -43,7 +48,7 @@ def test_failed_ingest_leaves_processed_data_as_it_was(
     )
 
     with pytest.raises(DataValidationError):
-        ingest(project_config, settings)
+        ingest(project_config{% if cookiecutter.data_source == "sql" %}, settings{% endif %})
 
     assert summary.path.read_bytes() == before
     assert sorted(p.name for p in Path(summary.path).parent.iterdir()) == [summary.path.name]

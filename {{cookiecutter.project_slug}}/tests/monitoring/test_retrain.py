@@ -6,7 +6,9 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import (
     ProjectConfig,
     PromoteConfig,
@@ -166,3 +168,19 @@ def test_a_worse_model_is_refused_and_the_champion_stays(
         output_format="list",
     )
     assert "was not promoted" in runs[0].data.tags["decision"]
+
+
+def test_retrain_without_drift_keeps_the_champion(
+    runner: CliRunner,
+    cli_env: dict[str, str],
+    raw_data: pd.DataFrame,
+    tmp_path: Path,
+    unseen: Callable[..., pd.DataFrame],
+    write: Callable[..., str],
+) -> None:
+    path = write(unseen(raw_data), tmp_path / "labelled.csv")
+
+    result = runner.invoke(app, ["retrain", path], env=cli_env)
+
+    assert result.exit_code == 0, result.output
+    assert "no drift found: the champion stays" in result.stdout

@@ -22,15 +22,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model import Ridge
 {%- endif %}
 
-from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, dump_contract
+from {{ cookiecutter.package_name }}.data.contract import (
+    Column,
+    DataContract,
+    dump_contract,
+    plain,
+)
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.serving.main import create_app
-from {{ cookiecutter.package_name }}.serving.model import ServedModel
-from {{ cookiecutter.package_name }}.serving.schemas import (
-    ModelMetadata,
-    request_records,
-)
+from {{ cookiecutter.package_name }}.serving.model import Model
+from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
 from {{ cookiecutter.package_name }}.settings import Settings
 
 #: The most records a test app takes in one batch request.
@@ -44,7 +46,7 @@ class Api:
     client: TestClient
     contract: DataContract
     records: list[dict[str, Any]]
-    served: ServedModel
+    model: Model
 
     def feature(self, matches: Callable[[Column], bool]) -> Column:
         """The first feature of the contract that `matches`."""
@@ -63,6 +65,33 @@ def metadata_for(contract: DataContract) -> ModelMetadata:
     )
 
 
+def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+    """Validated rows as request records: the features only, as JSON carries them.
+
+    A listed category takes the type the contract lists it with (validation holds categories
+    as text: `"1"` becomes `1` for a category listed as a number).
+    """
+    listed = {
+        column.name: {str(category): category for category in column.categories}
+        for column in contract.features
+        if column.categories is not None
+    }
+    records = []
+    for row in frame[contract.feature_names].astype(object).to_dict(orient="records"):
+        record = {str(name): plain(value) for name, value in row.items()}
+        for name, value in record.items():
+            if name in listed and value is not None:
+                record[name] = listed[name].get(str(value), value)
+        records.append(record)
+    return records
+
+
+@pytest.fixture(scope="session")
+def to_records() -> Callable[[pd.DataFrame, DataContract], list[dict[str, Any]]]:
+    """`request_records`, for tests of what it makes."""
+    return request_records
+
+
 @pytest.fixture(scope="session")
 def records(raw_data: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
     """The first 50 generated rows as API records: features only, typed as JSON."""
@@ -70,9 +99,9 @@ def records(raw_data: pd.DataFrame, contract: DataContract) -> list[dict[str, An
 
 
 @pytest.fixture
-def served(fitted_model: Any, contract: DataContract) -> ServedModel:
+def model(fitted_model: Any, contract: DataContract) -> Model:
     """The fitted model as the service holds it."""
-    return ServedModel(fitted_model, metadata_for(contract))
+    return Model(fitted_model, metadata_for(contract))
 
 
 @pytest.fixture
@@ -87,9 +116,9 @@ def service_settings(project_env: dict[str, str]) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def client(service_settings: Callable[..., Settings], served: ServedModel) -> Iterator[TestClient]:
+def client(service_settings: Callable[..., Settings], model: Model) -> Iterator[TestClient]:
     """A client of the running app with the model loaded and a batch limit of 5 records."""
-    app = create_app(service_settings(max_batch_size=MAX_BATCH), model=served)
+    app = create_app(service_settings(max_batch_size=MAX_BATCH), model=model)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
@@ -99,10 +128,10 @@ def api(
     client: TestClient,
     contract: DataContract,
     records: list[dict[str, Any]],
-    served: ServedModel,
+    model: Model,
 ) -> Api:
     """The app over the configured contract."""
-    return Api(client, contract, records, served)
+    return Api(client, contract, records, model)
 
 
 @pytest.fixture
@@ -131,11 +160,11 @@ def app_for(
             pipeline = build_pipeline(contract, Ridge())
 {%- endif %}
             pipeline.fit(rows[contract.feature_names], rows[contract.target.name])
-            served = ServedModel(pipeline, metadata_for(contract))
+            model = Model(pipeline, metadata_for(contract))
             settings = Settings(config_file=config_file, max_batch_size=MAX_BATCH)
-            app = create_app(settings, model=served)
+            app = create_app(settings, model=model)
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
-            return Api(client, contract, request_records(rows.head(50), contract), served)
+            return Api(client, contract, request_records(rows.head(50), contract), model)
 
         yield make
 

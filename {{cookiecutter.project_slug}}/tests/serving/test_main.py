@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.serving.main import create_app
-from {{ cookiecutter.package_name }}.serving.model import ServedModel
+from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.serving.routers import predict as predict_router
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows{% if cookiecutter.task == "classification" %}, threshold_of{% endif %}
@@ -125,14 +125,14 @@ def wait_for_readiness(client: TestClient, status: str, seconds: float = 60) -> 
 
 
 def test_metadata_names_the_model_and_its_features(
-    client: TestClient, served: ServedModel, contract: DataContract
+    client: TestClient, model: Model, contract: DataContract
 ) -> None:
     body = client.get("/metadata").json()
-    assert body["name"] == served.metadata.name
-    assert body["version"] == served.metadata.version
-    assert body["run_id"] == served.metadata.run_id
+    assert body["name"] == model.metadata.name
+    assert body["version"] == model.metadata.version
+    assert body["run_id"] == model.metadata.run_id
     assert body["features"] == contract.feature_names
-    assert body["metrics"] == served.metadata.metrics
+    assert body["metrics"] == model.metadata.metrics
     assert body["task"] == "{{ cookiecutter.task }}"
 
 
@@ -143,9 +143,9 @@ def test_metrics_count_requests_latency_and_predictions(
     client.post("/predict/batch", json={"records": records[:3]})
     client.post("/predict", json={})
     text = client.get("/metrics").text
-    assert 'http_requests_total{method="POST",route="/predict",status="200"} 1.0' in text
-    assert 'http_requests_total{method="POST",route="/predict",status="422"} 1.0' in text
-    assert 'http_request_duration_seconds_count{route="/predict/batch"} 1.0' in text
+    assert 'http_requests_total{handler="/predict",method="POST",status="200"} 1.0' in text
+    assert 'http_requests_total{handler="/predict",method="POST",status="422"} 1.0' in text
+    assert 'http_request_duration_seconds_count{handler="/predict/batch",method="POST"} 1.0' in text
     assert 'model_info{name="test-model",version="3"} 1.0' in text
 {%- if cookiecutter.task == "classification" %}
     counted = [
@@ -164,7 +164,7 @@ def test_metrics_count_requests_latency_and_predictions(
 
 
 def test_one_record_gets_the_models_prediction(
-    client: TestClient, served: ServedModel, records: list[dict[str, Any]], contract: DataContract
+    client: TestClient, model: Model, records: list[dict[str, Any]], contract: DataContract
 ) -> None:
     response = client.post("/predict", json=records[0])
     assert response.status_code == 200, response.text
@@ -172,7 +172,7 @@ def test_one_record_gets_the_models_prediction(
     assert body["model_name"] == "test-model"
     assert body["model_version"] == "3"
     assert body["request_id"] == response.headers["x-request-id"]
-    expected = expected_outputs(served, records[:1], contract)[0]
+    expected = expected_outputs(model, records[:1], contract)[0]
 {%- if cookiecutter.task == "classification" %}
     assert body["prediction"] == expected["prediction"]
     assert is_a_class(body["prediction"], contract)
@@ -185,12 +185,12 @@ def test_one_record_gets_the_models_prediction(
 
 
 def test_a_batch_is_answered_in_order(
-    client: TestClient, served: ServedModel, records: list[dict[str, Any]], contract: DataContract
+    client: TestClient, model: Model, records: list[dict[str, Any]], contract: DataContract
 ) -> None:
     response = client.post("/predict/batch", json={"records": records[:5]})
     assert response.status_code == 200, response.text
     predictions = response.json()["predictions"]
-    expected = expected_outputs(served, records[:5], contract)
+    expected = expected_outputs(model, records[:5], contract)
 {%- if cookiecutter.task == "classification" %}
     assert [p["prediction"] for p in predictions] == [e["prediction"] for e in expected]
     assert all(is_a_class(p["prediction"], contract) for p in predictions)
@@ -202,15 +202,15 @@ def test_a_batch_is_answered_in_order(
 
 
 def expected_outputs(
-    served: ServedModel, records: list[dict[str, Any]], contract: DataContract
+    model: Model, records: list[dict[str, Any]], contract: DataContract
 ) -> list[dict[str, Any]]:
     """What the model itself says for the records, outside the service."""
     import pandas as pd
 
     frame = pd.DataFrame(records)[contract.feature_names]
 {%- if cookiecutter.task == "classification" %}
-    threshold = threshold_of(served.metadata.metrics)
-    outputs = predict_rows(served.pipeline, frame, contract, threshold=threshold)
+    threshold = threshold_of(model.metadata.metrics)
+    outputs = predict_rows(model.pipeline, frame, contract, threshold=threshold)
     return [
         {
             "prediction": label,
@@ -219,7 +219,7 @@ def expected_outputs(
         for label, row in zip(outputs.predictions, outputs.probabilities.tolist(), strict=True)
     ]
 {%- else %}
-    outputs = predict_rows(served.pipeline, frame, contract)
+    outputs = predict_rows(model.pipeline, frame, contract)
     return [{"prediction": value} for value in outputs.predictions.tolist()]
 {%- endif %}
 {%- if cookiecutter.task == "classification" %}
@@ -244,7 +244,7 @@ def test_integer_classes_come_back_as_integers(
     assert batch.status_code == 200, batch.text
     labels = [p["prediction"] for p in batch.json()["predictions"]]
     assert labels == [
-        e["prediction"] for e in expected_outputs(api.served, api.records[:5], api.contract)
+        e["prediction"] for e in expected_outputs(api.model, api.records[:5], api.contract)
     ]
     assert all(type(label) is int and label in (1, 2, 3) for label in labels)
 {%- endif %}
@@ -254,7 +254,7 @@ def test_a_contract_without_an_id_column_is_served(own_api: Any) -> None:
     assert own_api.contract.id_column is None
     response = own_api.client.post("/predict/batch", json={"records": own_api.records[:5]})
     assert response.status_code == 200, response.text
-    expected = expected_outputs(own_api.served, own_api.records[:5], own_api.contract)
+    expected = expected_outputs(own_api.model, own_api.records[:5], own_api.contract)
     assert [p["prediction"] for p in response.json()["predictions"]] == pytest.approx(
         [e["prediction"] for e in expected]
     )
@@ -545,21 +545,21 @@ def test_a_bug_answers_500_without_a_trace(
     assert response.status_code == 500
     assert "secret internal detail" not in response.text
     assert "RuntimeError" not in response.text
-    assert response.json()["request_id"]
+    assert response.json()["request_id"] == response.headers["x-request-id"]
 
 
 # --- CORS, logs and the schema --------------------------------------------------
 
 
 def test_cors_is_off_unless_configured(
-    client: TestClient, service_settings: Callable[..., Settings], served: ServedModel
+    client: TestClient, service_settings: Callable[..., Settings], model: Model
 ) -> None:
     preflight = {"origin": "https://app.example", "access-control-request-method": "POST"}
     assert (
         "access-control-allow-origin" not in client.options("/predict", headers=preflight).headers
     )
     allowed = TestClient(
-        create_app(service_settings(cors_origins=["https://app.example"]), model=served)
+        create_app(service_settings(cors_origins=["https://app.example"]), model=model)
     )
     answer = allowed.options("/predict", headers=preflight)
     assert answer.headers["access-control-allow-origin"] == "https://app.example"
@@ -581,9 +581,9 @@ def test_each_request_is_logged_once_with_its_id(
 def test_the_schema_documents_every_feature_from_the_contract(
     api: Any, own_api: Any, which: str
 ) -> None:
-    served = api if which == "configured" else own_api
-    contract = served.contract
-    schema = served.client.get("/openapi.json").json()
+    chosen = api if which == "configured" else own_api
+    contract = chosen.contract
+    schema = chosen.client.get("/openapi.json").json()
     record = schema["components"]["schemas"]["Record"]
     assert list(record["properties"]) == contract.feature_names
     assert sorted(record.get("required", [])) == sorted(

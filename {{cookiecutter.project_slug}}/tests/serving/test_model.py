@@ -1,4 +1,4 @@
-"""Loading the served model from the registry or an exported directory, and exporting it."""
+"""Loading the model from the registry or an exported directory, and exporting it."""
 
 import contextlib
 import pickle
@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.serving.model import (
     MLMODEL_FILE,
     check_model_source,
     export_model,
-    load_served_model,
+    load_configured_model,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.tracking import CHAMPION, load_model
@@ -53,23 +53,23 @@ def exported(champion: str, settings: Settings, contract: DataContract, tmp_path
 def test_the_champion_loads_from_the_registry_with_its_run(
     champion: str, settings: Settings, contract: DataContract, raw_data: pd.DataFrame
 ) -> None:
-    served = load_served_model(settings, contract)
-    assert served.metadata.name == settings.model_name
-    assert served.metadata.version == "1"
-    assert served.metadata.run_id == champion
-    assert served.metadata.features == contract.feature_names
-    assert any(name.startswith("validation_") for name in served.metadata.metrics)
-    assert len(served.pipeline.predict(raw_data.head(3)[contract.feature_names])) == 3
+    model = load_configured_model(settings, contract)
+    assert model.metadata.name == settings.model_name
+    assert model.metadata.version == "1"
+    assert model.metadata.run_id == champion
+    assert model.metadata.features == contract.feature_names
+    assert any(name.startswith("validation_") for name in model.metadata.metrics)
+    assert len(model.pipeline.predict(raw_data.head(3)[contract.feature_names])) == 3
 
 
 def test_an_exported_directory_serves_the_same_model_without_the_registry(
     exported: Path, settings: Settings, contract: DataContract, raw_data: pd.DataFrame
 ) -> None:
-    from_registry = load_served_model(settings, contract)
+    from_registry = load_configured_model(settings, contract)
     offline = settings.model_copy(
         update={"model_uri": str(exported), "tracking_uri": "sqlite:///nowhere/at/all.db"}
     )
-    from_directory = load_served_model(offline, contract)
+    from_directory = load_configured_model(offline, contract)
     assert from_directory.metadata.version == from_registry.metadata.version
     assert from_directory.metadata.run_id == from_registry.metadata.run_id
     assert from_directory.metadata.source == str(exported)
@@ -101,7 +101,7 @@ def test_a_model_file_asking_to_trust_foreign_code_is_refused(
     description["flavors"]["sklearn"]["skops_trusted_types"] = ["os.system"]
     mlmodel.write_text(yaml.safe_dump(description), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"os\.system"):
-        load_served_model(settings.model_copy(update={"model_uri": str(exported)}), contract)
+        load_configured_model(settings.model_copy(update={"model_uri": str(exported)}), contract)
 
 
 class Planted:
@@ -138,7 +138,7 @@ def test_a_pickle_planted_in_the_registry_is_refused_and_never_run(
     with pytest.raises(ConfigError, match="refused, since loading it could run any code"):
         load_model(uri)
     with pytest.raises(ConfigError, match="refused, since loading it could run any code"):
-        load_served_model(settings, contract)
+        load_configured_model(settings, contract)
     with pytest.raises(ConfigError, match="refused"):
         load_model(f"runs:/{champion}/model")
 
@@ -154,7 +154,7 @@ def test_a_model_trained_on_other_features_is_refused(
 ) -> None:
     fewer = contract.model_copy(update={"features": contract.features[:-1]})
     with pytest.raises(ConfigError, match="trained on"):
-        load_served_model(settings.model_copy(update={"model_uri": str(exported)}), fewer)
+        load_configured_model(settings.model_copy(update={"model_uri": str(exported)}), fewer)
 
 
 def test_no_model_is_reported_before_the_server_starts(settings: Settings, tmp_path: Path) -> None:

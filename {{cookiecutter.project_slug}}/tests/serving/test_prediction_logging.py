@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from {{ cookiecutter.package_name }}.data.contract import DataContract, dump_contract
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import open_log
 from {{ cookiecutter.package_name }}.serving.main import create_app
-from {{ cookiecutter.package_name }}.serving.model import ServedModel
+from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -28,13 +28,13 @@ def logged(settings: Settings) -> pd.DataFrame:
 
 def test_every_answered_prediction_is_logged_once(
     service_settings: Callable[..., Settings],
-    served: ServedModel,
+    model: Model,
     records: list[dict[str, Any]],
     tmp_path: Path,
 ) -> None:
     settings = service_settings(prediction_log_dir=tmp_path / "log", max_batch_size=5)
     answers = []
-    with TestClient(create_app(settings, model=served)) as client:
+    with TestClient(create_app(settings, model=model)) as client:
         for record in records[:10]:
             answers.append(client.post("/predict", json=record).json())
         batch = client.post("/predict/batch", json={"records": records[10:15]}).json()
@@ -54,12 +54,12 @@ def test_every_answered_prediction_is_logged_once(
 
 def test_concurrent_requests_lose_no_row(
     service_settings: Callable[..., Settings],
-    served: ServedModel,
+    model: Model,
     records: list[dict[str, Any]],
     tmp_path: Path,
 ) -> None:
     settings = service_settings(prediction_log_dir=tmp_path / "log")
-    with TestClient(create_app(settings, model=served)) as client:
+    with TestClient(create_app(settings, model=model)) as client:
 
         def send(index: int) -> str:
             response = client.post("/predict", json=records[index % len(records)])
@@ -78,7 +78,7 @@ def test_concurrent_requests_lose_no_row(
 
 def test_sensitive_features_are_never_logged(
     service_settings: Callable[..., Settings],
-    served: ServedModel,
+    model: Model,
     records: list[dict[str, Any]],
     contract: DataContract,
     tmp_path: Path,
@@ -99,7 +99,7 @@ def test_sensitive_features_are_never_logged(
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
     settings = Settings(config_file=config_file, prediction_log_dir=tmp_path / "log")
 
-    with TestClient(create_app(settings, model=served)) as client:
+    with TestClient(create_app(settings, model=model)) as client:
         for record in records[:5]:
             assert client.post("/predict", json=record).status_code == 200
 
@@ -116,12 +116,12 @@ def test_sensitive_features_are_never_logged(
 
 def test_the_log_can_be_turned_off(
     service_settings: Callable[..., Settings],
-    served: ServedModel,
+    model: Model,
     records: list[dict[str, Any]],
     tmp_path: Path,
 ) -> None:
     settings = service_settings(prediction_log=False, prediction_log_dir=tmp_path / "log")
-    app = create_app(settings, model=served)
+    app = create_app(settings, model=model)
 
     with TestClient(app) as client:
         assert client.post("/predict", json=records[0]).status_code == 200

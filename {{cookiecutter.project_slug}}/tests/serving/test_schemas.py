@@ -1,5 +1,6 @@
 """The request schema generated from the data contract."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -12,7 +13,6 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
     batch_model,
     example_record,
     record_model,
-    request_records,
 )
 
 
@@ -128,7 +128,9 @@ def test_a_batch_holds_one_to_max_records(contract: DataContract) -> None:
 
 
 @pytest.mark.parametrize("id_column", ["id", None])
-def test_validated_rows_become_records_the_schema_accepts(id_column: str | None) -> None:
+def test_validated_rows_become_records_the_schema_accepts(
+    id_column: str | None, to_records: Callable[..., list[dict[str, Any]]]
+) -> None:
     contract = make_contract(
         Column(name="n", type="numeric", nullable=True),
         Column(name="flag", type="boolean"),
@@ -158,7 +160,7 @@ def test_validated_rows_become_records_the_schema_accepts(id_column: str | None)
     if id_column is not None:
         rows.insert(0, id_column, ["x-1", "x-2"])
 
-    records = request_records(validate(rows, contract), contract)
+    records = to_records(validate(rows, contract), contract)
 
     assert records == [
         {

@@ -10,12 +10,13 @@ from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.splits import split
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.training.metrics import score
 from {{ cookiecutter.package_name }}.training.models import (
     GREATER_IS_BETTER,
+    PRIMARY_METRIC,
     TUNABLE,
     is_better,
     make_estimator,
-    score,
     suggest_params,
 )
 
@@ -29,7 +30,7 @@ def test_every_model_fits_and_scores(
 
     model.fit(parts.train[contract.feature_names], parts.train[contract.target.name])
 
-    assert score(model, parts.test[contract.feature_names], parts.test[contract.target.name]) > 0
+    assert score(model, parts.test, contract)[PRIMARY_METRIC] > 0
 
 
 def test_the_trained_model_beats_the_baseline(
@@ -40,9 +41,7 @@ def test_the_trained_model_beats_the_baseline(
     for name in ("baseline", "gradient_boosting"):
         model = build_pipeline(contract, make_estimator(name, {}, seed=0))
         model.fit(parts.train[contract.feature_names], parts.train[contract.target.name])
-        scores[name] = score(
-            model, parts.test[contract.feature_names], parts.test[contract.target.name]
-        )
+        scores[name] = score(model, parts.test, contract)[PRIMARY_METRIC]
 
     assert is_better(scores["gradient_boosting"], scores["baseline"], margin=0.05)
 

@@ -26,16 +26,13 @@ from {{ cookiecutter.package_name }}.errors import ConfigError, PromotionRefused
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import promote as promote_module
 from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run
+from {{ cookiecutter.package_name }}.training.gate import COMPARISON, Comparison, decide
 from {{ cookiecutter.package_name }}.training.metrics import format_metric
-from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
-from {{ cookiecutter.package_name }}.training.promote import (
-    COMPARISON,
-    GATE,
-    Comparison,
-    gate,
-    promote,
-    promotion_lock,
+from {{ cookiecutter.package_name }}.training.models import (
+    GREATER_IS_BETTER,
+    PRIMARY_METRIC,
 )
+from {{ cookiecutter.package_name }}.training.promote import GATE, promote, promotion_lock
 from {{ cookiecutter.package_name }}.training.reports import (
     MODEL_CARD,
     REFUSED,
@@ -89,13 +86,13 @@ def test_gate_needs_a_margin_over_the_baseline_and_no_loss_to_the_champion() -> 
     champion_better = 0.95 if GREATER_IS_BETTER else 0.9
     skipped = Comparison("1", 0, None, None, "champion comparison skipped: no record")
 
-    assert gate(good, baseline, None, margin=0.02)[0]
-    assert not gate(baseline, baseline, None, margin=0.02)[0]
-    passed, reason = gate(good, baseline, compared(good, champion_better), margin=0.02)
+    assert decide(good, baseline, None, margin=0.02)[0]
+    assert not decide(baseline, baseline, None, margin=0.02)[0]
+    passed, reason = decide(good, baseline, compared(good, champion_better), margin=0.02)
     assert not passed
     assert "worse than the champion" in reason
-    assert gate(good, baseline, compared(good, good), margin=0.02)[0]  # no worse is enough
-    passed, reason = gate(good, baseline, skipped, margin=0.02)
+    assert decide(good, baseline, compared(good, good), margin=0.02)[0]  # no worse is enough
+    passed, reason = decide(good, baseline, skipped, margin=0.02)
     assert passed
     assert "champion comparison skipped: no record" in reason
 

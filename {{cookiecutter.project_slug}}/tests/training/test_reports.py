@@ -1,11 +1,23 @@
 """Reports: the model card tells the whole story; the README's results change between markers only."""
 
 import dataclasses
+{%- if cookiecutter.data_source == "csv" %}
+from pathlib import Path
+{%- endif %}
 
 import pandas as pd
 import pytest
+{%- if cookiecutter.data_source == "sql" %}
+from pydantic import SecretStr
+{%- endif %}
 
+{% if cookiecutter.data_source == "csv" -%}
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+{% endif -%}
 from {{ cookiecutter.package_name }}.data.contract import DataContract
+{%- if cookiecutter.data_source == "sql" %}
+from {{ cookiecutter.package_name }}.settings import Settings
+{%- endif %}
 from {{ cookiecutter.package_name }}.training.metrics import (
     MIN_SLICE_ROWS,
     SLICE_METRICS,
@@ -17,8 +29,13 @@ from {{ cookiecutter.package_name }}.training.reports import (
     REFUSED,
     RESULTS_END,
     RESULTS_START,
-    SAMPLE_DATA,
+{%- if cookiecutter.data_source == "sql" %}
+    SAMPLE_DATABASE,
+{%- else %}
+    SAMPLE_FILE,
+{%- endif %}
     TOP_FEATURES,
+    is_sample,
     mark_refused,
     model_card,
     update_results,
@@ -83,7 +100,6 @@ def evaluation() -> Evaluation:
 def card(evaluation: Evaluation, contract: DataContract, **changes: object) -> str:
     """The model card of the fixture's evaluation, with some arguments changed."""
     arguments: dict[str, object] = {
-        "project": "Customer Churn",
         "model_name": "customer-churn",
         "model_version": "3",
         "run_id": RUN_ID,
@@ -103,7 +119,7 @@ def test_model_card_has_every_section(evaluation: Evaluation, contract: DataCont
 
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings == [
-        "# Model card: Customer Churn",
+        "# Model card: customer-churn",
         "## Intended use",
         "## Data",
         "## Metrics",
@@ -199,11 +215,32 @@ def test_model_card_shows_each_class_on_its_own(
 def test_only_the_shipped_sample_is_called_synthetic(
     evaluation: Evaluation, contract: DataContract
 ) -> None:
-    sample = contract.model_copy(update={"name": SAMPLE_DATA})
-    yours = contract.model_copy(update={"name": "your_data"})
+    assert "synthetic sample data" in card(evaluation, contract, sample=True)
+    assert "synthetic" not in card(evaluation, contract, sample=False)
+{%- if cookiecutter.data_source == "sql" %}
 
-    assert "synthetic sample data" in card(evaluation, sample)
-    assert "synthetic" not in card(evaluation, yours)
+
+def test_the_sample_is_the_shipped_database_whatever_its_tables_are_called(
+    settings: Settings,
+) -> None:
+    shipped = settings.model_copy(update={"database_url": SecretStr(SAMPLE_DATABASE)})
+
+    assert is_sample(shipped)
+    assert not is_sample(settings)  # the generated rows
+{%- else %}
+
+
+def test_the_sample_is_the_shipped_file_whatever_the_data_is_called(
+    project_config: ProjectConfig, tmp_path: Path
+) -> None:
+    def reading(path: Path) -> ProjectConfig:
+        data = project_config.data.model_copy(update={"path": str(path)})
+        return project_config.model_copy(update={"data": data})
+
+    assert is_sample(reading(SAMPLE_FILE))
+    assert not is_sample(reading(tmp_path / "yours" / SAMPLE_FILE.name))  # same name, your data
+    assert not is_sample(project_config)  # the generated rows
+{%- endif %}
 
 
 def test_model_card_of_an_unregistered_run_without_a_link(

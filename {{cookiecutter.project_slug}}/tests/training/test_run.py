@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.training.reports import (
     RESULTS_END,
     RESULTS_START,
 )
-from {{ cookiecutter.package_name }}.training.run import run_pipeline
+from {{ cookiecutter.package_name }}.training.run import run_stages
 from {{ cookiecutter.package_name }}.training.tracking import champion_version
 
 
@@ -70,12 +70,12 @@ def test_a_refused_run_leaves_the_results_to_the_champion_and_marks_its_own_card
     readme = isolated / "README.md"
     readme.write_text(f"{RESULTS_START}\n{RESULTS_END}\n", encoding="utf-8")
     quiet = Console(quiet=True)
-    run_pipeline(trained_config, settings, quiet)
+    run_stages(trained_config, settings, quiet)
     champion_results = readme.read_text(encoding="utf-8")
     worse = trained_config.model_copy(update={"train": TrainConfig(model="baseline")})
 
     with pytest.raises(PromotionRefusedError):
-        run_pipeline(worse, settings, quiet)
+        run_stages(worse, settings, quiet)
 
     assert champion_version(settings.model_name) == "1"
     assert readme.read_text(encoding="utf-8") == champion_results

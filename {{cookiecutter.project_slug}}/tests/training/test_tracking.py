@@ -6,7 +6,11 @@ import mlflow
 import pytest
 
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.training.tracking import configure, logger, process_tags
+from {{ cookiecutter.package_name }}.training.tracking import (
+    configure,
+    logger,
+    process_tags,
+)
 
 
 def test_runs_of_dead_processes_on_this_host_are_marked_killed_and_no_others(

@@ -12,12 +12,13 @@ from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, row_keys
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.inputs import load_splits
 from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC, is_better
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.training.predictions import THRESHOLD_METRIC
 {%- endif %}
 from {{ cookiecutter.package_name }}.training.tracking import load_model
-from {{ cookiecutter.package_name }}.training.train import prepare, train
+from {{ cookiecutter.package_name }}.training.train import train
 
 
 def with_model(config: ProjectConfig, model: str) -> ProjectConfig:
@@ -104,7 +105,7 @@ def test_run_records_which_rows_the_model_has_seen(
         run_id=result.run_id, artifact_path=SEEN_ROWS, dst_path=str(tmp_path)
     )
 
-    contract, parts, _ = prepare(trained_config)
+    contract, parts, _ = load_splits(trained_config)
     seen = np.load(path)
     assert len(seen) == len(parts.train) + len(parts.validation)
     assert not np.isin(row_keys(parts.test, contract), seen).any()

@@ -24,22 +24,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config, parse_config
-from {{ cookiecutter.package_name }}.data.contract import (
-    DataContract,
-    dump_contract,
-    infer_contract,
-    name_for,
-)
-{%- if cookiecutter.data_source == "sql" %}
-from {{ cookiecutter.package_name }}.data.datasets import read_sql, write_whole
-{%- else %}
-from {{ cookiecutter.package_name }}.data.datasets import read_table, write_whole
-{%- endif %}
+from {{ cookiecutter.package_name }}.data.contract import TASK, DataContract, dump_contract
+from {{ cookiecutter.package_name }}.data.datasets import {% if cookiecutter.data_source == "sql" %}read_sql, {% endif %}read_table, write_whole
+from {{ cookiecutter.package_name }}.data.profile import infer_contract, name_for
 from {{ cookiecutter.package_name }}.data.splits import check_splittable
 from {{ cookiecutter.package_name }}.data.validation import validate
-{%- if cookiecutter.data_source == "csv" %}
-from {{ cookiecutter.package_name }}.errors import ConfigError
-{%- endif %}
+from {{ cookiecutter.package_name }}.errors import {% if cookiecutter.data_source == "csv" %}ConfigError, {% endif %}mask
 
 RAW_DIR = Path("data/raw")
 DATA_README = Path("data/README.md")
@@ -103,7 +93,7 @@ def adopt(
         frame,
         name=name_for(name),
         target=target,
-        task=config.task,
+        task=TASK,
         id_column=id_column,
         positive=positive,
     )
@@ -114,11 +104,7 @@ def adopt(
     if copy_from is not None:
         _copy_new(copy_from, RAW_DIR / copy_from.name)
 {%- endif %}
-    header = (
-        f"Written by `data adopt` from {source} on {datetime.now(UTC):%Y-%m-%d}.\n"
-        "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
-        "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
-    )
+    header = review_header(f"Written by `data adopt` from {source} on {datetime.now(UTC):%Y-%m-%d}")
     _replace(config.data.contract, dump_contract(contract, header))
     _replace(config_file, settings_text)
     _replace(DATA_README, describe_data(frame, contract, next(iter(location.values()))))
@@ -139,6 +125,47 @@ def adopt(
         )
     return Adopted(contract, len(frame), next(iter(location.values())), notes)
 
+
+def write_contract(
+    source: str,
+    output: Path,
+    *,
+    target: str,
+    id_column: str | None = None,
+    positive: str | None = None,
+    force: bool = False,
+) -> DataContract:
+    """Infer a contract from a data file and write it for review, and nothing else (`schema infer`).
+
+    Raises:
+        FileExistsError: `output` exists and `force` is not set.
+        ConfigError, DataSourceError: as `infer_contract` and `read_table` raise them.
+    """
+    if output.exists() and not force:
+        raise FileExistsError(f"{output} exists: pass --force to replace it, or --output elsewhere")
+    frame = read_table(source)
+    contract = infer_contract(
+        frame,
+        name=name_for(source),
+        target=target,
+        task=TASK,
+        id_column=id_column,
+        positive=positive,
+    )
+    _replace(
+        output,
+        dump_contract(contract, review_header(f"Inferred by `schema infer` from {mask(source)}")),
+    )
+    return contract
+
+
+def review_header(origin: str) -> str:
+    """The comment above a written contract: where it came from, and what to review."""
+    return (
+        f"{origin}.\n"
+        "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
+        "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
+    )
 {%- if cookiecutter.data_source == "csv" %}
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.config import DataConfig
-from {{ cookiecutter.package_name }}.errors import DataSourceError{% if cookiecutter.data_source == "sql" %}, mask{% endif %}
+from {{ cookiecutter.package_name }}.errors import DataSourceError, {% if cookiecutter.data_source == "sql" %}mask, {% endif %}process_alive
 
 URL_TIMEOUT_SECONDS = 60
 {%- if cookiecutter.data_source == "sql" %}
@@ -152,19 +152,6 @@ def write_whole(path: Path, write: Callable[[Path], object]) -> None:
             temporary.replace(path)
     finally:
         _remove(temporary)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this ID runs on this machine."""
-    if pid <= 0:  # not a process: kill() would signal a whole group
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0 sends nothing, it only checks
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive all the same
-        return True
-    return True
 
 
 def _remove(path: Path) -> None:

@@ -16,7 +16,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from {{ cookiecutter.package_name }}.data.contract import ColumnType, DataContract
+from {{ cookiecutter.package_name }}.data.contract import (
+    ColumnType,
+    DataContract,
+    booleans,
+)
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 FeatureFunction = Callable[[pd.DataFrame], pd.Series]
@@ -107,21 +111,13 @@ class ModelInput(StatelessTransformer):
             if column_type == "numeric":
                 converted[name] = pd.to_numeric(values, errors="coerce").astype("float64")
             elif column_type == "boolean":
-                converted[name] = values.map(_boolean_as_float).astype("float64")
+                converted[name] = booleans(values).astype("float64")
             elif column_type == "datetime":
                 converted[name] = pd.to_datetime(values, errors="coerce", format="ISO8601")
             else:
                 text = values.astype("string")
                 converted[name] = text.astype("object").where(text.notna(), np.nan)
         return pd.DataFrame(converted, index=frame.index)
-
-
-def _boolean_as_float(value: object) -> float:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return np.nan
-    if isinstance(value, str):
-        return {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}.get(value.strip().lower(), np.nan)
-    return 1.0 if value else 0.0
 
 
 class DerivedFeatures(StatelessTransformer):

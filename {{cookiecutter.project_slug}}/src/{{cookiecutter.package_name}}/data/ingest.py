@@ -3,15 +3,14 @@
 Raw data is never modified; a run that fails leaves `data/processed/` as it was.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import (
+    TASK,
     DataContract,
     check_task,
     load_contract,
@@ -19,19 +18,18 @@ from {{ cookiecutter.package_name }}.data.contract import (
 from {{ cookiecutter.package_name }}.data.datasets import read_source, write_parquet
 from {{ cookiecutter.package_name }}.data.splits import check_splittable
 from {{ cookiecutter.package_name }}.data.validation import validate
+{%- if cookiecutter.data_source == "sql" %}
 from {{ cookiecutter.package_name }}.settings import Settings
+{%- endif %}
 
 
 @dataclass(frozen=True)
 class Summary:
-    """What was ingested: size, missing values, and the target's balance or range."""
+    """What was ingested: where it went, its rows, and facts to show (missing values, target)."""
 
     path: Path
     rows: int
-    columns: int
-    null_cells: int
-    null_columns: dict[str, int]
-    target: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, str]
 
 
 def processed_path(config: ProjectConfig, contract: DataContract) -> Path:
@@ -39,7 +37,7 @@ def processed_path(config: ProjectConfig, contract: DataContract) -> Path:
     return config.data.processed_dir / f"{contract.name}.parquet"
 
 
-def ingest(config: ProjectConfig, settings: Settings, console: Console | None = None) -> Summary:
+def ingest(config: ProjectConfig{% if cookiecutter.data_source == "sql" %}, settings: Settings{% endif %}) -> Summary:
     """Read, validate and write the data set the config names.
 
     Raises:
@@ -48,52 +46,34 @@ def ingest(config: ProjectConfig, settings: Settings, console: Console | None = 
         DataValidationError: the raw data breaks the contract (nothing is written).
     """
     contract = load_contract(config.data.contract)
-    check_task(contract, config.task)
-    target = processed_path(config, contract)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        step = progress.add_task("Reading the raw data", total=3)
+    check_task(contract, TASK)
 {%- if cookiecutter.data_source == "sql" %}
-        raw = read_source(config.data, settings.database_url.get_secret_value())
+    valid = validate(read_source(config.data, settings.database_url.get_secret_value()), contract)
 {%- else %}
-        raw = read_source(config.data)
+    valid = validate(read_source(config.data), contract)
 {%- endif %}
-        progress.update(
-            step, advance=1, description=f"Validating {len(raw):,} rows against the contract"
-        )
-        valid = validate(raw, contract)
-        # Refused here, before the processed data is replaced, rather than later by training.
-        check_splittable(valid, contract, config.split)
-        progress.update(step, advance=1, description=f"Writing {target}")
-        write_parquet(valid, target)
-        progress.update(step, advance=1)
-    return summarize(valid, contract, target)
+    # Refused here, before the processed data is replaced, rather than later by training.
+    check_splittable(valid, contract, config.split)
+    path = processed_path(config, contract)
+    write_parquet(valid, path)
+    return summarize(valid, contract, path)
 
 
 def summarize(frame: pd.DataFrame, contract: DataContract, path: Path) -> Summary:
     """Describe a validated data set in a few numbers."""
     nulls = frame.isna().sum()
+    listed = ", ".join(f"{name} {count}" for name, count in nulls.items() if count)
+    facts = {
+        "rows": f"{len(frame):,}",
+        "columns": str(frame.shape[1]),
+        "missing values": f"{int(nulls.sum()):,}" + (f" ({listed})" if listed else ""),
+    }
     target = frame[contract.target.name]
 {%- if cookiecutter.task == "classification" %}
-    shares = target.value_counts(normalize=True).sort_index()
-    balance = {f"share of {label}": f"{100 * share:.1f}%" for label, share in shares.items()}
+    for label, share in target.value_counts(normalize=True).sort_index().items():
+        facts[f"share of {label}"] = f"{100 * share:.1f}%"
 {%- else %}
-    balance = {
-        "target min": f"{target.min():,.2f}",
-        "target median": f"{target.median():,.2f}",
-        "target max": f"{target.max():,.2f}",
-    }
+    for name in ("min", "median", "max"):
+        facts[f"target {name}"] = f"{target.agg(name):,.2f}"
 {%- endif %}
-    return Summary(
-        path=path,
-        rows=len(frame),
-        columns=frame.shape[1],
-        null_cells=int(nulls.sum()),
-        null_columns={str(name): int(count) for name, count in nulls.items() if count},
-        target=balance,
-    )
+    return Summary(path=path, rows=len(frame), facts=facts)

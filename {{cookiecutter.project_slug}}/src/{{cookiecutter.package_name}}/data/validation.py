@@ -11,10 +11,14 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
+from {{ cookiecutter.package_name }}.data.contract import (
+    Column,
+    DataContract,
+    booleans,
+    plain,
+)
 from {{ cookiecutter.package_name }}.errors import DataValidationError
 
-BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
 # A value quoted in a message is cut to 80 characters: a 50 MB cell is not echoed whole.
 SHORT = reprlib.Repr()
 SHORT.maxstring = SHORT.maxlong = SHORT.maxother = 80
@@ -76,25 +80,21 @@ def id_columns(contract: DataContract) -> list[str]:
 
 def coerce(values: pd.Series, column: Column) -> tuple[pd.Series, str | None]:
     """Give a column its contract type; values that cannot be converted become one problem line."""
-    converters: dict[str, Callable[[pd.Series], pd.Series]] = {
-        "numeric": lambda s: pd.to_numeric(s, errors="coerce").astype("float64"),
-        "boolean": _to_boolean,
-        "datetime": lambda s: pd.to_datetime(s, errors="coerce", format="ISO8601"),
-        "categorical": _to_category_text,
+    # Each type: how raw values become it, and what its values are called in a message.
+    converters: dict[str, tuple[Callable[[pd.Series], pd.Series], str]] = {
+        "numeric": (lambda s: pd.to_numeric(s, errors="coerce").astype("float64"), "numbers"),
+        "boolean": (booleans, "true/false"),
+        "datetime": (lambda s: pd.to_datetime(s, errors="coerce", format="ISO8601"), "dates"),
+        "categorical": (_to_category_text, "text"),
     }
-    converted = converters[column.type](values)
+    convert, kind = converters[column.type]
+    converted = convert(values)
     failed = converted.isna() & values.notna()
     if not failed.any():
         return converted, None
     example = shown(values[failed].iloc[0])
-    kind = {
-        "numeric": "numbers",
-        "boolean": "true/false",
-        "datetime": "dates",
-        "categorical": "text",
-    }
     return converted, (
-        f"column {column.name!r}: {count_rows(int(failed.sum()))} that are not {kind[column.type]} "
+        f"column {column.name!r}: {count_rows(int(failed.sum()))} that are not {kind} "
         f"(e.g. {example})"
     )
 
@@ -104,15 +104,7 @@ def shown(value: object) -> str:
 
     A NumPy scalar shows the Python value it holds: `73.0`, not `np.float64(73.0)`.
     """
-    item = getattr(value, "item", None)
-    return SHORT.repr(item() if callable(item) else value)
-
-
-def _to_boolean(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("boolean")
-    words = values.astype("string").str.strip().str.lower()
-    return words.map(BOOLEAN_WORDS, na_action="ignore").astype("boolean")
+    return SHORT.repr(plain(value))
 
 
 def _to_category_text(values: pd.Series) -> pd.Series:

@@ -15,15 +15,16 @@ from rich.console import Console
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import load_contract
-from {{ cookiecutter.package_name }}.data.datasets import read_source, read_table, write_parquet
+from {{ cookiecutter.package_name }}.data.datasets import (
+    read_source,
+    read_table,
+    write_parquet,
+)
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.errors import PromotionRefusedError
-from {{ cookiecutter.package_name }}.monitoring.jobs import (
-    DriftResult,
-    check_drift,
-    monitoring_experiment,
-)
+from {{ cookiecutter.package_name }}.monitoring import monitoring_experiment
+from {{ cookiecutter.package_name }}.monitoring.drift_check import DriftResult, check_drift
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run

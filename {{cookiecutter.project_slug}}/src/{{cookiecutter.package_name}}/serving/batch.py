@@ -16,13 +16,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.data.datasets import write_whole
 from {{ cookiecutter.package_name }}.data.validation import id_columns, validate
 from {{ cookiecutter.package_name }}.errors import (
+    ConfigError,
     DataSourceError,
     DataValidationError,
 )
+from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -103,6 +106,34 @@ def predict_file(
     write_whole(output, write)
     return PredictionSummary(
         output=output, rows=rows, chunks=count, seconds=time.perf_counter() - started
+    )
+
+
+def predict_with_champion(
+    config: ProjectConfig, settings: Settings, source: Path, output: Path, chunk_rows: int
+) -> PredictionSummary:
+    """Score a file with the registry's champion, as `predict_file` does (the `predict` command).
+
+    Raises:
+        ConfigError: there is no champion yet, or no contract.
+    """
+    # MLflow, imported only here: the API never needs it.
+    from {{ cookiecutter.package_name }}.training import tracking
+
+    tracking.configure(settings, experiment=settings.model_name)
+    version = tracking.champion_version(settings.model_name)
+    if version is None:
+        raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
+    return predict_file(
+        tracking.load_model(f"models:/{settings.model_name}@{tracking.CHAMPION}"),
+        load_contract(config.data.contract),
+        source,
+        output,
+        model_version=version,
+        chunk_rows=chunk_rows,
+{%- if cookiecutter.task == "classification" %}
+        threshold=tracking.decision_threshold(settings.model_name, version),
+{%- endif %}
     )
 
 

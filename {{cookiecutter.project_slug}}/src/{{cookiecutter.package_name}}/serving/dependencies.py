@@ -1,4 +1,4 @@
-"""Typed dependencies the routers ask for: the loaded model, the request ID, the app's state.
+"""Typed dependencies the routers ask for: the app's state, the model and its batcher.
 
 They are `async` although they do not wait for anything: FastAPI runs a plain `def` dependency
 in a thread pool, and that hop costs more than the dependency itself.
@@ -15,20 +15,22 @@ from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import PredictionLogger
 {%- endif %}
 from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
-from {{ cookiecutter.package_name }}.serving.model import ServedModel
+from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.serving.observability import Metrics
 from {{ cookiecutter.package_name }}.settings import Settings
+
+NOT_LOADED = "the model is not loaded yet: see GET /ready"
 
 
 @dataclass
 class ServiceState:
-    """Everything the app holds for its lifetime; the model arrives once it is loaded."""
+    """Everything the app holds for its lifetime; the model and its batcher arrive together."""
 
     settings: Settings
     config: ProjectConfig
     contract: DataContract
     metrics: Metrics
-    model: ServedModel | None = None
+    model: Model | None = None
     batcher: MicroBatcher | None = None
     load_error: str | None = None
 {%- if cookiecutter.include_monitoring %}
@@ -36,41 +38,28 @@ class ServiceState:
 {%- endif %}
 
 
-def service_state(request: Request) -> ServiceState:
+async def service_state(request: Request) -> ServiceState:
     """The app's state."""
     state: ServiceState = request.app.state.service
     return state
 
 
-async def served_model(request: Request) -> ServedModel:
-    """The loaded model; 503 until it is loaded."""
-    state = service_state(request)
+StateDep = Annotated[ServiceState, Depends(service_state)]
+
+
+async def loaded_model(state: StateDep) -> Model:
+    """The model; 503 until it is loaded."""
     if state.model is None:
-        raise HTTPException(503, detail="the model is not loaded yet: see GET /ready")
+        raise HTTPException(503, detail=NOT_LOADED)
     return state.model
 
 
-async def request_id(request: Request) -> str:
-    """The request's ID, set by the middleware."""
-    identifier: str = request.state.request_id
-    return identifier
+async def loaded_batcher(state: StateDep) -> MicroBatcher:
+    """What scores records for the model; 503 until the model is loaded."""
+    if state.batcher is None:
+        raise HTTPException(503, detail=NOT_LOADED)
+    return state.batcher
 
 
-async def state_dependency(request: Request) -> ServiceState:
-    """The app's state, as a dependency."""
-    return service_state(request)
-
-
-State = Annotated[ServiceState, Depends(state_dependency)]
-Model = Annotated[ServedModel, Depends(served_model)]
-
-
-async def batcher(request: Request, model: Model) -> MicroBatcher:
-    """What scores records for the loaded model; 503 until it is loaded."""
-    scorer = service_state(request).batcher
-    assert scorer is not None  # noqa: S101 - set together with the model
-    return scorer
-
-
-Batcher = Annotated[MicroBatcher, Depends(batcher)]
-RequestId = Annotated[str, Depends(request_id)]
+ModelDep = Annotated[Model, Depends(loaded_model)]
+BatcherDep = Annotated[MicroBatcher, Depends(loaded_batcher)]

@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
+from asgi_correlation_id import correlation_id
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from {{ cookiecutter.package_name }} import __version__
 from {{ cookiecutter.package_name }}.config import load_config
@@ -32,22 +32,19 @@ from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
 {%- endif %}
 from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.dependencies import ServiceState
-from {{ cookiecutter.package_name }}.serving.model import (
-    ServedModel,
-    load_served_model,
-)
-from {{ cookiecutter.package_name }}.serving.observability import (
+from {{ cookiecutter.package_name }}.serving.limits import (
     BYTES_PER_RECORD,
+    BodyLimit,
+    HeaderTimeoutProtocol,
+)
+from {{ cookiecutter.package_name }}.serving.model import Model, load_configured_model
+from {{ cookiecutter.package_name }}.serving.observability import (
+    REQUEST_ID_HEADER,
     Metrics,
-    RequestMiddleware,
+    instrument,
     log_config,
 )
-from {{ cookiecutter.package_name }}.serving.routers import (
-    health,
-    metadata,
-    metrics,
-    predict,
-)
+from {{ cookiecutter.package_name }}.serving.routers import health, metadata, predict
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.training.predictions import threshold_of
@@ -56,7 +53,7 @@ from {{ cookiecutter.package_name }}.training.predictions import threshold_of
 logger = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, model: ServedModel | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
     """The app for `settings` (read from the environment by default).
 
     Args:
@@ -73,15 +70,15 @@ def create_app(settings: Settings | None = None, *, model: ServedModel | None = 
         settings=settings,
         config=config,
         contract=contract,
-        metrics=Metrics((contract.target.min, contract.target.max)),
+        metrics=Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %}),
     )
     if model is not None:
-        loaded(state, model)
+        use_model(state, model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Load in the background: /health answers at once, /ready once the model is in.
-        task = None if state.model is not None else asyncio.create_task(load(state))
+        task = None if state.model is not None else asyncio.create_task(load_in_background(state))
 {%- if cookiecutter.include_monitoring %}
         state.prediction_log = start_prediction_log(state)
 {%- endif %}
@@ -105,31 +102,21 @@ def create_app(settings: Settings | None = None, *, model: ServedModel | None = 
     app.include_router(predict.build_router(contract, settings.max_batch_size))
     app.include_router(metadata.router)
     app.include_router(health.router)
-    app.include_router(metrics.router)
     app.exception_handler(RequestValidationError)(invalid_request)
     app.exception_handler(HTTPException)(http_error)
     app.exception_handler(Exception)(unexpected_error)
+    # Middleware added later runs earlier: request IDs, then metrics, then CORS, then this.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_batch_size * BYTES_PER_RECORD)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Content-Type", "X-Request-ID"],
+            allow_headers=["Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER],
         )
-    app.add_middleware(
-        RequestMiddleware,
-        metrics=state.metrics,
-        max_body_bytes=settings.max_batch_size * BYTES_PER_RECORD,
-    )
+    instrument(app, state.metrics.registry)
     return app
-
-
-#: The most bytes of headers one request may send (nginx allows 32 KiB by default).
-MAX_HEADER_BYTES = 64 * 1024
-HEADERS_TOO_LARGE = (
-    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-    b"content-length: 0\r\nconnection: close\r\n\r\n"
-)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
@@ -144,72 +131,11 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-class HeaderTimeoutProtocol(HttpToolsProtocol):
-    """Uvicorn's HTTP protocol, with a deadline and a size limit for each request's headers.
-
-    Uvicorn closes idle kept-alive connections only: a client that connects and then sends its
-    headers a byte at a time (slowloris) would hold its connection open for ever. Here the
-    clock starts when the connection opens, or at the first byte of a later request on it, and
-    the connection is closed unless the headers are complete `header_timeout` seconds later.
-    Headers larger than MAX_HEADER_BYTES (which uvicorn's httptools parser would keep in
-    memory, however large) are answered 431 and the connection closed.
-    """
-
-    def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
-        """Uvicorn's protocol, given how many seconds a request's headers may take."""
-        super().__init__(*args, **kwargs)
-        self.header_timeout = header_timeout
-        self.header_deadline: asyncio.TimerHandle | None = None
-        self.header_bytes = 0
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the clock as the connection opens."""
-        super().connection_made(transport)
-        self.start_clock()
-
-    def on_message_begin(self) -> None:
-        """Start the clock at a request's first byte, unless it runs already."""
-        super().on_message_begin()
-        if self.header_deadline is None:
-            self.start_clock()
-
-    def data_received(self, data: bytes) -> None:
-        """Parse the bytes; refuse headers that have grown past MAX_HEADER_BYTES unfinished."""
-        super().data_received(data)
-        if self.header_deadline is None:  # no headers pending: a body, or nothing yet
-            return
-        self.header_bytes += len(data)
-        if self.header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
-            self.transport.write(HEADERS_TOO_LARGE)
-            self.transport.close()
-
-    def on_headers_complete(self) -> None:
-        """Stop the clock: the headers are in."""
-        self.stop_clock()
-        super().on_headers_complete()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Stop the clock of a connection that is gone."""
-        self.stop_clock()
-        super().connection_lost(exc)
-
-    def start_clock(self) -> None:
-        """Close the connection `header_timeout` seconds from now, unless stopped before."""
-        self.header_bytes = 0
-        self.header_deadline = self.loop.call_later(self.header_timeout, self.transport.close)
-
-    def stop_clock(self) -> None:
-        """Cancel the headers' deadline, if one is set."""
-        if self.header_deadline is not None:
-            self.header_deadline.cancel()
-            self.header_deadline = None
-
-
-async def load(state: ServiceState) -> None:
+async def load_in_background(state: ServiceState) -> None:
     """Load the model in a worker thread, recording either the model or why it failed."""
     started = time.perf_counter()
     try:
-        model = await asyncio.to_thread(load_served_model, state.settings, state.contract)
+        model = await asyncio.to_thread(load_configured_model, state.settings, state.contract)
     except ConfigError as error:
         state.load_error = str(error)
         logger.error("model not loaded: %s", error)
@@ -218,7 +144,7 @@ async def load(state: ServiceState) -> None:
         state.load_error = f"{type(error).__name__}: {error}"
         logger.exception("model not loaded")
         return
-    loaded(state, model)
+    use_model(state, model)
     logger.info(
         "model loaded",
         extra={
@@ -248,8 +174,8 @@ def start_prediction_log(state: ServiceState) -> PredictionLogger | None:
 {%- endif %}
 
 
-def loaded(state: ServiceState, model: ServedModel) -> None:
-    """Make a loaded model the one served, with a batcher that scores for it."""
+def use_model(state: ServiceState, model: Model) -> None:
+    """Make `model` the one that answers, with a batcher that scores for it."""
     score = partial(
         predict.predict_records,
         model,
@@ -264,9 +190,9 @@ def loaded(state: ServiceState, model: ServedModel) -> None:
     state.metrics.model.labels(model.metadata.name, model.metadata.version).set(1)
 
 
-def error_body(request: Request, error: str, problems: list[dict[str, str]]) -> dict[str, Any]:
+def error_body(error: str, problems: list[dict[str, str]]) -> dict[str, Any]:
     """The body of every error answer."""
-    return {"error": error, "problems": problems, "request_id": request.state.request_id}
+    return {"error": error, "problems": problems, "request_id": correlation_id.get()}
 
 
 async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -280,8 +206,8 @@ async def invalid_request(request: Request, exc: RequestValidationError) -> JSON
         for e in errors
     ]
     if any(e["type"] == "too_long" and tuple(e["loc"]) == ("body", "records") for e in errors):
-        return JSONResponse(error_body(request, "too many records", problems), status_code=413)
-    return JSONResponse(error_body(request, "invalid request", problems), status_code=422)
+        return JSONResponse(error_body("too many records", problems), status_code=413)
+    return JSONResponse(error_body("invalid request", problems), status_code=422)
 
 
 def field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -306,13 +232,13 @@ def problem_of(error: dict[str, Any]) -> str:
 async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
     """Errors raised on purpose (404, 405, 503, ...) in the same shape as the others."""
     if exc.status_code == 400:  # FastAPI's only 400: a body its JSON parser raised on
-        return unreadable(request, exc.__cause__)
+        return unreadable(exc.__cause__)
     return JSONResponse(
-        error_body(request, str(exc.detail), []), status_code=exc.status_code, headers=exc.headers
+        error_body(str(exc.detail), []), status_code=exc.status_code, headers=exc.headers
     )
 
 
-def unreadable(request: Request, cause: BaseException | None) -> JSONResponse:
+def unreadable(cause: BaseException | None) -> JSONResponse:
     """Why the JSON parser could not read a body, from the error it raised.
 
     Valid JSON that Python will not read (too deeply nested, or an integer with more digits
@@ -324,14 +250,15 @@ def unreadable(request: Request, cause: BaseException | None) -> JSONResponse:
         digits = sys.get_int_max_str_digits()
         problem = f"a number has more than {digits:,} digits: too large to read"
     else:
-        body = error_body(request, "the body cannot be read: send UTF-8 JSON", [])
+        body = error_body("the body cannot be read: send UTF-8 JSON", [])
         return JSONResponse(body, status_code=400)
-    body = error_body(request, "invalid request", [{"field": "body", "problem": problem}])
+    body = error_body("invalid request", [{"field": "body", "problem": problem}])
     return JSONResponse(body, status_code=422)
 
 
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback here, never sent to the client."""
-    logger.error("unexpected error", exc_info=exc, extra={"request_id": request.state.request_id})
-    body = error_body(request, "internal error: quote the request_id when you report it", [])
-    return JSONResponse(body, status_code=500)
+    logger.error("unexpected error", exc_info=exc, extra={"request_id": correlation_id.get()})
+    body = error_body("internal error: quote the request_id when you report it", [])
+    # Answered outside the request-ID middleware, which cannot add its header here.
+    return JSONResponse(body, status_code=500, headers={REQUEST_ID_HEADER: body["request_id"]})

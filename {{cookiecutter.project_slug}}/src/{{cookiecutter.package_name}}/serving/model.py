@@ -23,7 +23,7 @@ METADATA_FILE = "metadata.json"
 
 
 @dataclass(frozen=True)
-class ServedModel:
+class Model:
     """A loaded pipeline and what is known about it."""
 
     pipeline: Any
@@ -35,7 +35,7 @@ def is_registry_uri(uri: str) -> bool:
     return uri.startswith(REGISTRY_PREFIX)
 
 
-def load_served_model(settings: Settings, contract: DataContract) -> ServedModel:
+def load_configured_model(settings: Settings, contract: DataContract) -> Model:
     """Load the model that `model_uri` names and check it reads the contract's features.
 
     Raises:
@@ -44,15 +44,15 @@ def load_served_model(settings: Settings, contract: DataContract) -> ServedModel
     """
     uri = settings.model_uri
     if is_registry_uri(uri):
-        served = _load_registered(settings, contract)
+        model = _load_registered(settings, contract)
     else:
-        served = _load_directory(Path(uri))
-    if served.metadata.features != contract.feature_names:
+        model = _load_directory(Path(uri))
+    if model.metadata.features != contract.feature_names:
         raise ConfigError(
-            f"{uri} was trained on {', '.join(served.metadata.features)}, but the data contract "
+            f"{uri} was trained on {', '.join(model.metadata.features)}, but the data contract "
             f"lists {', '.join(contract.feature_names)}: serve a model trained on this contract"
         )
-    return served
+    return model
 
 
 def check_model_source(settings: Settings) -> None:
@@ -125,20 +125,20 @@ def registered_metadata(
     return metadata, f"{REGISTRY_PREFIX}{name}/{version}"
 
 
-def _load_registered(settings: Settings, contract: DataContract) -> ServedModel:
+def _load_registered(settings: Settings, contract: DataContract) -> Model:
     from {{ cookiecutter.package_name }}.training import tracking
 
     metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
     # The version, not the alias: a promotion while loading cannot mix two models.
     pipeline = tracking.load_model(pinned)
-    return ServedModel(pipeline, metadata.model_copy(update={"features": _features_of(pipeline)}))
+    return Model(pipeline, metadata.model_copy(update={"features": _features_of(pipeline)}))
 
 
-def _load_directory(path: Path) -> ServedModel:
+def _load_directory(path: Path) -> Model:
     """Load an exported model with skops, trusting only the classes the project allows."""
     metadata = _read_metadata(path)
     pipeline = load_saved(path)
-    return ServedModel(pipeline, metadata.model_copy(update={"source": str(path)}))
+    return Model(pipeline, metadata.model_copy(update={"source": str(path)}))
 
 
 def _read_metadata(path: Path) -> ModelMetadata:

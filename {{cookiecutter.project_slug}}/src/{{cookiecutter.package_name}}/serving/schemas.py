@@ -7,7 +7,6 @@ ranges, allowed categories and nullability, each field with its description and 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -17,7 +16,13 @@ from pydantic import (
     create_model,
 )
 
-from {{ cookiecutter.package_name }}.data.contract import Category, Column, DataContract
+from {{ cookiecutter.package_name }}.data.contract import (
+{%- if cookiecutter.task == "classification" %}
+    Category,
+{%- endif %}
+    Column,
+    DataContract,
+)
 
 # pandas holds datetimes as nanoseconds since 1970: these years are the range it can represent.
 READABLE_YEARS = range(1678, 2262)
@@ -93,45 +98,6 @@ def example_record(contract: DataContract) -> dict[str, Any]:
     return {column.name: example_value(column) for column in contract.features}
 
 
-def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
-    """Validated rows as request records: the features only, as JSON carries them.
-
-    Dates become ISO 8601 text, missing values null, NumPy scalars plain Python values, and a
-    listed category the value the contract lists (validation holds categories as text: `1`,
-    not `"1"`, for a category listed as a number).
-    """
-    features = frame[contract.feature_names].astype(object)
-    listed = {
-        column.name: {str(category): category for category in column.categories}
-        for column in contract.features
-        if column.categories is not None
-    }
-    return [
-        {
-            str(name): _as_listed(_json_value(value), listed.get(str(name)))
-            for name, value in row.items()
-        }
-        for row in features.to_dict(orient="records")
-    ]
-
-
-def _as_listed(value: Any, categories: dict[str, Category] | None) -> Any:
-    """A category's text as the contract lists it; any other value (or unlisted one) as is."""
-    if categories is None or value is None:
-        return value
-    return categories.get(str(value), value)
-
-
-def _json_value(value: Any) -> Any:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value.item() if hasattr(value, "item") else value
-
-
 def record_model(contract: DataContract) -> type[BaseModel]:
     """The model of one record: every contract feature, nullable ones optional.
 
@@ -191,8 +157,8 @@ class Prediction(BaseModel):
 {%- endif %}
 
 
-class Served(BaseModel):
-    """Which model answered, and the request's ID (also in the X-Request-ID header)."""
+class ResponseBase(BaseModel):
+    """What every prediction response carries: which model answered, and the request's ID."""
 
     model_config = ConfigDict(protected_namespaces=())
 
@@ -201,11 +167,11 @@ class Served(BaseModel):
     request_id: str
 
 
-class PredictionResponse(Prediction, Served):
+class PredictionResponse(Prediction, ResponseBase):
     """The prediction for one record."""
 
 
-class BatchResponse(Served):
+class BatchResponse(ResponseBase):
     """One prediction per record, in request order."""
 
     predictions: list[Prediction]

@@ -14,17 +14,18 @@ import mlflow
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
+from {{ cookiecutter.package_name }}.training.gate import Comparison, compare_with_champion
+from {{ cookiecutter.package_name }}.training.inputs import fit_baseline, load_splits
 from {{ cookiecutter.package_name }}.training.metrics import Evaluation, evaluate
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.training.predictions import threshold_of
 {%- endif %}
-from {{ cookiecutter.package_name }}.training.promote import (
-    Comparison,
-    compare_with_champion,
+from {{ cookiecutter.package_name }}.training.reports import (
+    MODEL_CARD,
+    is_sample,
+    model_card,
     write_champion_results,
 )
-from {{ cookiecutter.package_name }}.training.reports import MODEL_CARD, model_card
-from {{ cookiecutter.package_name }}.training.train import fit_baseline, prepare
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def evaluate_run(
     """
     tracking.configure(settings, experiment=settings.model_name)
     run = tracking.training_run(settings.model_name, run_id)
-    contract, parts, _ = prepare(config)
+    contract, parts, _ = load_splits(config)
     model = tracking.load_model(f"runs:/{run.info.run_id}/model")
     baseline = fit_baseline(contract, parts, seed=config.seed)
     evaluation = evaluate(
@@ -112,7 +113,6 @@ def evaluate_run(
             mlflow.log_text(evaluation.per_class.to_csv(index=False), "per_class.csv")
         mlflow.set_tag("slice_warnings", str(len(evaluation.warnings)))
         card = model_card(
-            project=settings.model_name,
             model_name=settings.model_name,
             model_version=version,
             run_id=run.info.run_id,
@@ -127,6 +127,7 @@ def evaluate_run(
                 "test": len(parts.test),
             },
             data_digest=run.data.tags.get("data_sha256", "unknown"),
+            sample=is_sample({% if cookiecutter.data_source == "sql" %}settings{% else %}config{% endif %}),
         )
         mlflow.log_text(card, MODEL_CARD)
     card_path = reports / MODEL_CARD

@@ -1,10 +1,12 @@
-"""Judge a trained model on the test set: metrics against a baseline, slices, importances, figures."""
+"""Judge a model: its metrics (one `score` for every stage), slices, importances and figures."""
 
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+{%- if cookiecutter.task == "regression" %}
 import numpy.typing as npt
+{%- endif %}
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -15,11 +17,14 @@ from sklearn.calibration import CalibrationDisplay
 from sklearn.inspection import permutation_importance
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
-from {{ cookiecutter.package_name }}.data.validation import count_rows
-from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.training.models import (
+    GREATER_IS_BETTER,
+    PRIMARY_METRIC,
+)
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.training.predictions import (
     DEFAULT_THRESHOLD,
+    Array,
     positive_class,
     predicted_classes,
 )
@@ -36,8 +41,6 @@ FIGURE_SIZE = (6.0, 4.5)
 SLICE_METRICS: tuple[str, ...] = ("roc_auc", "accuracy")
 # roc_auc one-vs-rest: plain ROC AUC for two classes, its macro average for more.
 IMPORTANCE_SCORING = "roc_auc_ovr"
-
-Array = npt.NDArray[Any]
 {%- else %}
 
 SLICE_METRICS: tuple[str, ...] = ("rmse", "mae")
@@ -54,14 +57,11 @@ class Evaluation:
     Attributes:
         metrics: the model's metrics on the whole test set.
         baseline_metrics: the baseline's metrics on the same rows, under the same names.
-        slices: one row per category of each categorical or boolean feature with enough rows:
-            feature, value, rows, then one column per metric in SLICE_METRICS.
+        slices: feature, value, rows and SLICE_METRICS for each category with enough rows.
         warnings: one line per slice whose PRIMARY_METRIC is much worse than the whole's.
-        importances: permutation importance per feature (feature, importance_mean,
-            importance_std), most important first.
+        importances: feature, importance_mean, importance_std; most important first.
         figures: file stem -> figure, for the caller to save.
-        per_class: classification only: one row per class (class, rows, precision, recall,
-            f1), the class as the test set holds it.
+        per_class: class, rows, precision, recall and f1 of each class (classification only).
         threshold: two classes only: the positive-class probability the model decides at.
     """
 
@@ -85,18 +85,16 @@ def evaluate(
     seed: int = 42,
     slice_tolerance: float = 0.1,
 ) -> Evaluation:
-    """Evaluate a fitted model, and a baseline to compare it with, on the test set.
+    """Evaluate a fitted pipeline, and a baseline to compare it with, on the test rows.
 
     Args:
-        model: the fitted pipeline to judge; it takes the contract's raw feature columns.
-        baseline: a fitted pipeline to compare against, such as a dummy model.
+        model: the fitted pipeline to judge; it reads the contract's raw feature columns.
+        baseline: a fitted pipeline to compare it with, such as the dummy model.
         test: held-out rows with the contract's features and target.
         contract: names the features and the target.
-        threshold: the positive-class probability from which a binary classifier predicts the
-            positive class (classification only).
+        threshold: the positive-class probability from which a two-class model predicts it.
         seed: seeds the permutation importance and the rows it runs on.
-        slice_tolerance: how much worse than the whole, relatively, a slice may score before it
-            is warned about (0.1: 10%).
+        slice_tolerance: how much worse than the whole a slice may score (0.1: 10%, relatively).
     """
     overall = score(model, test, contract, threshold=threshold)
     slices = slice_scores(model, test, contract, threshold=threshold)
@@ -125,9 +123,13 @@ def format_metric(value: float) -> str:
 
 
 def score(
-    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float
+    estimator: Any,
+    frame: pd.DataFrame,
+    contract: DataContract,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> dict[str, float]:
-    """Every metric of one classifier on some rows.
+    """Every metric of one classifier on some rows: train, tune, evaluate and the gate use it.
 
     Two classes: precision, recall and f1 are for the positive class at `threshold`. More
     classes: the most probable class is predicted, and every metric is a macro average.
@@ -188,11 +190,7 @@ def choose_threshold(estimator: Any, frame: pd.DataFrame, contract: DataContract
 def predict(
     estimator: Any, frame: pd.DataFrame, contract: DataContract
 ) -> tuple[Array, Array, list[Any], Any]:
-    """The true labels, the class probabilities, the model's classes and the positive class.
-
-    The positive class is the last of the contract's target categories when it lists them (as
-    a model would sort them otherwise), else the last class the model knows.
-    """
+    """The true labels, the class probabilities, the model's classes and the positive class."""
     truth = frame[contract.target.name].to_numpy(dtype=object)
     probabilities = estimator.predict_proba(frame[contract.feature_names])
     classes = list(estimator.classes_)
@@ -244,9 +242,9 @@ def task_figures(
 def score(
     estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float = 0.5
 ) -> dict[str, float]:
-    """Every metric of one regressor on some rows (`threshold` is for classifiers only).
+    """Every metric of one regressor on some rows: train, tune, evaluate and the gate use it.
 
-    mape is left out when a true value is 0: a percentage of zero is undefined.
+    `threshold` is for classifiers only. mape is left out when a true value is 0: a percentage of zero is undefined.
     """
     truth, predicted = predict(estimator, frame, contract)
     scores = {
@@ -311,17 +309,14 @@ def slice_warnings(slices: pd.DataFrame, overall: float, *, tolerance: float) ->
         value = row[PRIMARY_METRIC]
         if is_much_worse(value, overall, tolerance):
             warnings.append(
-                f"slice {row['feature']}={row['value']} ({count_rows(row['rows'])}): "
+                f"slice {row['feature']}={row['value']} ({row['rows']:,} rows): "
                 f"{PRIMARY_METRIC} {format_metric(value)} vs {format_metric(overall)} overall"
             )
     return warnings
 
 
 def is_much_worse(value: float, overall: float, tolerance: float) -> bool:
-    """Whether a metric is worse than the overall one by more than `tolerance`, relatively.
-
-    A NaN (a metric a slice could not be scored on) is never much worse.
-    """
+    """Whether a metric is worse than the overall one by more than `tolerance` (a NaN never is)."""
     if GREATER_IS_BETTER:
         return value < overall * (1 - tolerance)
     return value > overall * (1 + tolerance)
@@ -364,11 +359,7 @@ def importance_figure(importances: pd.DataFrame) -> Figure:
 
 
 def new_figure(title: str) -> tuple[Figure, Axes]:
-    """An empty figure of the shared size with one titled plot.
-
-    A plain `Figure`, not a pyplot one: it needs no display or backend, is never left open in
-    pyplot, and is freed like any object once the caller has saved it.
-    """
+    """One titled plot in a plain `Figure`: it needs no display, and is never left in pyplot."""
     figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
     axes = figure.add_subplot()
     axes.set_title(title)

@@ -1,21 +1,18 @@
-"""The estimators a project can train, their tuning search spaces, and how a model is scored."""
+"""The estimators a project can train, their search spaces, and how a saved one is loaded."""
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 {%- if cookiecutter.task == "classification" %}
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 {%- else %}
 from sklearn.dummy import DummyRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import Ridge
-from sklearn.metrics import root_mean_squared_error
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.config import ModelName, ParamValue
@@ -159,18 +156,6 @@ def suggest_params(trial: "optuna.Trial", name: ModelName) -> dict[str, ParamVal
     return {"C": trial.suggest_float("C", 1e-3, 100.0, log=True)}
 {%- else %}
     return {"alpha": trial.suggest_float("alpha", 1e-3, 100.0, log=True)}
-{%- endif %}
-
-
-def score(model: Any, features: pd.DataFrame, target: pd.Series) -> float:
-    """The primary metric of a fitted model on some labelled rows."""
-{%- if cookiecutter.task == "classification" %}
-    probabilities = model.predict_proba(features)
-    if probabilities.shape[1] == 2:  # binary: score the positive class's column
-        return float(roc_auc_score(target, probabilities[:, 1]))
-    return float(roc_auc_score(target, probabilities, multi_class="ovr", labels=model.classes_))
-{%- else %}
-    return float(root_mean_squared_error(target, model.predict(features)))
 {%- endif %}
 
 

@@ -1,10 +1,25 @@
-"""Render an evaluation as Markdown: the model card, and the results table in the README."""
+"""What an evaluation found, as Markdown: the model card, and the README's results table.
+
+Both are Jinja2 templates beside this module (`model_card.md.j2`, `metrics_table.md.j2`): change
+the wording or the layout there. This module gives them the facts, and writes the files.
+"""
 
 import json
+import logging
 from pathlib import Path
 
+import jinja2
+import mlflow
+from mlflow.exceptions import MlflowException
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.datasets import write_whole
 from {{ cookiecutter.package_name }}.errors import mask
+{%- if cookiecutter.data_source == "sql" %}
+from {{ cookiecutter.package_name }}.settings import Settings
+{%- endif %}
+from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.metrics import (
     IMPORTANCE_REPEATS,
     MIN_SLICE_ROWS,
@@ -12,7 +27,12 @@ from {{ cookiecutter.package_name }}.training.metrics import (
     Evaluation,
     format_metric,
 )
-from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.training.models import (
+    GREATER_IS_BETTER,
+    PRIMARY_METRIC,
+)
+
+logger = logging.getLogger(__name__)
 
 #: The project README, whose results table (between these markers) describes the champion.
 README = Path("README.md")
@@ -24,18 +44,43 @@ MODEL_CARD = "model_card.md"
 REFUSED = "> **Refused by the quality gate:**"
 # The model card lists this many of the most important features.
 TOP_FEATURES = 10
-# The name of the sample data set that ships with the template.
-SAMPLE_DATA = "{{ cookiecutter.__sample }}"
-{%- if cookiecutter.task == "classification" %}
-PREDICTS = "a probability for each class, and a predicted class"
+{%- if cookiecutter.data_source == "sql" %}
+#: The synthetic sample data that ships with the template: a model card on it says so.
+SAMPLE_DATABASE = "sqlite:///data/raw/{{ cookiecutter.__sample }}.db"
 {%- else %}
-PREDICTS = "a number"
+#: The synthetic sample data that ships with the template: a model card on it says so.
+SAMPLE_FILE = Path("data/raw/{{ cookiecutter.__sample }}.csv")
 {%- endif %}
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent),
+    autoescape=False,  # noqa: S701 - Markdown files, never served as HTML
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+TEMPLATES.filters |= {
+    "metric": format_metric,
+    "cell": lambda value: str(value).replace("|", "\\|"),  # a `|` would end a table cell
+}
+TEMPLATES.globals |= {
+    "primary_metric": PRIMARY_METRIC,
+    "better": "higher" if GREATER_IS_BETTER else "lower",
+{%- if cookiecutter.task == "classification" %}
+    "predicts": "a probability for each class, and a predicted class",
+{%- else %}
+    "predicts": "a number",
+{%- endif %}
+    "min_slice_rows": MIN_SLICE_ROWS,
+    "slice_metrics": SLICE_METRICS,
+    "importance_repeats": IMPORTANCE_REPEATS,
+    "top_features": TOP_FEATURES,
+}
 
 
 def model_card(
     *,
-    project: str,
     model_name: str,
     model_version: str | None,
     run_id: str,
@@ -46,37 +91,49 @@ def model_card(
     train_config: dict[str, object],
     data_rows: dict[str, int],
     data_digest: str,
+    sample: bool = False,
 ) -> str:
     """A model card in Markdown: what the model is for, what it was trained on, how good it is.
 
     Args:
-        project: the project's name, for the title.
         model_name: the registered model's name.
         model_version: its registered version, or None when the run is not registered.
         run_id: the MLflow run that trained it.
-        tracking_uri: where that run is tracked.
+        tracking_uri: where that run is tracked (a password in it is never shown).
         run_link: a link to the run in the MLflow UI, when there is one.
         evaluation: the model's evaluation on the test set.
         contract: the data contract: the target and the features.
         train_config: the training settings, as plain values.
-        data_rows: rows per split, such as {"train": 3500, "validation": 750, "test": 750}.
+        data_rows: rows per split: {"train": 3500, "validation": 750, "test": 750}.
         data_digest: a digest of the data trained on, to tell data versions apart.
+        sample: whether that data is the synthetic sample that ships with the template.
     """
-    version = f"version {model_version}" if model_version else "not registered"
-    config = json.dumps(train_config, indent=2, default=str)
-    sections = [
-        f"# Model card: {project}\n\nModel `{model_name}`, {version}, trained in MLflow run `{run_id}`.",
-        intended_use(contract),
-        data_section(contract, data_rows, data_digest),
-        "## Metrics\n\n" + metrics_summary(evaluation, data_rows.get("test")),
-        per_class_section(evaluation),
-        slices_section(evaluation),
-        importances_section(evaluation),
-        limitations(evaluation, contract, data_rows),
-        f"## Training configuration\n\n```json\n{config}\n```",
-        tracking_section(model_name, model_version, run_id, tracking_uri, run_link),
-    ]
-    return "\n\n".join(section for section in sections if section) + "\n"
+    return TEMPLATES.get_template("model_card.md.j2").render(
+        model_name=model_name,
+        model_version=model_version,
+        run_id=run_id,
+        tracking_uri=mask(tracking_uri),
+        run_link=mask(run_link) if run_link else None,
+        evaluation=evaluation,
+        metrics=evaluation.metrics,
+        baseline_metrics=evaluation.baseline_metrics,
+        contract=contract,
+        train_config=json.dumps(train_config, indent=2, default=str),
+        data_rows=data_rows,
+        data_digest=data_digest,
+        sample=sample,
+    )
+
+
+{% if cookiecutter.data_source == "sql" -%}
+def is_sample(settings: Settings) -> bool:
+    """Whether the configured database is the synthetic sample that ships with the template."""
+    return settings.database_url.get_secret_value() == SAMPLE_DATABASE
+{%- else -%}
+def is_sample(config: ProjectConfig) -> bool:
+    """Whether the configured data is the synthetic sample file that ships with the template."""
+    return Path(config.data.path).resolve() == SAMPLE_FILE.resolve()
+{%- endif %}
 
 
 def mark_refused(card: str, why: str) -> str:
@@ -85,6 +142,19 @@ def mark_refused(card: str, why: str) -> str:
     if rest.startswith(REFUSED):
         rest = rest.partition("\n\n")[2]  # refused again: the newest reason only
     return f"{title}\n\n{REFUSED} {why}. It never served: the champion stays.\n\n{rest}"
+
+
+def mark_card_refused(config: ProjectConfig, run_id: str, why: str) -> None:
+    """Mark a refused run's model card as refused: in MLflow, and in `reports/` if it is there."""
+    try:
+        card = mlflow.artifacts.load_text(f"runs:/{run_id}/{MODEL_CARD}")
+    except (MlflowException, OSError):
+        return  # `evaluate` was killed after its metrics, before the card: nothing to mark
+    marked = mark_refused(card, why)
+    mlflow.MlflowClient().log_text(run_id, marked, MODEL_CARD)
+    local = config.evaluate.reports_dir / MODEL_CARD
+    if local.exists() and f"`{run_id}`" in local.read_text(encoding="utf-8"):
+        write_whole(local, lambda temporary: temporary.write_text(marked, encoding="utf-8"))
 
 
 def update_results(
@@ -105,159 +175,28 @@ def update_results(
             f"the README has no {RESULTS_START} ... {RESULTS_END} markers: "
             "add them where the results table should go"
         )
-    results = (
-        f"Test-set results of the champion, model version {model_version}:\n\n"
-        f"{metrics_table(metrics, baseline_metrics)}"
+    table = TEMPLATES.get_template("metrics_table.md.j2").render(
+        metrics=metrics, baseline_metrics=baseline_metrics
     )
-    return f"{readme[: start + len(RESULTS_START)]}\n{results}\n{readme[end:]}"
+    results = f"Test-set results of the champion, model version {model_version}:\n\n{table}"
+    return f"{readme[: start + len(RESULTS_START)]}\n{results}{readme[end:]}"
 
 
-def metrics_summary(evaluation: Evaluation, test_rows: int | None) -> str:
-    """One sentence on what the metrics are, then the table of model against baseline."""
-    rows = f" ({test_rows:,} rows)" if test_rows is not None else ""
-    better = "higher" if GREATER_IS_BETTER else "lower"
-    return (
-        f"On the held-out test set{rows}, beside a baseline scored on the same rows. The primary "
-        f"metric is **{PRIMARY_METRIC}** ({better} is better).\n\n"
-        f"{metrics_table(evaluation.metrics, evaluation.baseline_metrics)}"
+def write_champion_results(readme: Path, model_name: str) -> None:
+    """Rewrite the README's results table from the champion's test-set metrics, if both exist."""
+    champion = tracking.champion_version(model_name)
+    if champion is None or not readme.exists():
+        return
+    recorded = tracking.run_of_version(model_name, champion).data.metrics
+    names = sorted(
+        (key.removeprefix("test_") for key in recorded if key.startswith("test_")),
+        key=lambda name: (name != PRIMARY_METRIC, name),
     )
-
-
-def metrics_table(metrics: dict[str, float], baseline_metrics: dict[str, float]) -> str:
-    """Each metric of the model beside the baseline's, the primary metric in bold."""
-    rows = [
-        [
-            f"**{name}**" if name == PRIMARY_METRIC else name,
-            format_metric(value),
-            format_metric(baseline_metrics[name]),
-        ]
-        for name, value in metrics.items()
-    ]
-    return table(["metric", "model", "baseline"], rows)
-
-
-def per_class_section(evaluation: Evaluation) -> str:
-    """Precision, recall and f1 of each class (classification); nothing for a regressor."""
-    if evaluation.per_class.empty:
-        return ""
-    rows = [
-        [f"`{row['class']}`", f"{row['rows']:,}"]
-        + [format_metric(row[name]) for name in ("precision", "recall", "f1")]
-        for row in evaluation.per_class.to_dict(orient="records")
-    ]
-    return "## Per class\n\nEach class on its own, on the test set:\n\n" + table(
-        ["class", "test rows", "precision", "recall", "f1"], rows
-    )
-
-
-def intended_use(contract: DataContract) -> str:
-    """What the model predicts, and what it is not for."""
-    target = contract.target
-    described = f" ({target.description.rstrip('.')})" if target.description else ""
-    return (
-        f"## Intended use\n\nPredicts `{target.name}`{described} for one row of the "
-        f"`{contract.name}` data at a time: {PREDICTS}. It is meant to support a person's decision "
-        "on rows like those it was trained on; it has not been checked on data from another "
-        "source, period or population, and should not decide about people on its own."
-    )
-
-
-def data_section(contract: DataContract, data_rows: dict[str, int], data_digest: str) -> str:
-    """Rows per split, the data digest, and the features from the contract."""
-    splits = table(["split", "rows"], [[name, f"{rows:,}"] for name, rows in data_rows.items()])
-    features = table(
-        ["feature", "type", "description"],
-        [[f"`{f.name}`", f.type, f.description] for f in contract.features],
-    )
-    return (
-        f"## Data\n\nData set `{contract.name}`, digest `{data_digest}`; the target is "
-        f"`{contract.target.name}`.\n\n{splits}\n\nFeatures, from the data contract:\n\n{features}"
-    )
-
-
-def slices_section(evaluation: Evaluation) -> str:
-    """The slice table, then the slices much worse than the whole, if any."""
-    intro = (
-        f"## Slices\n\nThe model on the test rows of each category of each categorical or boolean "
-        f"feature with at least {MIN_SLICE_ROWS} of them."
-    )
-    if evaluation.slices.empty:
-        return f"{intro}\n\nNo category has that many test rows: nothing was sliced."
-    rows = [
-        [str(row["feature"]), str(row["value"]), f"{row['rows']:,}"]
-        + [format_metric(row[name]) for name in SLICE_METRICS]
-        for row in evaluation.slices.to_dict(orient="records")
-    ]
-    sliced = table(["feature", "value", "rows", *SLICE_METRICS], rows)
-    if not evaluation.warnings:
-        return f"{intro}\n\n{sliced}\n\nNo slice is much worse than the whole test set."
-    warnings = "\n".join(f"- {warning}" for warning in evaluation.warnings)
-    return f"{intro}\n\n{sliced}\n\nSlices much worse than the whole test set:\n\n{warnings}"
-
-
-def importances_section(evaluation: Evaluation) -> str:
-    """The most important features by permutation importance."""
-    rows = [
-        [
-            f"`{row['feature']}`",
-            f"{format_metric(row['importance_mean'])} ± {format_metric(row['importance_std'])}",
-        ]
-        for row in evaluation.importances.head(TOP_FEATURES).to_dict(orient="records")
-    ]
-    return (
-        f"## What the model relies on\n\nPermutation importance on the test set: how much "
-        f"{PRIMARY_METRIC} worsens when one feature's values are shuffled (mean ± standard "
-        f"deviation over {IMPORTANCE_REPEATS} shuffles), for the top {TOP_FEATURES} features."
-        f"\n\n{table(['feature', 'importance'], rows)}"
-    )
-
-
-def limitations(evaluation: Evaluation, contract: DataContract, data_rows: dict[str, int]) -> str:
-    """What the numbers above do not show."""
-    points = []
-    if contract.name == SAMPLE_DATA:
-        points.append(
-            f"`{SAMPLE_DATA}` is the synthetic sample data that ships with the project template: "
-            "these numbers describe made-up data, not how the model would do in the real world."
-        )
-    if "test" in data_rows:
-        points.append(
-            f"Every metric comes from one test set of {data_rows['test']:,} rows: small differences "
-            "between models can be noise."
-        )
-    if evaluation.threshold is not None:
-        points.append(
-            f"Accuracy, precision, recall and f1 are at a decision threshold of "
-            f"{evaluation.threshold:.3f} on the positive class's probability, set by "
-            "`evaluate.threshold` (`max_f1`: the best f1 on the validation set); another "
-            "threshold trades precision for recall."
-        )
-    points += [
-        f"Slices with fewer than {MIN_SLICE_ROWS} test rows are not evaluated, nor are missing "
-        "values, numeric ranges or combinations of features: a weak group can hide there.",
-        "Permutation importance shows what the model uses, not what causes the target; "
-        "correlated features share their importance.",
-        "Categories never seen in training are ignored: the model knows only what its training "
-        "data showed it.",
-    ]
-    return "## Limitations\n\n" + "\n".join(f"- {point}" for point in points)
-
-
-def tracking_section(
-    model_name: str, model_version: str | None, run_id: str, tracking_uri: str, run_link: str | None
-) -> str:
-    """Where to find the run, and the model in the registry (never a password in a URL)."""
-    run = f"[`{run_id}`]({run_link})" if run_link else f"`{run_id}`"
-    registered = f"`{model_name}` version {model_version}" if model_version else "not registered"
-    return mask(
-        f"## Tracking\n\n- MLflow run: {run}\n- Tracking URI: `{tracking_uri}`\n"
-        f"- Registered model: {registered}"
-    )
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    """A Markdown table; a `|` inside a cell is escaped."""
-    lines = [header, ["---"] * len(header), *rows]
-    return "\n".join(
-        "| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |" for line in lines
-    )
+    metrics = {name: recorded[f"test_{name}"] for name in names}
+    baseline = {name: recorded.get(f"baseline_test_{name}", float("nan")) for name in names}
+    try:
+        text = update_results(readme.read_text(encoding="utf-8"), champion, metrics, baseline)
+    except ValueError as error:  # the markers were taken out: the README is the user's now
+        logger.warning("%s: results table not written: %s", readme, error)
+        return
+    write_whole(readme, lambda temporary: temporary.write_text(text, encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""The whole pipeline on one command: ingest, train, evaluate and promote."""
+"""The `run` command's stages, one after another: ingest, train, evaluate and promote."""
 
 from dataclasses import dataclass
 
@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.training.train import TrainResult, train
 
 
 @dataclass(frozen=True)
-class PipelineResult:
+class RunResult:
     """What each stage of one run produced."""
 
     ingested: Summary
@@ -23,7 +23,7 @@ class PipelineResult:
     decision: Decision
 
 
-def run_pipeline(config: ProjectConfig, settings: Settings, console: Console) -> PipelineResult:
+def run_stages(config: ProjectConfig, settings: Settings, console: Console) -> RunResult:
     """Run every stage in order; the first failure stops the run with its own error.
 
     Raises:
@@ -31,7 +31,7 @@ def run_pipeline(config: ProjectConfig, settings: Settings, console: Console) ->
         PromotionRefusedError: the new model failed the quality gate (the champion stays).
     """
     with console.status("Ingesting the raw data"):
-        ingested = ingest(config, settings)
+        ingested = ingest(config{% if cookiecutter.data_source == "sql" %}, settings{% endif %})
     console.print(f"[green]✓[/] ingested {ingested.rows:,} rows into {ingested.path}")
     with console.status(f"Training the {config.train.model} model and the baseline"):
         trained = train(config, settings)
@@ -46,6 +46,4 @@ def run_pipeline(config: ProjectConfig, settings: Settings, console: Console) ->
     # The README's results describe the champion: promote rewrites them, whatever it decides.
     decision = promote(config, settings, trained.run_id, readme=README)
     console.print(f"[green]✓[/] promoted version {decision.model_version}: {decision.reason}")
-    return PipelineResult(
-        ingested=ingested, trained=trained, evaluated=evaluated, decision=decision
-    )
+    return RunResult(ingested=ingested, trained=trained, evaluated=evaluated, decision=decision)

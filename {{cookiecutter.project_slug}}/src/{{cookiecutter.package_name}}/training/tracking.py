@@ -85,7 +85,7 @@ def mark_killed_runs(experiment_id: str) -> list[str]:
         The IDs of the runs marked.
     """
     # Imported here: datasets may need SQLAlchemy (the train extra); serving imports this module.
-    from {{ cookiecutter.package_name }}.data.datasets import process_alive
+    from {{ cookiecutter.package_name }}.errors import process_alive
 
     client = mlflow.MlflowClient()
     running = client.search_runs(
@@ -193,25 +193,16 @@ def training_run(experiment: str, run_id: str | None = None) -> Run:
     Raises:
         ConfigError: no run has that id, or nothing has been trained yet.
     """
-    if run_id is None:
-        return latest_training_run(experiment)
-    try:
-        return mlflow.get_run(run_id)
-    except MlflowException as error:
-        if error.error_code in NOT_FOUND:
-            raise ConfigError(
-                f"no run {run_id!r} in the tracking store: leave out --run-id for the latest "
-                "training run, or copy an id from `mlflow ui`"
-            ) from None
-        raise
-
-
-def latest_training_run(experiment: str) -> Run:
-    """The most recent finished training run of the experiment.
-
-    Raises:
-        ConfigError: nothing has been trained yet.
-    """
+    if run_id is not None:
+        try:
+            return mlflow.get_run(run_id)
+        except MlflowException as error:
+            if error.error_code in NOT_FOUND:
+                raise ConfigError(
+                    f"no run {run_id!r} in the tracking store: leave out --run-id for the latest "
+                    "training run, or copy an id from `mlflow ui`"
+                ) from None
+            raise
     runs = mlflow.search_runs(
         experiment_names=[experiment],
         filter_string="tags.stage = 'train' and attributes.status = 'FINISHED'",
@@ -228,11 +219,8 @@ def latest_training_run(experiment: str) -> Run:
 
 def file_sha256(path: Path) -> str:
     """The SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
     with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def git_commit() -> str:

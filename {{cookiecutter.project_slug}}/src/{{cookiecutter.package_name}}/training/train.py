@@ -19,24 +19,19 @@ import numpy as np
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.data.sources import LocalArtifactDatasetSource  # type: ignore[attr-defined]
+{%- if cookiecutter.task == "classification" %}
 from sklearn.pipeline import Pipeline
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.config import ParamValue, ProjectConfig
-from {{ cookiecutter.package_name }}.data.contract import (
-    DataContract,
-    check_task,
-    load_contract,
-)
+from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
-from {{ cookiecutter.package_name }}.data.ingest import processed_path
-from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, Splits, row_keys, split
-from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, Splits, row_keys
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
-{%- if cookiecutter.task == "classification" %}
-from {{ cookiecutter.package_name }}.training.metrics import choose_threshold
-{%- endif %}
-from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC, make_estimator, score
+from {{ cookiecutter.package_name }}.training.inputs import fit_baseline, load_splits
+from {{ cookiecutter.package_name }}.training.metrics import {% if cookiecutter.task == "classification" %}choose_threshold, {% endif %}score
+from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC, make_estimator
 {%- if cookiecutter.task == "classification" and cookiecutter.include_monitoring %}
 from {{ cookiecutter.package_name }}.training.predictions import (
     DEFAULT_THRESHOLD,
@@ -66,26 +61,6 @@ class TrainResult:
     seconds: float
 
 
-def load_processed(config: ProjectConfig, contract: DataContract) -> tuple[pd.DataFrame, Path]:
-    """The validated data set that `ingest` wrote.
-
-    Raises:
-        ConfigError: it is not there yet.
-    """
-    path = processed_path(config, contract)
-    if not path.exists():
-        raise ConfigError(f"{path} not found: run `ingest` first")
-    return pd.read_parquet(path), path
-
-
-def prepare(config: ProjectConfig) -> tuple[DataContract, Splits, Path]:
-    """The contract, and the processed data split as the config says."""
-    contract = load_contract(config.data.contract)
-    check_task(contract, config.task)
-    frame, path = load_processed(config, contract)
-    return contract, split(frame, contract, config.split, seed=config.seed), path
-
-
 def train(
     config: ProjectConfig,
     settings: Settings,
@@ -101,7 +76,7 @@ def train(
     Raises:
         ConfigError: no processed data yet, or parameters that do not fit the model.
     """
-    contract, parts, path = prepare(config)
+    contract, parts, path = load_splits(config)
     params = dict(config.train.params if params is None else params)
     features, target = parts.train[contract.feature_names], parts.train[contract.target.name]
     tracking.configure(settings, experiment=settings.model_name)
@@ -134,15 +109,11 @@ def train(
         threshold = decision_threshold(model, parts.validation, contract, config)
 {%- endif %}
 
-        validation = (
-            parts.validation[contract.feature_names],
-            parts.validation[contract.target.name],
-        )
         result = TrainResult(
             run_id=run.info.run_id,
             model_version=None,
-            validation_score=score(model, *validation),
-            baseline_validation_score=score(baseline, *validation),
+            validation_score=score(model, parts.validation, contract)[PRIMARY_METRIC],
+            baseline_validation_score=score(baseline, parts.validation, contract)[PRIMARY_METRIC],
             seconds=seconds,
         )
         mlflow.log_metrics(
@@ -165,15 +136,6 @@ def train(
             model, features.head(5), name="model", registered_name=settings.model_name
         )
     return replace(result, model_version=version)
-
-
-def fit_baseline(contract: DataContract, parts: Splits, *, seed: int) -> Pipeline:
-    """The dummy model every trained model must beat, fitted on the training split.
-
-    It is cheap and deterministic, so `evaluate` refits it rather than storing it.
-    """
-    baseline = build_pipeline(contract, make_estimator("baseline", {}, seed=seed))
-    return baseline.fit(parts.train[contract.feature_names], parts.train[contract.target.name])
 
 
 def log_datasets(parts: Splits, contract: DataContract, path: Path) -> None:

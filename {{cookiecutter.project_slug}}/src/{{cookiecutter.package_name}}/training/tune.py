@@ -14,15 +14,15 @@ from {{ cookiecutter.package_name }}.config import ParamValue, ProjectConfig
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
+from {{ cookiecutter.package_name }}.training.inputs import load_splits
+from {{ cookiecutter.package_name }}.training.metrics import score
 from {{ cookiecutter.package_name }}.training.models import (
     GREATER_IS_BETTER,
     PRIMARY_METRIC,
     check_tunable,
     make_estimator,
-    score,
     suggest_params,
 )
-from {{ cookiecutter.package_name }}.training.train import prepare
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,8 @@ def tune(config: ProjectConfig, settings: Settings) -> TuneResult:
     Raises:
         ConfigError: no processed data yet, or the model has no search space.
     """
-    contract, parts, _ = prepare(config)
+    contract, parts, _ = load_splits(config)
     features, target = parts.train[contract.feature_names], parts.train[contract.target.name]
-    validation = parts.validation[contract.feature_names], parts.validation[contract.target.name]
     tracking.configure(settings, experiment=settings.model_name)
     name = config.train.model
     check_tunable(name)
@@ -59,7 +58,7 @@ def tune(config: ProjectConfig, settings: Settings) -> TuneResult:
             model = build_pipeline(
                 contract, make_estimator(name, params, seed=config.seed), config.features.custom
             )
-            value = score(model.fit(features, target), *validation)
+            value = score(model.fit(features, target), parts.validation, contract)[PRIMARY_METRIC]
             mlflow.log_metric(f"validation_{PRIMARY_METRIC}", value)
         return value
 

@@ -1,1 +1,1 @@
-"""One router per resource: health, predictions, model metadata, metrics."""
+"""One router per resource: health, predictions, model metadata (/metrics is the instrumentator's)."""

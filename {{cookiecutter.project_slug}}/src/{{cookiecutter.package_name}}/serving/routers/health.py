@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from {{ cookiecutter.package_name }}.serving.dependencies import State
+from {{ cookiecutter.package_name }}.serving.dependencies import StateDep
 from {{ cookiecutter.package_name }}.serving.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
@@ -21,7 +21,7 @@ async def health() -> Health:
     response_model=Readiness,
     responses={503: NOT_READY},
 )
-async def ready(state: State) -> Readiness | JSONResponse:
+async def ready(state: StateDep) -> Readiness | JSONResponse:
     """The model is loaded and predictions can be served; 503 while loading or if it failed."""
     if state.model is not None:
         return Readiness(status="ready")

@@ -1,25 +1,24 @@
 """Predictions for one record or a batch, in the request schema generated from the contract."""
 
+from collections.abc import Awaitable
 from typing import Any
 
+{% if cookiecutter.task == "regression" -%}
 import numpy as np
+{% endif -%}
 import pandas as pd
+from asgi_correlation_id import correlation_id
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.contract import DataContract{% if cookiecutter.task == "classification" %}, plain{% endif %}
 from {{ cookiecutter.package_name }}.serving.dependencies import (
-    Batcher,
-    Model,
-    RequestId,
-{%- if cookiecutter.include_monitoring %}
+    BatcherDep,
+    ModelDep,
     ServiceState,
-{%- endif %}
-    State,
+    StateDep,
 )
-from {{ cookiecutter.package_name }}.serving.model import ServedModel
-from {{ cookiecutter.package_name }}.serving.observability import Metrics
+from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.serving.schemas import (
     BatchResponse,
     ErrorResponse,
@@ -45,7 +44,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def predict_records(
-    model: ServedModel,
+    model: Model,
     contract: DataContract,
     records: list[dict[str, Any]],
 {%- if cookiecutter.task == "classification" %}
@@ -65,7 +64,7 @@ def predict_records(
     outputs = predict_rows(model.pipeline, frame, contract, threshold=threshold)
     names = [str(label) for label in outputs.classes]
     return [
-        {"prediction": _plain(label), "probabilities": dict(zip(names, row, strict=True))}
+        {"prediction": plain(label), "probabilities": dict(zip(names, row, strict=True))}
         for label, row in zip(outputs.predictions, outputs.probabilities.tolist(), strict=True)
     ]
 {%- else %}
@@ -73,41 +72,6 @@ def predict_records(
     if not np.isfinite(outputs.predictions).all():
         raise ValueError("the model predicted a value that is not a finite number")
     return [{"prediction": value} for value in outputs.predictions.tolist()]
-{%- endif %}
-{%- if cookiecutter.task == "classification" %}
-
-
-def _plain(label: Any) -> Any:
-    """A class as a JSON-ready Python value (NumPy scalars become str, int, float or bool)."""
-    return label.item() if isinstance(label, np.generic) else label
-{%- endif %}
-
-
-def record_metrics(metrics: Metrics, predictions: list[dict[str, Any]]) -> None:
-    """Count the predictions into the metrics that show their distribution."""
-    for prediction in predictions:
-{%- if cookiecutter.task == "classification" %}
-        metrics.classes.labels(str(prediction["prediction"])).inc()
-        metrics.confidence.observe(max(prediction["probabilities"].values()))
-{%- else %}
-        metrics.values.observe(prediction["prediction"])
-{%- endif %}
-
-
-{%- if cookiecutter.include_monitoring %}
-
-
-def log_predictions(
-    state: ServiceState,
-    model: ServedModel,
-    request_id: str,
-    rows: list[dict[str, Any]],
-    predictions: list[dict[str, Any]],
-) -> None:
-    """Queue the records and answers for the prediction log, when it is on."""
-    if state.prediction_log is not None:
-        meta = model.metadata
-        state.prediction_log.submit(request_id, meta.name, meta.version, rows, predictions)
 {%- endif %}
 
 
@@ -117,56 +81,57 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
     batch_type = batch_model(record_type, contract, max_batch_size)
     router = APIRouter(tags=["predictions"])
 
-    def unscorable(error: ValueError) -> HTTPException:
-        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return HTTPException(422, detail=f"the model cannot score this input: {problem}")
-
-    def served(model: ServedModel, request_id: str) -> dict[str, str]:
-        return {
-            "model_name": model.metadata.name,
-            "model_version": model.metadata.version,
-            "request_id": request_id,
-        }
-
     @router.post("/predict", response_model=PredictionResponse, responses=ERRORS)
     async def predict(
         record: record_type,  # type: ignore[valid-type]
-        model: Model,
-        scorer: Batcher,
-        state: State,
-        request_id: RequestId,
+        model: ModelDep,
+        batcher: BatcherDep,
+        state: StateDep,
     ) -> JSONResponse:
         """Predict for one record."""
-        validated: BaseModel = record
-        row = validated.model_dump(by_alias=True)
-        try:
-            prediction = await scorer.predict_one(row)
-        except ValueError as error:
-            raise unscorable(error) from None
-        record_metrics(state.metrics, [prediction])
-{%- if cookiecutter.include_monitoring %}
-        log_predictions(state, model, request_id, [row], [prediction])
-{%- endif %}
-        return JSONResponse(prediction | served(model, request_id))
+        row = record.model_dump(by_alias=True)  # type: ignore[attr-defined]
+        prediction = await scored(batcher.predict_one(row))
+        return JSONResponse(prediction | answered(state, model, {% if cookiecutter.include_monitoring %}[row], {% endif %}[prediction]))
 
     @router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS)
     async def predict_batch(
         batch: batch_type,  # type: ignore[valid-type]
-        model: Model,
-        scorer: Batcher,
-        state: State,
-        request_id: RequestId,
+        model: ModelDep,
+        batcher: BatcherDep,
+        state: StateDep,
     ) -> JSONResponse:
         """Predict for a list of records, answered in the same order."""
         rows = [record.model_dump(by_alias=True) for record in batch.records]  # type: ignore[attr-defined]
-        try:
-            predictions = await scorer.predict_many(rows)
-        except ValueError as error:
-            raise unscorable(error) from None
-        record_metrics(state.metrics, predictions)
-{%- if cookiecutter.include_monitoring %}
-        log_predictions(state, model, request_id, rows, predictions)
-{%- endif %}
-        return JSONResponse({"predictions": predictions} | served(model, request_id))
+        predictions = await scored(batcher.predict_many(rows))
+        body = {"predictions": predictions} | answered(state, model, {% if cookiecutter.include_monitoring %}rows, {% endif %}predictions)
+        return JSONResponse(body)
 
     return router
+
+
+async def scored(prediction: Awaitable[Any]) -> Any:
+    """The batcher's answer; 422 when the model cannot score the input."""
+    try:
+        return await prediction
+    except ValueError as error:
+        problem = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise HTTPException(422, detail=f"the model cannot score this input: {problem}") from None
+
+
+def answered(
+    state: ServiceState,
+    model: Model,
+{%- if cookiecutter.include_monitoring %}
+    rows: list[dict[str, Any]],
+{%- endif %}
+    predictions: list[dict[str, Any]],
+) -> dict[str, str]:
+    """Count{% if cookiecutter.include_monitoring %} and log{% endif %} the predictions; the model and request ID every answer carries."""
+    state.metrics.count(predictions)
+    request_id = correlation_id.get() or ""
+    name, version = model.metadata.name, model.metadata.version
+{%- if cookiecutter.include_monitoring %}
+    if state.prediction_log is not None:
+        state.prediction_log.submit(request_id, name, version, rows, predictions)
+{%- endif %}
+    return {"model_name": name, "model_version": version, "request_id": request_id}

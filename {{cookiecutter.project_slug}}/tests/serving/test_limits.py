@@ -1,20 +1,20 @@
-"""The server's limits, on a real uvicorn server: header deadline, idle timeout, connection cap."""
+"""What a client may send: headers, idle time and connections on a real uvicorn server; bodies."""
 
+import asyncio
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.client import HTTPConnection
+from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import HTTPException
 
-from {{ cookiecutter.package_name }}.serving.main import (
-    MAX_HEADER_BYTES,
-    create_app,
-    server_options,
-)
-from {{ cookiecutter.package_name }}.serving.model import ServedModel
+from {{ cookiecutter.package_name }}.serving.limits import MAX_HEADER_BYTES, BodyLimit
+from {{ cookiecutter.package_name }}.serving.main import create_app, server_options
+from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.settings import Settings
 
 #: Short deadlines, in seconds, so that the tests are short.
@@ -24,7 +24,7 @@ MAX_CONNECTIONS = 3
 
 
 @pytest.fixture
-def port(service_settings: Callable[..., Settings], served: ServedModel) -> Iterator[int]:
+def port(service_settings: Callable[..., Settings], model: Model) -> Iterator[int]:
     """The port of a uvicorn server started with `server_options`, on 127.0.0.1."""
     settings = service_settings(
         header_timeout=HEADER_TIMEOUT,
@@ -32,7 +32,7 @@ def port(service_settings: Callable[..., Settings], served: ServedModel) -> Iter
         max_connections=MAX_CONNECTIONS,
     )
     options = server_options(settings) | {"log_config": None}  # the test's logging stays
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, model=served), **options))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, model=model), **options))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]})
@@ -127,3 +127,22 @@ def test_past_the_connection_cap_requests_are_answered_503(port: int) -> None:
     finally:
         for client in hanging:
             client.close()
+
+
+def test_a_body_is_refused_as_soon_as_it_passes_the_limit() -> None:
+    pulled = 0
+
+    async def endless(*_: Any) -> dict[str, Any]:  # a body with no end, 1 KiB at a time
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * 1024, "more_body": True}
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            await receive()
+
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-type", b"application/json")]}
+    with pytest.raises(HTTPException) as refused:
+        asyncio.run(BodyLimit(app, max_bytes=10 * 1024)(scope, endless, endless))
+    assert refused.value.status_code == 413
+    assert pulled == 11  # no more than one piece past the limit was ever read

@@ -1,0 +1,163 @@
+"""The quality gate: compare a candidate with the baseline and the champion, and decide.
+
+The champion is compared with a candidate only on the test rows it never trained on: a new split
+or new data can put its training rows in today's test set, which would flatter it. `evaluate`
+records the comparison on the candidate's run; `promote` decides from it.
+"""
+
+import tempfile
+from dataclasses import dataclass
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, row_keys
+from {{ cookiecutter.package_name }}.training import tracking
+from {{ cookiecutter.package_name }}.training.metrics import score
+from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC, is_better
+
+#: Tags on a candidate's run that record how it was compared with which champion.
+COMPARED_WITH = "champion_compared"
+COMPARISON = "champion_comparison"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A candidate and the champion scored on the same test rows, or why they were not.
+
+    Attributes:
+        champion: the champion's version.
+        rows: the test rows both were scored on (0 when skipped).
+        candidate: the candidate's primary metric on those rows (None when skipped).
+        champion_score: the champion's primary metric on those rows (None when skipped).
+        reason: one line: which rows, or why the comparison was skipped.
+    """
+
+    champion: str
+    rows: int
+    candidate: float | None
+    champion_score: float | None
+    reason: str
+
+    @property
+    def skipped(self) -> bool:
+        """Whether the champion could not be fairly compared."""
+        return self.champion_score is None
+
+    def metrics(self) -> dict[str, float]:
+        """The comparison as metrics to log on the candidate's run."""
+        if self.candidate is None or self.champion_score is None:
+            return {"comparison_rows": 0}
+        return {
+            "comparison_rows": self.rows,
+            f"comparison_{PRIMARY_METRIC}": self.candidate,
+            f"champion_comparison_{PRIMARY_METRIC}": self.champion_score,
+        }
+
+    def tags(self) -> dict[str, str]:
+        """The comparison as tags to set on the candidate's run."""
+        return {COMPARED_WITH: self.champion, COMPARISON: self.reason}
+
+
+def compare_with_champion(
+    model_name: str,
+    champion: str,
+    candidate: Any,
+    test: pd.DataFrame,
+    contract: DataContract,
+    *,
+    min_rows: int,
+) -> Comparison:
+    """Score the candidate and the champion on the test rows the champion never trained on.
+
+    The rule: rows the champion trained or was validated on are left out (its training run
+    records their fingerprints); with fewer than `min_rows` left, or a champion that cannot
+    score this data (another contract), the comparison is skipped and says why.
+    """
+
+    def skipped(why: str) -> Comparison:
+        return Comparison(champion, 0, None, None, f"champion comparison skipped: {why}")
+
+    run = tracking.run_of_version(model_name, champion)
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            seen = np.load(
+                mlflow.artifacts.download_artifacts(
+                    run_id=run.info.run_id, artifact_path=SEEN_ROWS, dst_path=folder
+                )
+            )
+    except (MlflowException, OSError, ValueError):
+        return skipped(f"version {champion} has no record of the rows it trained on")
+    unseen = test[~np.isin(row_keys(test, contract), seen)]
+    if len(unseen) < min_rows:
+        return skipped(
+            f"only {len(unseen):,} of {len(test):,} test rows are new to version {champion} "
+            f"(promote.min_comparison_rows is {min_rows})"
+        )
+    champion_model = tracking.load_model(f"models:/{model_name}/{champion}")
+    reads = list(champion_model.named_steps["input"].types)  # the raw columns it was trained on
+    lacking = [name for name in reads if name not in contract.feature_names]
+    if lacking:
+        named = ", ".join(lacking[:5])
+        return skipped(f"version {champion} reads columns this data lacks ({named})")
+    try:
+        # Scored by the one `score` that scored the candidate; its pipeline drops the columns
+        # it does not read.
+        champion_score = score(champion_model, unseen, contract)[PRIMARY_METRIC]
+    except (KeyError, ValueError, TypeError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return skipped(f"version {champion} cannot score this data ({first[:120]})")
+    if not np.isfinite(champion_score):
+        return skipped(f"its {PRIMARY_METRIC} is undefined on these rows")
+    share = "" if len(unseen) == len(test) else f" of {len(test):,}"
+    return Comparison(
+        champion,
+        len(unseen),
+        score(candidate, unseen, contract)[PRIMARY_METRIC],
+        champion_score,
+        f"compared with version {champion} on the {len(unseen):,}{share} test rows it never "
+        "trained on",
+    )
+
+
+def decide(
+    candidate: float, baseline: float, comparison: Comparison | None, *, margin: float
+) -> tuple[bool, str]:
+    """Decide on a candidate from its test scores; the reason is one line either way."""
+    metric = PRIMARY_METRIC
+    if not is_better(candidate, baseline, margin):
+        return False, (
+            f"test {metric} {candidate:.4f} does not beat the baseline's {baseline:.4f} by {margin}"
+        )
+    against = "no champion yet" if comparison is None else comparison.reason
+    ours, theirs = (comparison.candidate, comparison.champion_score) if comparison else (None, None)
+    if comparison is not None and ours is not None and theirs is not None:
+        if not is_better(ours, theirs):
+            return False, (
+                f"{metric} {ours:.4f} is worse than the champion's {theirs:.4f} ({comparison.reason})"
+            )
+        against = f"{ours:.4f} vs champion {theirs:.4f}, {comparison.reason}"
+    return (
+        True,
+        f"test {metric} {candidate:.4f} beats baseline {baseline:.4f} by {margin}+; {against}",
+    )
+
+
+def recorded_comparison(run: mlflow.entities.Run, champion: str) -> Comparison | None:
+    """The comparison `evaluate` recorded on a run, if it was with this champion."""
+    tags, metrics = run.data.tags, run.data.metrics
+    if tags.get(COMPARED_WITH) != champion:
+        return None
+    candidate = metrics.get(f"comparison_{PRIMARY_METRIC}")
+    champion_score = metrics.get(f"champion_comparison_{PRIMARY_METRIC}")
+    return Comparison(
+        champion,
+        int(metrics.get("comparison_rows", 0)),
+        candidate,
+        champion_score,
+        tags.get(COMPARISON, ""),
+    )
