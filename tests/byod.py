@@ -26,6 +26,9 @@ class Table:
     rows: list[list[object]]
     target: str
     id_column: str | None
+    #: The baked suite this table must keep green: `test-all` (every test, as CI runs them) or
+    #: `test` (the quick loop), for a table close to the sample in shape.
+    suite: str = "test-all"
 
     def write(self, path: Path) -> Path:
         """Save as CSV (an empty field for a missing value) and return the path."""
@@ -82,7 +85,7 @@ def binary_imbalanced_no_id(count: int = 4000, seed: int = 2) -> Table:
             [day.isoformat(), round(amount, 2), hour, rng.choice(["web", "app", "shop"]), fraud]
         )
     columns = ["Transaction Date", "Amount", "Hour", "Channel", "Is Fraud"]
-    return Table("binary", "classification", columns, rows, "Is Fraud", None)
+    return Table("binary", "classification", columns, rows, "Is Fraud", None, suite="test")
 
 
 def regression_small_no_id(count: int = 240, seed: int = 3) -> Table:

@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -153,19 +154,28 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run(
     command: list[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 600
 ) -> str:
-    """Run a command, failing the test with its output if it fails; return its output."""
-    completed = subprocess.run(
+    """Run a command, failing the test with its output if it fails; return its output.
+
+    The command runs in a session of its own: past `timeout` the whole process group is
+    killed, so a hung grandchild (a pytest worker under `make`) cannot outlive the test.
+    """
+    process = subprocess.Popen(
         command,
         cwd=cwd,
         env=dict(env) if env is not None else clean_env(),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=timeout,
-        check=False,
+        start_new_session=True,
     )
-    output = completed.stdout + completed.stderr
-    assert completed.returncode == 0, (
-        f"{' '.join(command)} exited {completed.returncode} in {cwd}:\n{output}"
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"{' '.join(command)} took over {timeout:.0f} s in {cwd}:\n{output}")
+    assert process.returncode == 0, (
+        f"{' '.join(command)} exited {process.returncode} in {cwd}:\n{output}"
     )
     return output
 

@@ -1,8 +1,10 @@
-"""Bring your own data: a table no one here has seen goes from `data adopt` to a green `make test`.
+"""Bring your own data: a table no one here has seen goes from `data adopt` to a green test suite.
 
 Each table (tests/byod.py) has other column names, another size and label type, and two have
 no id column. The baked project takes it in with one command and no file edited by hand, runs
-its pipeline, serves one of its rows, and its whole test suite passes unchanged.
+its pipeline, serves one of its rows, and its test suite passes unchanged: every test (`make
+test-all`) for the multiclass and regression tables, the quick loop (`make test`) for the binary
+one, whose shape is the sample's (CI's time is bounded).
 """
 
 from __future__ import annotations
@@ -62,13 +64,13 @@ def test_own_table_is_adopted_trained_served_and_keeps_every_baked_test_green(
         assert isinstance(body["prediction"], float)
 
     before = run(["git", "status", "--porcelain"], cwd=project, env=env)
-    tests = run(["make", "test-all"], cwd=project, env=env, timeout=1800)
+    tests = run(["make", table.suite], cwd=project, env=env, timeout=1500)
     summary = tests.strip().splitlines()[-1]
-    print(f"{table.name}: {summary}")
+    print(f"{table.name}: make {table.suite}: {summary}")
     assert " passed" in summary
     assert " failed" not in summary
     assert " error" not in summary
-    assert "Required test coverage of 90" in tests
+    assert ("Required test coverage of 90" in tests) == (table.suite == "test-all")
     if postgresql_server is not None:  # the tests against a real PostgreSQL server ran
         skipped = [line for line in tests.splitlines() if line.startswith("SKIPPED")]
         assert not [line for line in skipped if "PostgreSQL" in line], skipped

@@ -372,6 +372,7 @@ def test_data_problems_print_at_most_twenty_lines_and_count_the_rest(
 {%- if cookiecutter.data_source == "csv" %}
 
 
+@pytest.mark.slow
 def test_a_header_of_200_000_columns_prints_at_most_22_lines(
     runner: CliRunner, project_env: dict[str, str], isolated: Path
 ) -> None:

@@ -26,6 +26,9 @@ from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
 )
 from {{ cookiecutter.package_name }}.settings import Settings
 
+#: Slow (`make test-all` and CI only): most tests promote a champion first.
+pytestmark = pytest.mark.slow
+
 Champion = Callable[[DataContract, pd.DataFrame], ProjectConfig]
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
@@ -14,6 +15,9 @@ from {{ cookiecutter.package_name }}.monitoring.performance import (
     record_performance,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
+
+#: Slow (`make test-all` and CI only): each test promotes a champion first.
+pytestmark = pytest.mark.slow
 
 
 def test_performance_on_labelled_data_is_recorded_over_time(

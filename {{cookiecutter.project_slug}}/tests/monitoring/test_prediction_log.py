@@ -160,6 +160,7 @@ for thread in threads:
 """
 
 
+@pytest.mark.slow
 def test_two_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "predictions.sqlite3"
     writers = [

@@ -26,6 +26,9 @@ from {{ cookiecutter.package_name }}.training.promote import promote
 from {{ cookiecutter.package_name }}.training.tracking import champion_version
 from {{ cookiecutter.package_name }}.training.train import train
 
+#: Slow (`make test-all` and CI only): each test trains a champion and retrains.
+pytestmark = pytest.mark.slow
+
 #: The share of the generated rows the champion learns from; the others are new to it.
 TRAINED = 0.6
 

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import mlflow
+import pytest
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.settings import Settings
@@ -12,6 +13,9 @@ from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
 from {{ cookiecutter.package_name }}.training.promote import promote
 from {{ cookiecutter.package_name }}.training.reports import RESULTS_END, RESULTS_START
 from {{ cookiecutter.package_name }}.training.train import train
+
+#: Slow (`make test-all` and CI only): each test trains and evaluates a model.
+pytestmark = pytest.mark.slow
 
 
 def test_evaluation_is_logged_to_the_training_run_and_written_to_reports(

@@ -42,6 +42,9 @@ from {{ cookiecutter.package_name }}.training.reports import (
 from {{ cookiecutter.package_name }}.training.tracking import CHAMPION, champion_version
 from {{ cookiecutter.package_name }}.training.train import train
 
+#: Slow (`make test-all` and CI only): each test trains and promotes two models or more.
+pytestmark = pytest.mark.slow
+
 #: A one-split model: better than the baseline, worse than a real model, on any data.
 STUMP = TrainConfig(model="gradient_boosting", params={"max_iter": 1, "max_leaf_nodes": 2})
 

@@ -20,6 +20,9 @@ from {{ cookiecutter.package_name }}.training.reports import (
 from {{ cookiecutter.package_name }}.training.run import run_stages
 from {{ cookiecutter.package_name }}.training.tracking import champion_version
 
+#: Slow (`make test-all` and CI only): each test runs the whole pipeline.
+pytestmark = pytest.mark.slow
+
 
 def test_run_goes_from_raw_data_to_a_champion(
     runner: CliRunner, project_env: dict[str, str], tracking_uri: str, isolated: Path

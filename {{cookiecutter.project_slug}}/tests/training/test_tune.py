@@ -8,6 +8,9 @@ from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.tune import tune
 
+#: Slow (`make test-all` and CI only): each test runs a search.
+pytestmark = pytest.mark.slow
+
 
 def test_search_logs_each_trial_under_its_parent(
     trained_config: ProjectConfig, settings: Settings
