@@ -33,6 +33,7 @@ UNSELECTED += [".github/workflows/release.yml"]
 # {% endif %}
 # {% if not cookiecutter.include_monitoring %}
 UNSELECTED += ["src/{{ cookiecutter.package_name }}/monitoring", "tests/monitoring"]
+UNSELECTED += ["src/{{ cookiecutter.package_name }}/cli/monitoring.py"]
 UNSELECTED += ["tests/serving/test_prediction_logging.py"]
 # {% if cookiecutter.include_ci %}
 UNSELECTED += [".github/workflows/drift.yml"]

@@ -37,8 +37,9 @@ ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
 #: Modules (and their tests) that only a project with monitoring has: the folders the
-#: post-generation hook removes whole without it.
+#: post-generation hook removes without it (the monitoring folders whole).
 MONITORING_MODULES = (
+    "cli/monitoring.py",
     "monitoring/__init__.py",
     "monitoring/drift.py",
     "monitoring/drift_check.py",
@@ -60,7 +61,10 @@ MONITORING_TESTS = (
 SOURCE_MODULES = (
     "__init__.py",
     "__main__.py",
-    "cli.py",
+    "cli/__init__.py",
+    "cli/data.py",
+    "cli/main.py",
+    "cli/ui.py",
     "config.py",
     "data/__init__.py",
     "data/adopt.py",
@@ -220,6 +224,16 @@ def test_every_python_file_compiles(combination: tuple[dict[str, Any], Path]) ->
 
     for path in project.rglob("*.py"):
         compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_no_module_outgrows_an_evenings_read(combination: tuple[dict[str, Any], Path]) -> None:
+    """Issue 14's limits: no module of the package over 300 lines, each CLI module under 250."""
+    _, project = combination
+
+    for path in (project / "src").rglob("*.py"):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        limit = 250 if path.parent.name == "cli" else 300
+        assert lines <= limit, f"{path.relative_to(project)}: {lines} lines, over {limit}"
 
 
 def test_every_toml_yaml_and_json_file_parses(combination: tuple[dict[str, Any], Path]) -> None:

@@ -220,7 +220,7 @@ def test_dockerfile_install_and_start_commands_work(bake: Any, tmp_path: Path) -
     assert len(site_packages) == 1
     for leaked in ("pytest", "mypy", "optuna", "matplotlib"):
         assert not (site_packages[0] / leaked).exists(), f"{leaked} leaked into the serve image"
-    assert (site_packages[0] / "customer_churn" / "cli.py").is_file(), (
+    assert (site_packages[0] / "customer_churn" / "cli" / "main.py").is_file(), (
         "the project is not installed as a wheel"
     )
 

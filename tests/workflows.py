@@ -277,7 +277,7 @@ def run_job(
                 continue
             step_env = {k: substitute(str(v), matrix) for k, v in step.get("env", {}).items()}
             Path(env["GITHUB_OUTPUT"]).write_text("", encoding="utf-8")
-            output = run(["bash", "-e", "-c", script], workspace, env | step_env, timeout=900)
+            output = run(["bash", "-e", "-c", script], workspace, env | step_env, timeout=1500)
             job_run.outputs[label] = ANSI_ESCAPE.sub("", output)
             apply_runner_files(env)
             if "id" in step:

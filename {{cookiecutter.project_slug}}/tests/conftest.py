@@ -28,7 +28,7 @@ from sklearn.linear_model import Ridge
 {%- endif %}
 from typer.testing import CliRunner
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.cli import ui
 from {{ cookiecutter.package_name }}.config import (
     ProjectConfig,
     TrainConfig,
@@ -358,7 +358,7 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     CI sets FORCE_COLOR, which would otherwise put colour codes between the words tests read.
     """
     plain = Console(force_terminal=False, no_color=True, highlight=False, width=200)
-    monkeypatch.setattr(cli, "console", plain)
+    monkeypatch.setattr(ui, "console", plain)
     return CliRunner()
 {%- if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}
 

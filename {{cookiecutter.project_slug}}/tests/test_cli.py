@@ -16,12 +16,8 @@ import yaml
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import __version__
-from {{ cookiecutter.package_name }}.cli import (
-    MAX_PROBLEMS,
-    PROG,
-    app,
-    user_errors,
-)
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.cli.ui import MAX_PROBLEMS, PROG, user_errors
 from {{ cookiecutter.package_name }}.config import {% if cookiecutter.data_source == "sql" %}ProjectConfig, {% endif %}load_config
 from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.data.validation import validate

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from {{ cookiecutter.package_name }}.cli import DRIFT_FOUND, app
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.cli.monitoring import DRIFT_FOUND
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError

@@ -1,0 +1,230 @@
+"""The pipeline's commands: ingest, train, tune, evaluate, promote, run, predict, export, serve."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+import yaml
+
+from {{ cookiecutter.package_name }} import __version__
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.cli import data, monitoring, ui
+{%- else %}
+from {{ cookiecutter.package_name }}.cli import data, ui
+{%- endif %}
+from {{ cookiecutter.package_name }}.cli.ui import PROG, call, load, show, user_errors
+from {{ cookiecutter.package_name }}.errors import mask
+
+if TYPE_CHECKING:
+    from {{ cookiecutter.package_name }}.training.metrics import Evaluation
+    from {{ cookiecutter.package_name }}.training.train import TrainResult
+
+app = typer.Typer(
+    name=PROG,
+    help="{{ cookiecutter.project_name }}: {{ cookiecutter.description }}",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    # Plain help: `[settings: HOST]` and `[now]` are defaults to show, not Rich markup.
+    rich_markup_mode=None,
+)
+app.add_typer(data.schema_app, name="schema")
+app.add_typer(data.data_app, name="data")
+
+RunId = Annotated[str | None, typer.Option(help="A training run; the latest by default.")]
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    """Run a {{ cookiecutter.project_name }} command."""
+    if version:
+        typer.echo(f"{PROG} {__version__}")
+        raise typer.Exit
+
+
+@app.command()
+def info() -> None:
+    """Show the validated config and settings this project would run with, as YAML."""
+    with user_errors():
+        settings, config = load()
+    shown = {"config": config.model_dump(mode="json"), "settings": settings.model_dump(mode="json")}
+    typer.echo(mask(yaml.safe_dump(shown, sort_keys=False, width=1000)))
+
+
+@app.command()
+def ingest() -> None:
+    """Read the raw data, validate it against the contract, and write it to the processed folder."""
+    # Heavy imports (pandas, pandera) wait until a command needs them.
+    from {{ cookiecutter.package_name }}.data.ingest import ingest as run_ingest
+
+    with user_errors():
+{%- if cookiecutter.data_source == "sql" %}
+        settings, config = load()
+{%- else %}
+        config = load()[1]
+{%- endif %}
+        with ui.console.status("Reading, validating and writing the data"):
+            summary = run_ingest(config{% if cookiecutter.data_source == "sql" %}, settings{% endif %})
+    show(f"Ingested {summary.path}", summary.facts.items())
+
+
+@app.command()
+def train() -> None:
+    """Train the configured model and the baseline; track both and register the model."""
+    from {{ cookiecutter.package_name }}.training.train import train as run_train
+
+    show_training(call(run_train, status="Training the model and the baseline"))
+
+
+@app.command()
+def tune() -> None:
+    """Search hyperparameters (each trial a nested run), then train with the best ones."""
+    from {{ cookiecutter.package_name }}.training.train import train as run_train
+    from {{ cookiecutter.package_name }}.training.tune import tune as run_tune
+
+    search = call(run_tune, status="Searching hyperparameters")
+    ui.console.print(
+        f"Best of {search.trials} trials: {search.best_params} ({search.best_score:.4f})"
+    )
+    ui.console.print("To keep them, copy them into train.params in configs/project.yaml.")
+    show_training(call(run_train, params=search.best_params, status="Training with them"))
+
+
+def show_training(result: "TrainResult") -> None:
+    """Print what a training run produced."""
+    from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
+
+    rows = [
+        ("registered version", result.model_version or "-"),
+        (f"validation {PRIMARY_METRIC}", f"{result.validation_score:.4f}"),
+        (f"baseline validation {PRIMARY_METRIC}", f"{result.baseline_validation_score:.4f}"),
+        ("training time", f"{result.seconds:.1f} s"),
+    ]
+    show(f"Training run {result.run_id}", rows)
+
+
+@app.command()
+def evaluate(run_id: RunId = None) -> None:
+    """Judge a trained model on the held-out test set: metrics, plots, slices, model card."""
+    from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run
+    from {{ cookiecutter.package_name }}.training.reports import README
+
+    result = call(evaluate_run, run_id, readme=README, status="Evaluating on the test set")
+    show_metrics(result.evaluation, title=f"Test set, run {result.run_id}")
+    for warning in result.evaluation.warnings:
+        ui.console.print(f"[yellow]warning:[/] {warning}")
+    ui.console.print(f"Model card: {result.model_card}")
+
+
+def show_metrics(evaluation: "Evaluation", title: str) -> None:
+    """Print the model's test metrics beside the baseline's."""
+    baseline = evaluation.baseline_metrics
+    rows = [
+        (name, f"{value:.4f}", f"{baseline.get(name, float('nan')):.4f}")
+        for name, value in evaluation.metrics.items()
+    ]
+    show(title, rows, ("metric", "model", "baseline"))
+{%- if cookiecutter.task == "classification" %}
+    if evaluation.threshold is not None:
+        ui.console.print(f"Decision threshold: {evaluation.threshold:.3f} (evaluate.threshold)")
+    if len(evaluation.per_class) > 2:
+        per_class = evaluation.per_class.round(4)
+        show("Per class", per_class.itertuples(index=False), list(per_class.columns))
+{%- endif %}
+
+
+@app.command()
+def promote(run_id: RunId = None) -> None:
+    """Make a model the champion if it passes the quality gate; otherwise tag it rejected."""
+    from {{ cookiecutter.package_name }}.training.promote import promote as run_promote
+    from {{ cookiecutter.package_name }}.training.reports import README
+
+    decision = call(run_promote, run_id, readme=README, status="Checking the quality gate")
+    ui.console.print(f"Version {decision.model_version} is the champion: {decision.reason}")
+
+
+@app.command()
+def predict(
+    source: Annotated[Path, typer.Argument(help="A CSV or Parquet file of rows to score.")],
+    output: Annotated[Path, typer.Argument(help="Where to write predictions (.csv or .parquet).")],
+    chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 100_000,
+) -> None:
+    """Score a file with the champion model, a chunk at a time."""
+    from {{ cookiecutter.package_name }}.serving.batch import predict_with_champion
+
+    summary = call(predict_with_champion, source, output, chunk_rows, status=f"Scoring {source}")
+    ui.console.print(
+        f"Wrote {summary.rows:,} predictions to {summary.output} in {summary.seconds:.1f} s"
+    )
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Argument(help="The directory to write.")] = Path(
+        "models/champion"
+    ),
+    force: Annotated[
+        bool, typer.Option(help="Replace an earlier export (never any other directory).")
+    ] = False,
+) -> None:
+    """Copy the champion (or {{ cookiecutter.package_name | upper }}_MODEL_URI) out of the registry, for `serve` to load alone."""
+    from {{ cookiecutter.package_name }}.data.contract import load_contract
+    from {{ cookiecutter.package_name }}.serving.model import export_model
+
+    with user_errors():
+        settings, config = load()
+        metadata = export_model(settings, load_contract(config.data.contract), output, force=force)
+    ui.console.print(
+        f"Exported {metadata.name} version {metadata.version} to {output}. Serve it with "
+        f"{{ cookiecutter.package_name | upper }}_MODEL_URI={output} {PROG} serve"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [settings: HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [settings: PORT].")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes, each with the model [settings: WORKERS].")
+    ] = None,
+) -> None:
+    """Serve the model over HTTP: the API, its docs at /docs, health, readiness and metrics."""
+    import uvicorn
+
+    from {{ cookiecutter.package_name }}.serving.main import server_options
+    from {{ cookiecutter.package_name }}.serving.model import check_model_source
+
+    with user_errors():
+        settings, _ = load()
+        check_model_source(settings)
+    uvicorn.run(
+        "{{ cookiecutter.package_name }}.serving.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        **server_options(settings),
+    )
+
+
+@app.command("run")
+def run_all() -> None:
+    """Run the whole pipeline on the configured data: ingest, train, evaluate, promote."""
+    from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
+    from {{ cookiecutter.package_name }}.training.run import run_stages
+
+    with user_errors():
+        settings, config = load()
+        result = run_stages(config, settings, ui.console)
+    ui.console.print(f"Champion: {settings.model_name} version {result.decision.model_version}")
+    show_metrics(result.evaluated.evaluation, title="Test set")
+    ui.console.print(f"Primary metric: {PRIMARY_METRIC}. Model card: {result.evaluated.model_card}")
+{%- if cookiecutter.include_monitoring %}
+
+
+# The monitoring loop's commands follow the pipeline's in `--help`.
+for command in monitoring.COMMANDS:
+    app.command()(command)
+{%- endif %}
