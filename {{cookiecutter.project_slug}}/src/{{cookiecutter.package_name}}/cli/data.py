@@ -63,7 +63,7 @@ def data_adopt(
     for note in adopted.notes:
         ui.console.print(f"[yellow]note:[/] {note}")
     ui.console.print(
-        f"Next: review {config.data.contract}, then `{PROG} run`, `make test`, and commit."
+        f"Next: review {config.data.contract}, then `{PROG} run`, `make test-all`, and commit."
     )
 
 
