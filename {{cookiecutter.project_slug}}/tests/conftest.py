@@ -1,5 +1,6 @@
 """Shared fixtures: an isolated working directory, the shipped config, data generated from the contract{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, a real PostgreSQL server{% endif %}."""
 
+import contextlib
 import os
 import re
 {%- if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, Iterator{% endif %}
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -45,6 +47,8 @@ from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
+from {{ cookiecutter.package_name }}.training.tracking import CHAMPION
+from {{ cookiecutter.package_name }}.training.train import TrainResult, train
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -313,10 +317,9 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
 
 
-@pytest.fixture
-def settings(tracking_uri: str, request: pytest.FixtureRequest) -> Settings:
-    """Settings that track to the session's store, under a model name of this test's own."""
-    name = "test-" + re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:60]
+def settings_for(tracking_uri: str, name: str) -> Settings:
+    """Settings that track to `tracking_uri` under a model name of its own, made from `name`."""
+    name = "test-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
     return Settings(
         tracking_uri=tracking_uri,
         model_name=f"{name}-{uuid.uuid4().hex[:8]}",
@@ -324,6 +327,12 @@ def settings(tracking_uri: str, request: pytest.FixtureRequest) -> Settings:
         database_url=GENERATED_DATABASE_URL,
 {%- endif %}
     )
+
+
+@pytest.fixture
+def settings(tracking_uri: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings that track to the session's store, under a model name of this test's own."""
+    return settings_for(tracking_uri, request.node.name)
 
 
 def quick(config: ProjectConfig, folder: Path) -> ProjectConfig:
@@ -338,14 +347,53 @@ def quick(config: ProjectConfig, folder: Path) -> ProjectConfig:
     )
 
 
+def processed(
+    config: ProjectConfig, raw_data: pd.DataFrame, contract: DataContract, folder: Path
+) -> ProjectConfig:
+    """`config` made `quick`, with the generated rows validated and written where it reads them."""
+    config = quick(config, folder)
+    write_parquet(validate(raw_data, contract), processed_path(config, contract))
+    return config
+
+
 @pytest.fixture
 def trained_config(
     project_config: ProjectConfig, raw_data: pd.DataFrame, contract: DataContract, tmp_path: Path
 ) -> ProjectConfig:
     """The project config over a small processed data set, with a short search and quick model."""
-    config = quick(project_config, tmp_path)
-    write_parquet(validate(raw_data.head(1000), contract), processed_path(config, contract))
-    return config
+    return processed(project_config, raw_data, contract, tmp_path)
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tracking_uri: str) -> Settings:
+    """The settings `trained` registers its model under."""
+    return settings_for(tracking_uri, "session champion")
+
+
+@pytest.fixture(scope="session")
+def trained(
+    trained_settings: Settings,
+    data_source: dict[str, str],
+    raw_data: pd.DataFrame,
+    contract: DataContract,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> TrainResult:
+    """One quick model for the session's tests that only read it: version 1, the champion.
+
+    Trained as `trained_config` is, once, since training costs seconds. A test that changes a
+    model, its artifacts or the registry trains one of its own.
+    """
+    folder = tmp_path_factory.mktemp("trained")
+    shipped = yaml.safe_load((PROJECT_ROOT / "configs" / "project.yaml").read_text("utf-8"))
+    config = processed(
+        over_generated_data(shipped, data_source, folder), raw_data, contract, folder
+    )
+    with contextlib.chdir(folder):  # MLflow keeps artifacts under the working directory
+        result = train(config, trained_settings)
+    mlflow.MlflowClient().set_registered_model_alias(
+        trained_settings.model_name, CHAMPION, str(result.model_version)
+    )
+    return result
 
 
 # --- CLI ---------------------------------------------------------------------

@@ -29,12 +29,12 @@ from {{ cookiecutter.package_name }}.serving.model import (
 )
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.tracking import CHAMPION, load_model
-from {{ cookiecutter.package_name }}.training.train import train
+from {{ cookiecutter.package_name }}.training.train import TrainResult, train
 
 
 @pytest.fixture
 def champion(trained_config: ProjectConfig, settings: Settings) -> str:
-    """A trained model, registered and made the champion; returns its run ID."""
+    """A champion of this test's own, for a test that tampers with it; returns its run ID."""
     result = train(trained_config, settings)
     mlflow.MlflowClient().set_registered_model_alias(
         settings.model_name, CHAMPION, str(result.model_version)
@@ -43,30 +43,32 @@ def champion(trained_config: ProjectConfig, settings: Settings) -> str:
 
 
 @pytest.fixture
-def exported(champion: str, settings: Settings, contract: DataContract, tmp_path: Path) -> Path:
-    """The champion exported to a directory."""
+def exported(
+    trained: TrainResult, trained_settings: Settings, contract: DataContract, tmp_path: Path
+) -> Path:
+    """The session's champion exported to a directory of this test's own."""
     output = tmp_path / "models" / "champion"
-    export_model(settings, contract, output)
+    export_model(trained_settings, contract, output)
     return output
 
 
 def test_the_champion_loads_from_the_registry_with_its_run(
-    champion: str, settings: Settings, contract: DataContract, raw_data: pd.DataFrame
+    trained: TrainResult, trained_settings: Settings, contract: DataContract, raw_data: pd.DataFrame
 ) -> None:
-    model = load_configured_model(settings, contract)
-    assert model.metadata.name == settings.model_name
+    model = load_configured_model(trained_settings, contract)
+    assert model.metadata.name == trained_settings.model_name
     assert model.metadata.version == "1"
-    assert model.metadata.run_id == champion
+    assert model.metadata.run_id == trained.run_id
     assert model.metadata.features == contract.feature_names
     assert any(name.startswith("validation_") for name in model.metadata.metrics)
     assert len(model.pipeline.predict(raw_data.head(3)[contract.feature_names])) == 3
 
 
 def test_an_exported_directory_serves_the_same_model_without_the_registry(
-    exported: Path, settings: Settings, contract: DataContract, raw_data: pd.DataFrame
+    exported: Path, trained_settings: Settings, contract: DataContract, raw_data: pd.DataFrame
 ) -> None:
-    from_registry = load_configured_model(settings, contract)
-    offline = settings.model_copy(
+    from_registry = load_configured_model(trained_settings, contract)
+    offline = trained_settings.model_copy(
         update={"model_uri": str(exported), "tracking_uri": "sqlite:///nowhere/at/all.db"}
     )
     from_directory = load_configured_model(offline, contract)
@@ -81,27 +83,29 @@ def test_an_exported_directory_serves_the_same_model_without_the_registry(
 
 
 def test_export_never_replaces_a_directory_without_force(
-    exported: Path, settings: Settings, contract: DataContract
+    exported: Path, trained_settings: Settings, contract: DataContract
 ) -> None:
     marker = exported / METADATA_FILE
     before = marker.read_text(encoding="utf-8")
     with pytest.raises(FileExistsError, match="--force"):
-        export_model(settings, contract, exported)
+        export_model(trained_settings, contract, exported)
     assert marker.read_text(encoding="utf-8") == before
-    export_model(settings, contract, exported, force=True)
+    export_model(trained_settings, contract, exported, force=True)
     assert (exported / MLMODEL_FILE).is_file()
     assert not list(exported.parent.glob(".*.tmp")), "the staging directory was left behind"
 
 
 def test_a_model_file_asking_to_trust_foreign_code_is_refused(
-    exported: Path, settings: Settings, contract: DataContract
+    exported: Path, trained_settings: Settings, contract: DataContract
 ) -> None:
     mlmodel = exported / MLMODEL_FILE
     description = yaml.safe_load(mlmodel.read_text(encoding="utf-8"))
     description["flavors"]["sklearn"]["skops_trusted_types"] = ["os.system"]
     mlmodel.write_text(yaml.safe_dump(description), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"os\.system"):
-        load_configured_model(settings.model_copy(update={"model_uri": str(exported)}), contract)
+        load_configured_model(
+            trained_settings.model_copy(update={"model_uri": str(exported)}), contract
+        )
 
 
 class Planted:
@@ -150,11 +154,13 @@ def test_a_pickle_planted_in_the_registry_is_refused_and_never_run(
 
 
 def test_a_model_trained_on_other_features_is_refused(
-    exported: Path, settings: Settings, contract: DataContract
+    exported: Path, trained_settings: Settings, contract: DataContract
 ) -> None:
     fewer = contract.model_copy(update={"features": contract.features[:-1]})
     with pytest.raises(ConfigError, match="trained on"):
-        load_configured_model(settings.model_copy(update={"model_uri": str(exported)}), fewer)
+        load_configured_model(
+            trained_settings.model_copy(update={"model_uri": str(exported)}), fewer
+        )
 
 
 def test_no_model_is_reported_before_the_server_starts(settings: Settings, tmp_path: Path) -> None:
@@ -192,16 +198,16 @@ def test_export_and_serve_commands_give_one_line_errors(
         assert "not in the registry" in result.output
 
 
+@pytest.mark.usefixtures("trained")
 def test_the_export_command_writes_a_servable_directory(
     runner: CliRunner,
-    champion: str,
     project_env: dict[str, str],
-    settings: Settings,
+    trained_settings: Settings,
     tmp_path: Path,
 ) -> None:
     env = project_env | {
-        "MLFLOW_TRACKING_URI": settings.tracking_uri,
-        "{{ cookiecutter.package_name | upper }}_MODEL_NAME": settings.model_name,
+        "MLFLOW_TRACKING_URI": trained_settings.tracking_uri,
+        "{{ cookiecutter.package_name | upper }}_MODEL_NAME": trained_settings.model_name,
     }
     output = tmp_path / "exported"
     result = runner.invoke(cli.app, ["export", str(output)], env=env)
@@ -212,7 +218,7 @@ def test_the_export_command_writes_a_servable_directory(
 
 def test_force_replaces_an_export_whole_and_nothing_else(
     exported: Path,
-    settings: Settings,
+    trained_settings: Settings,
     contract: DataContract,
     tmp_path: Path,
     finished_pid: str,
@@ -224,9 +230,10 @@ def test_force_replaces_an_export_whole_and_nothing_else(
     a_file.write_text("mine", encoding="utf-8")
     for target in (kept, a_file):
         with pytest.raises(ConfigError, match="not an exported model; choose an empty or new"):
-            export_model(settings, contract, target, force=True)
+            export_model(trained_settings, contract, target, force=True)
+    the_tests_folder = exported.parent.parent
     with pytest.raises(ConfigError, match="holds the current directory"):
-        export_model(settings, contract, exported.parent.parent, force=True)  # the test's folder
+        export_model(trained_settings, contract, the_tests_folder, force=True)
     assert (kept / "keep.txt").read_text(encoding="utf-8") == "mine"
     assert a_file.read_text(encoding="utf-8") == "mine"
 
@@ -234,12 +241,12 @@ def test_force_replaces_an_export_whole_and_nothing_else(
     killed = exported.with_name(f".{exported.name}.{finished_pid}.tmp")
     killed.mkdir()
     (exported / "stale").write_text("from the old export", encoding="utf-8")
-    export_model(settings, contract, exported, force=True)
+    export_model(trained_settings, contract, exported, force=True)
     assert not (exported / "stale").exists()
     assert (exported / MLMODEL_FILE).is_file()
     assert [p.name for p in exported.parent.iterdir()] == [exported.name]
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    export_model(settings, contract, empty)  # an empty directory needs no --force
+    export_model(trained_settings, contract, empty)  # an empty directory needs no --force
     assert (empty / METADATA_FILE).is_file()

@@ -212,6 +212,7 @@ class PredictionLogger:
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()  # for the counters and the closed flag
         self._closed = False
+        self._closing = threading.Event()  # ends the writer's wait: what is queued is written now
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -243,6 +244,7 @@ class PredictionLogger:
                 return
             self._closed = True
         self._queue.put(None)  # the stop marker, behind every queued request
+        self._closing.set()
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.error("prediction log: still writing after %s s; the rest is lost", timeout)
@@ -258,7 +260,7 @@ class PredictionLogger:
         stopping = False
         while not stopping:
             batch = [self._queue.get()]  # waits for a request
-            time.sleep(FLUSH_SECONDS)
+            self._closing.wait(FLUSH_SECONDS)
             with contextlib.suppress(queue.Empty):
                 while True:
                     batch.append(self._queue.get_nowait())
