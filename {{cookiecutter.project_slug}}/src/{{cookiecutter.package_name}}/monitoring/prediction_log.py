@@ -211,8 +211,7 @@ class PredictionLogger:
         self._queued = 0  # records submitted and not yet written or dropped
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()  # for the counters and the closed flag
-        self._closed = False
-        self._closing = threading.Event()  # ends the writer's wait: what is queued is written now
+        self._closed, self._closing = False, threading.Event()
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -244,7 +243,7 @@ class PredictionLogger:
                 return
             self._closed = True
         self._queue.put(None)  # the stop marker, behind every queued request
-        self._closing.set()
+        self._closing.set()  # the writer stops gathering and writes what is queued now
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.error("prediction log: still writing after %s s; the rest is lost", timeout)
@@ -252,7 +251,7 @@ class PredictionLogger:
             self.log.close()
 
     def _run(self) -> None:
-        """The writer thread: take what a quarter second brings, write it at once, repeat.
+        """The writer thread: take what a quarter second (or closing) brings, write it, repeat.
 
         A transaction costs far more than a row: one per quarter second keeps that cost, and
         the encoding, off the requests being answered.
