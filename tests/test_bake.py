@@ -125,6 +125,7 @@ TEST_MODULES = (
     "serving/test_model.py",
     "serving/test_observability.py",
     "serving/test_schemas.py",
+    "test_benchmarks.py",
     "test_cli.py",
     "test_config.py",
     "test_settings.py",

@@ -43,6 +43,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from figures import README, write_figures
 
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
@@ -587,7 +588,9 @@ def main() -> None:
     """Train a scratch copy, attack it, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy, say where")
+    parser.add_argument("--readme", action="store_true", help="also write the table into README.md")
     arguments = parser.parse_args()
+    readme = README.resolve()  # the attacks run from the scratch copy
     scratch = Path(tempfile.mkdtemp(prefix="attack-"))
     started = time.perf_counter()
     try:
@@ -617,12 +620,17 @@ def main() -> None:
         f"\n{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; {time.perf_counter() - started:.0f} s in all.\n"
     )
-    print("| category | tried | held | failed | seconds |\n|---|---:|---:|---|---:|")
+    lines = ["| category | tried | held | failed | seconds |", "|---|---:|---:|---|---:|"]
     for tally in tallies:
         failed = f"{len(tally.failures)}: {'; '.join(tally.failures)}" if tally.failures else "0"
         held = tally.tried - len(tally.failures)
-        print(f"| {tally.category} | {tally.tried} | {held} | {failed} | {tally.seconds:.0f} |")
-    print("\n".join(["", *(tally.note for tally in tallies if tally.note)]))
+        lines.append(
+            f"| {tally.category} | {tally.tried} | {held} | {failed} | {tally.seconds:.0f} |"
+        )
+    table = "\n".join([*lines, "", *(tally.note for tally in tallies if tally.note)])
+    print(table)
+    if arguments.readme:
+        write_figures("attack", table, readme)
     if any(tally.failures for tally in tallies):
         sys.exit(1)
 

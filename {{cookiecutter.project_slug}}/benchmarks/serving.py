@@ -3,6 +3,7 @@
 Usage, from the project root, once `run` has made a champion:
     uv run python benchmarks/serving.py [--requests 2000] [--batch-requests 200]
         [--concurrency 8] [--duration 60] [--floor-seconds 5] [--skip-mlflow] [--json PATH]
+        [--readme]
 
 On one champion model, in one run: the registered version is exported to a temporary folder;
 the in-process floor is timed (`predict_records`, the handler's prediction path without HTTP,
@@ -38,6 +39,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from figures import write_figures
 
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.data.contract import (
@@ -452,6 +455,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-mlflow", action="store_true", help="only our service")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--readme", action="store_true", help="also write the table into README.md")
     arguments = parser.parse_args()
 
     bin_dir = Path(sys.executable).parent
@@ -571,25 +575,24 @@ def report(
 ) -> None:
     """Print the table and the ratios; write the JSON file if asked."""
     client = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    print(
-        f"\n{arguments.concurrency} requests in flight over keep-alive connections ({client} "
+    lines = [
+        f"{arguments.concurrency} requests in flight over keep-alive connections ({client} "
         f"client); batches of {BATCH_ROWS} records; latency as the client sees it; CPU per "
-        "request from /proc (server: the process and its children).\n"
-    )
-    print(
+        "request from /proc (server: the process and its children).",
+        "",
         "| server | request | requests | errors | requests/s | records/s | p50 ms | p99 ms "
-        "| server CPU ms/req | client CPU ms/req |"
-    )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        "| server CPU ms/req | client CPU ms/req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         cpu = r.server_cpu_ms_per_request
-        print(
+        lines.append(
             f"| {r.server} | {r.kind} | {r.requests:,} | {r.errors} | {r.requests_per_second:,.1f} "
             f"| {r.requests_per_second * r.rows_per_request:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} "
             f"| {'n/a' if cpu is None else f'{cpu:.2f}'} | {r.client_cpu_ms_per_request:.3f} |"
         )
     for f in floors:
-        print(
+        lines.append(
             f"| in-process floor, OpenMP {f.openmp} | predict_records, {f.rows_per_call} row(s) "
             f"| {f.calls:,} calls | | {f.calls_per_second:,.1f} calls/s "
             f"| {f.calls_per_second * f.rows_per_call:,.0f} | {1000 / f.calls_per_second:.1f} (mean) "
@@ -605,22 +608,31 @@ def report(
         ratios["ours/mlflow, batch"] = speed["ours", "batch"] / speed["mlflow", "batch"]
     ratios["ours/floor, single"] = speed["ours", "single"] / floor.calls_per_second
     targets = {"ours/mlflow, single": 5.0, "ours/floor, single": 0.75}
-    print()
+    lines.append("")
     for key, value in ratios.items():
         target = f" (target: at least {targets[key]:g}x)" if key in targets else ""
-        print(f"{key}: {value:.2f}x{target}")
+        lines.append(f"- {key}: {value:.2f}x{target}")
 {%- if cookiecutter.include_monitoring %}
     p50 = {(r.server, r.kind): r.p50_ms for r in results}
     for kind in ("single", "batch"):
         cost = p50["ours", kind] / p50["ours, log off", kind] - 1
         ratios[f"prediction log p50 cost, {kind}"] = cost
-        print(f"prediction log cost at p50, {kind}: {100 * cost:+.1f}% (target: under 10%)")
+        lines.append(
+            f"- prediction log cost at p50, {kind}: {100 * cost:+.1f}% (target: under 10%)"
+        )
 {%- endif %}
-    print(f"  (the floor: OpenMP {floor.openmp}, {floor.calls_per_second:,.1f} calls/s)")
+    lines.append(f"- the floor: OpenMP {floor.openmp}, {floor.calls_per_second:,.1f} calls/s")
     for name, seconds in ready.items():
-        print(f"time to ready, {name}: {seconds:.1f} s (process start to a 200 from its probe)")
+        lines.append(
+            f"- time to ready, {name}: {seconds:.1f} s (process start to a 200 from its probe)"
+        )
     load_after = os.getloadavg()[0]
-    print(f"load average: {load_before:.2f} before, {load_after:.2f} after ({os.cpu_count()} CPUs)")
+    lines.append(
+        f"- load average: {load_before:.2f} before, {load_after:.2f} after ({os.cpu_count()} CPUs)"
+    )
+    print("\n" + "\n".join(lines))
+    if arguments.readme:
+        write_figures("serving", "\n".join(lines))
 
     if arguments.json:
         figures = {
