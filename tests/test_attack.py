@@ -1,4 +1,4 @@
-"""The baked attack suite holds: the figures in the README's Reliability section are this run's.
+"""The baked attack suite holds, and `--readme` writes its table into the README.
 
 The default project is baked and installed, then `benchmarks/attack.py` attacks a scratch copy
 of it (bad CLI inputs, hostile HTTP requests against a live server, kill -9 and concurrent
@@ -25,9 +25,17 @@ def test_every_attack_of_the_baked_attack_suite_is_held(bake: Any) -> None:
     project = bake(**answers)
     run(["uv", "sync", "--all-extras"], cwd=project, env=env)
 
-    output = run(["uv", "run", "python", "benchmarks/attack.py"], cwd=project, env=env, timeout=900)
+    readme = project / "README.md"
+    before = readme.read_text(encoding="utf-8")
 
-    print(output)  # the table, for the README's figures
+    output = run(
+        ["uv", "run", "python", "benchmarks/attack.py", "--readme"],
+        cwd=project,
+        env=env,
+        timeout=900,
+    )
+
+    print(output)  # the table, as the README now shows it
     assert "| category | tried | held | failed | seconds |" in output
     for category in ("bad CLI inputs", "HTTP attacks", "faults"):
         row = next(line for line in output.splitlines() if line.startswith(f"| {category} |"))
@@ -36,3 +44,12 @@ def test_every_attack_of_the_baked_attack_suite_is_held(bake: Any) -> None:
         assert tried == held, row
         assert failed.strip() == "0", row
     assert not (project / "mlflow.db").exists()  # the project's own state was left alone
+    # `--readme` put the table in the README's attack block, and changed nothing else.
+    start, end = "<!-- bench:attack:start -->", "<!-- bench:attack:end -->"
+    head, tail = before.partition(start)[0], before.partition(end)[2]
+    after = readme.read_text(encoding="utf-8")
+    block = after.removeprefix(head).removesuffix(tail)
+    assert after == head + block + tail
+    assert block.startswith(f"{start}\nMeasured by `make bench` on ")
+    assert "| bad CLI inputs |" in block
+    assert block.endswith(end)

@@ -229,10 +229,12 @@ def run_job(
     scratch: Path,
     base_env: Mapping[str, str],
     event: Mapping[str, str] | None = None,
+    entries: int | None = None,
 ) -> list[JobRun]:
     """Run one job of a workflow, once per matrix entry, each in its own fresh clone.
 
-    `event` overrides what the runner says triggered the run (a tag push, say).
+    `event` overrides what the runner says triggered the run (a tag push, say). `entries` runs
+    only the first so many matrix entries; each of the others is reported as not run, with why.
     """
     job = workflow["jobs"][name]
     assert "needs" not in job, f"{name} needs another job: this runner runs jobs one at a time"
@@ -241,6 +243,10 @@ def run_job(
     ).stdout.strip()
     runs = []
     for index, matrix in enumerate(matrix_entries(job) or [{}]):
+        if entries is not None and index >= entries:
+            why = f"matrix entry {index + 1}: the caller runs the first {entries} only"
+            runs.append(JobRun(job=name, matrix=matrix, workspace=scratch, not_run=[("job", why)]))
+            continue
         workspace = scratch / f"{name}-{index}"
         subprocess.run(
             ["git", "clone", "--quiet", str(repository), str(workspace)], check=True, timeout=120
