@@ -3,8 +3,8 @@
 Each table (tests/byod.py) has other column names, another size and label type, and two have
 no id column. The baked project takes it in with one command and no file edited by hand, runs
 its pipeline, serves one of its rows, and its test suite passes unchanged: every test (`make
-test-all`) for the multiclass and regression tables, the quick loop (`make test`) for the binary
-one, whose shape is the sample's (CI's time is bounded).
+test-all`) for the multiclass table, the hardest to take in, and the quick loop (`make test`)
+for the other two (CI's time is bounded).
 """
 
 from __future__ import annotations
