@@ -56,15 +56,18 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run every test in an empty directory with none of the project's variables set.
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str) -> Path:
+    """Run every test in an empty directory with none of the project's variables set, and
+    MLflow pointed at the session's tracking store.
 
-    A developer's own `.env` or exported variables must never change a test's outcome.
+    A developer's own `.env` or exported variables must never change a test's outcome, nor may
+    a test before it that pointed MLflow elsewhere (a CLI command on the default store, say).
     """
     for name in list(os.environ):
         if name.startswith(ENV_PREFIX):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    mlflow.set_tracking_uri(tracking_uri)  # also sets MLFLOW_TRACKING_URI, as MLflow does
     return tmp_path
 
 
