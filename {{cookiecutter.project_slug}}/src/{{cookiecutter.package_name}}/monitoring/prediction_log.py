@@ -210,8 +210,8 @@ class PredictionLogger:
         self.dropped = 0
         self._queued = 0  # records submitted and not yet written or dropped
         self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()  # for the counters and the closed flag
-        self._closed, self._closing = False, threading.Event()
+        self._lock = threading.Lock()  # for the counters and closing
+        self._closing = threading.Event()  # set once: no more submits; the writer stops waiting
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
@@ -229,7 +229,7 @@ class PredictionLogger:
         """
         size = len(records)
         with self._lock:
-            if self._closed or self._queued + size > self.max_queued:
+            if self._closing.is_set() or self._queued + size > self.max_queued:
                 self.dropped += size
                 return
             self._queued += size
@@ -239,11 +239,10 @@ class PredictionLogger:
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued (for at most `timeout` seconds), stop the thread, close the log."""
         with self._lock:
-            if self._closed:
+            if self._closing.is_set():
                 return
-            self._closed = True
+            self._closing.set()
         self._queue.put(None)  # the stop marker, behind every queued request
-        self._closing.set()  # the writer stops gathering and writes what is queued now
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.error("prediction log: still writing after %s s; the rest is lost", timeout)
