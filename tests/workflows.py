@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,7 @@ class JobRun:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (step name, its false if:)
     artifacts: dict[str, list[Path]] = field(default_factory=dict)
     summary: str = ""  # what the steps wrote to GITHUB_STEP_SUMMARY
+    seconds: dict[str, float] = field(default_factory=dict)  # step name -> how long it ran
 
     @property
     def label(self) -> str:
@@ -283,7 +285,9 @@ def run_job(
                 continue
             step_env = {k: substitute(str(v), matrix) for k, v in step.get("env", {}).items()}
             Path(env["GITHUB_OUTPUT"]).write_text("", encoding="utf-8")
+            started = time.monotonic()
             output = run(["bash", "-e", "-c", script], workspace, env | step_env, timeout=1500)
+            job_run.seconds[label] = time.monotonic() - started
             job_run.outputs[label] = ANSI_ESCAPE.sub("", output)
             apply_runner_files(env)
             if "id" in step:
@@ -298,7 +302,8 @@ def report(runs: Mapping[str, list[JobRun]]) -> str:
     lines = []
     for job_runs in runs.values():
         for job_run in job_runs:
-            lines.append(f"{job_run.label}: {len(job_run.outputs)} run steps passed")
+            took = ", ".join(f"{step} {secs:.0f} s" for step, secs in job_run.seconds.items())
+            lines.append(f"{job_run.label}: {len(job_run.outputs)} run steps passed ({took})")
             lines += [f"  skipped: {step}: if: {why}" for step, why in job_run.skipped]
             lines += [f"  not run: {step}: {why}" for step, why in job_run.not_run]
     return "\n".join(lines)

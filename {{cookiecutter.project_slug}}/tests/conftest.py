@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Callable{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}, Iterator{% endif %}
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mlflow
@@ -47,6 +47,7 @@ from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
+from {{ cookiecutter.package_name }}.training import metrics
 from {{ cookiecutter.package_name }}.training.tracking import CHAMPION
 from {{ cookiecutter.package_name }}.training.train import TrainResult, train
 
@@ -69,6 +70,14 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tracking_uri: str)
     monkeypatch.chdir(tmp_path)
     mlflow.set_tracking_uri(tracking_uri)  # also sets MLFLOW_TRACKING_URI, as MLflow does
     return tmp_path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fewer_shuffles() -> Iterator[None]:
+    """Importances from two shuffles of each feature instead of five: the same code, sooner."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "IMPORTANCE_REPEATS", 2)
+        yield
 
 
 # --- config ------------------------------------------------------------------
@@ -367,30 +376,48 @@ def trained_config(
     return processed(project_config, raw_data, contract, tmp_path)
 
 
+Project = tuple[ProjectConfig, Settings, Path]
+
+
 @pytest.fixture(scope="session")
-def trained_settings(tracking_uri: str) -> Settings:
+def new_project(
+    tracking_uri: str, data_source: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Project]:
+    """`new_project(name)`: a `quick` config, settings of its own and its folder, for a fixture
+    wider than one test (its artifacts go under the folder: train in `contextlib.chdir` it)."""
+    shipped = yaml.safe_load((PROJECT_ROOT / "configs" / "project.yaml").read_text("utf-8"))
+
+    def make(name: str) -> Project:
+        folder = tmp_path_factory.mktemp(name.replace(" ", "-"))
+        config = quick(over_generated_data(shipped, data_source, folder), folder)
+        return config, settings_for(tracking_uri, name), folder
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def trained_project(new_project: Callable[[str], Project]) -> Project:
+    """The config, settings and folder `trained` trains with."""
+    return new_project("session champion")
+
+
+@pytest.fixture(scope="session")
+def trained_settings(trained_project: Project) -> Settings:
     """The settings `trained` registers its model under."""
-    return settings_for(tracking_uri, "session champion")
+    return trained_project[1]
 
 
 @pytest.fixture(scope="session")
 def trained(
-    trained_settings: Settings,
-    data_source: dict[str, str],
-    raw_data: pd.DataFrame,
-    contract: DataContract,
-    tmp_path_factory: pytest.TempPathFactory,
+    trained_project: Project, raw_data: pd.DataFrame, contract: DataContract
 ) -> TrainResult:
     """One quick model for the session's tests that only read it: version 1, the champion.
 
     Trained as `trained_config` is, once, since training costs seconds. A test that changes a
     model, its artifacts or the registry trains one of its own.
     """
-    folder = tmp_path_factory.mktemp("trained")
-    shipped = yaml.safe_load((PROJECT_ROOT / "configs" / "project.yaml").read_text("utf-8"))
-    config = processed(
-        over_generated_data(shipped, data_source, folder), raw_data, contract, folder
-    )
+    config, trained_settings, folder = trained_project
+    write_parquet(validate(raw_data, contract), processed_path(config, contract))
     with contextlib.chdir(folder):  # MLflow keeps artifacts under the working directory
         result = train(config, trained_settings)
     mlflow.MlflowClient().set_registered_model_alias(

@@ -1,5 +1,6 @@
 """Monitoring fixtures: a champion with its drift reference, rows it never saw, and the CLI's environment."""
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,14 +40,32 @@ def champion_of(
             path.write_text(dump_contract(own), encoding="utf-8")
             data = config.data.model_copy(update={"contract": path})
             config = config.model_copy(update={"data": data})
-        seen = rows.iloc[: int(TRAINED * len(rows))]
-        write_parquet(validate(seen, own), processed_path(config, own))
-        run_id = train(config, settings).run_id
-        evaluate_run(config, settings, run_id)
-        promote(config, settings, run_id)
+        crown(config, settings, own, rows)
         return config
 
     return make
+
+
+def crown(config: ProjectConfig, settings: Settings, own: DataContract, rows: pd.DataFrame) -> None:
+    """Train, evaluate and promote a champion on the first TRAINED share of `rows`."""
+    seen = rows.iloc[: int(TRAINED * len(rows))]
+    write_parquet(validate(seen, own), processed_path(config, own))
+    run_id = train(config, settings).run_id
+    evaluate_run(config, settings, run_id)
+    promote(config, settings, run_id)
+
+
+@pytest.fixture(scope="module")
+def shared_champion(
+    new_project: Callable[[str], tuple[ProjectConfig, Settings, Path]],
+    contract: DataContract,
+    raw_data: pd.DataFrame,
+) -> tuple[ProjectConfig, Settings]:
+    """A champion as `champion` makes it, once per module, for the tests that only read it."""
+    config, settings, folder = new_project("shared champion")
+    with contextlib.chdir(folder):  # MLflow keeps artifacts under the working directory
+        crown(config, settings, contract, raw_data)
+    return config, settings
 
 
 @pytest.fixture

@@ -74,8 +74,9 @@ def with_categorical(
 
 
 def test_training_saves_a_reference_with_the_models_predictions(
-    champion: ProjectConfig, settings: Settings, contract: DataContract
+    shared_champion: tuple[ProjectConfig, Settings], contract: DataContract
 ) -> None:
+    champion, settings = shared_champion
     reference, version = champion_reference(settings)
 
     assert version == "1"
@@ -96,13 +97,13 @@ def test_a_champion_without_a_reference_says_what_to_do(
 
 
 def test_unseen_rows_of_the_same_data_show_no_drift(
-    champion: ProjectConfig,
-    settings: Settings,
+    shared_champion: tuple[ProjectConfig, Settings],
     raw_data: pd.DataFrame,
     tmp_path: Path,
     unseen: Callable[..., pd.DataFrame],
     write: Callable[..., str],
 ) -> None:
+    champion, settings = shared_champion
     result = check_drift(champion, settings, write(unseen(raw_data), tmp_path / "new.csv"))
 
     assert not result.report.drifted, result.report.drifted_features
@@ -116,8 +117,7 @@ def test_unseen_rows_of_the_same_data_show_no_drift(
 
 
 def test_a_shifted_feature_is_reported_and_only_that_one(
-    champion: ProjectConfig,
-    settings: Settings,
+    shared_champion: tuple[ProjectConfig, Settings],
     raw_data: pd.DataFrame,
     contract: DataContract,
     moved_feature: str,
@@ -126,6 +126,7 @@ def test_a_shifted_feature_is_reported_and_only_that_one(
     unseen: Callable[..., pd.DataFrame],
     write: Callable[..., str],
 ) -> None:
+    champion, settings = shared_champion
     name = moved_feature
     path = write(move(unseen(raw_data), contract, name, moved_up), tmp_path / "shifted.csv")
 
@@ -158,14 +159,14 @@ def test_a_new_dominant_category_is_reported(
 
 
 def test_the_prediction_log_is_checked_by_default_without_its_sensitive_columns(
-    champion: ProjectConfig,
-    settings: Settings,
+    shared_champion: tuple[ProjectConfig, Settings],
     raw_data: pd.DataFrame,
     contract: DataContract,
     tmp_path: Path,
     unseen: Callable[..., pd.DataFrame],
     write: Callable[..., str],
 ) -> None:
+    champion, settings = shared_champion
     logging = settings.model_copy(update={"prediction_log_dir": tmp_path / "log"})
     log = open_log(logging)
     assert log is not None
@@ -191,13 +192,13 @@ def test_the_prediction_log_is_checked_by_default_without_its_sensitive_columns(
 
 
 def test_a_window_with_too_few_rows_is_an_error_not_a_verdict(
-    champion: ProjectConfig,
-    settings: Settings,
+    shared_champion: tuple[ProjectConfig, Settings],
     raw_data: pd.DataFrame,
     tmp_path: Path,
     unseen: Callable[..., pd.DataFrame],
     write: Callable[..., str],
 ) -> None:
+    champion, settings = shared_champion
     path = write(unseen(raw_data, 20), tmp_path / "few.csv")
 
     with pytest.raises(ConfigError, match="at least 100 are needed"):

@@ -2,7 +2,7 @@
 
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -66,14 +66,6 @@ def estimators() -> tuple[Any, Any]:
     """A quick model and the baseline it must beat."""
     return Ridge(), DummyRegressor()
 {%- endif %}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def fewer_shuffles() -> Iterator[None]:
-    """Importances from two shuffles of each feature instead of five: the same code, sooner."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(evaluation, "IMPORTANCE_REPEATS", 2)
-        yield
 
 
 @pytest.fixture(scope="module")

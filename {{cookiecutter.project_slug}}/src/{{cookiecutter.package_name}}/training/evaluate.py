@@ -8,7 +8,6 @@ champion's own run is evaluated again (or when `promote` moves the alias).
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import mlflow
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
@@ -103,10 +102,10 @@ def evaluate_run(
         )
         if comparison is not None:
             mlflow.set_tags(comparison.tags())
-        for stem, figure in evaluation.figures.items():
-            figure.savefig(reports / "figures" / f"{stem}.png", dpi=120, bbox_inches="tight")
-            mlflow.log_figure(figure, f"figures/{stem}.png")
-            plt.close(figure)
+        for stem, figure in evaluation.figures.items():  # drawn once, for both places
+            path = reports / "figures" / f"{stem}.png"
+            figure.savefig(path, dpi=120, bbox_inches="tight")
+            mlflow.log_artifact(str(path), "figures")
         mlflow.log_text(evaluation.slices.to_csv(index=False), "slices.csv")
         mlflow.log_text(evaluation.importances.to_csv(index=False), "importances.csv")
         if not evaluation.per_class.empty:
