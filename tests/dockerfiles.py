@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -23,6 +24,8 @@ from pathlib import Path
 #: RUN lines that manage the image's users and file owners: they would change this machine's,
 #: and the test runs as the host user, so they are listed as not run.
 SYSTEM_COMMANDS = {"groupadd", "useradd", "usermod", "adduser", "chown"}
+#: A BuildKit `RUN --mount=...` option, which only the builder understands.
+MOUNT_OPTION = re.compile(r"--mount=\S+\s*")
 
 
 @dataclass
@@ -323,7 +326,7 @@ def replay_instruction(
     elif instruction.keyword == "COPY":
         replay_copy(instruction, words, state, stage_names, context, project, uv)
     elif instruction.keyword == "RUN":
-        command = " ".join(word for word in words if not word.startswith("--mount="))
+        command = MOUNT_OPTION.sub("", instruction.arguments).strip()  # quoting kept as written
         command = drop_system_commands(command, state)
         if not command:
             return

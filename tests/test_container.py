@@ -139,6 +139,12 @@ def test_serve_image_answers_predictions(
         assert len(batch["predictions"]) == 2
         assert batch["predictions"][0]["prediction"] == answer["prediction"]
         total = time.monotonic() - started
+        # Only what serving an exported model imports: no tracking or training packages.
+        packages = "('mlflow', 'optuna', 'matplotlib')"
+        absent = f"import importlib.util as u; print([p for p in {packages} if u.find_spec(p)])"
+        assert podman.run("exec", container_id, "python", "-c", absent).stdout.strip() == "[]"
+
+    assert added <= 350e6, f"the serve image adds {added / 1e6:.0f} MB to its base (at most 350)"
 
     print(f"Serve image: built in {seconds:.0f} s, {added / 1e6:.0f} MB above {base}:")
     print(*(f"  {layer}" for layer in layers), sep="\n")

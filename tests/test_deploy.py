@@ -233,18 +233,43 @@ def test_every_variable_set_for_the_app_is_one_of_its_settings(
     assert "MLFLOW_TRACKING_URI" in set_for_the_app["configmap.yaml"]
 
 
-def test_the_api_serves_the_champion_through_the_tracking_server(
+def mounted_at(mounts: list[dict[str, Any]], path: str) -> tuple[str, str]:
+    """The volume and the rest of the path of the mount that holds a container path."""
+    [(volume, rest)] = [
+        (mount["name"], path.removeprefix(mount["mountPath"]))
+        for mount in mounts
+        if path.startswith(mount["mountPath"] + "/")
+    ]
+    return volume, rest
+
+
+def test_the_api_serves_the_champion_a_train_image_exported(
     combination: tuple[dict[str, Any], Path],
 ) -> None:
+    """The serve image has no MLflow: the train image exports the champion for it to load."""
     _, project = combination
     slug = pyproject(project)["project"]["name"]
-    champion = f"models:/{slug}@champion"
+    model_uri = prefixed(project, "MODEL_URI")
+    served = dockerfile_env(project, "serve")[model_uri]
     services = compose(project)["services"]
 
-    assert manifests(project)["ConfigMap"]["data"][prefixed(project, "MODEL_URI")] == champion
-    assert services["api"]["environment"][prefixed(project, "MODEL_URI")] == champion
-    tracking = {services[name]["environment"]["MLFLOW_TRACKING_URI"] for name in APP_SERVICES}
-    assert tracking == {"http://mlflow:5000"}
+    # Kubernetes: the init container exports what the ConfigMap names where the API looks.
+    assert manifests(project)["ConfigMap"]["data"][model_uri] == f"models:/{slug}@champion"
+    [export] = pod_spec(project)["initContainers"]
+    assert export["image"] == container(project)["image"] + "-train"
+    assert export["command"][:2] == [slug, "export"]
+    assert export["envFrom"] == container(project)["envFrom"]
+    api_env = {variable["name"]: variable["value"] for variable in container(project)["env"]}
+    assert api_env[model_uri] == served
+    exported = mounted_at(export["volumeMounts"], export["command"][2])
+    assert exported == mounted_at(container(project)["volumeMounts"], served)
+    # Compose: the train job exports into the volume the API mounts read-only.
+    assert f"{slug} export models/champion" in services["train"]["command"][2]
+    assert "models:/app/models" in services["train"]["volumes"]
+    assert "models:/app/models:ro" in services["api"]["volumes"]
+    assert served == "/app/models/champion"
+    assert model_uri not in services["api"].get("environment", {})
+    assert services["train"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
 
 
 def test_images_are_named_from_the_github_user_slug_and_version(bake: Any) -> None:
@@ -344,7 +369,7 @@ def test_compose_starts_each_service_once_the_one_before_is_done(
         "postgres": {},
         "mlflow": {"postgres": "service_healthy"},
         "train": {"mlflow": "service_healthy"},
-        "api": {"mlflow": "service_healthy", "train": "service_completed_successfully"},
+        "api": {"train": "service_completed_successfully"},
     }
     # A service waited on as healthy must have a healthcheck to become so.
     for name in ("postgres", "mlflow", "api"):
@@ -362,9 +387,8 @@ def test_compose_tracking_server_is_reachable_under_its_service_name(
 
     # MLflow rejects requests whose Host header it does not allow (403), health checks aside.
     allowed = option(command, "allowed-hosts").split(",")
-    for name in APP_SERVICES:
-        host = urlsplit(services[name]["environment"]["MLFLOW_TRACKING_URI"]).netloc
-        assert any(fnmatch.fnmatch(host, pattern) for pattern in allowed), (name, host)
+    host = urlsplit(services["train"]["environment"]["MLFLOW_TRACKING_URI"]).netloc
+    assert any(fnmatch.fnmatch(host, pattern) for pattern in allowed), host
     port = option(command, "port")
     assert urlsplit(http_url(services["mlflow"]["healthcheck"]["test"])).port == int(port)
     [published] = services["mlflow"]["ports"]
@@ -378,8 +402,9 @@ def test_compose_tracking_server_is_reachable_under_its_service_name(
     assert backend.username == interpolated(environment["POSTGRES_USER"])
     assert backend.password == interpolated(environment["POSTGRES_PASSWORD"])
     assert backend.path == "/" + interpolated(environment["POSTGRES_DB"])
-    # The training job runs the project's own command.
-    assert services["train"]["command"][0] in pyproject_data["project"]["scripts"]
+    # The training job runs the project's own commands (run, then export), in a shell line.
+    assert services["train"]["command"][:2] == ["sh", "-c"]
+    assert services["train"]["command"][2].split()[0] in pyproject_data["project"]["scripts"]
 
 
 def test_compose_volumes_are_writable_by_the_app_user(
@@ -397,7 +422,7 @@ def test_compose_volumes_are_writable_by_the_app_user(
             source, target = volume.split(":")[:2]
             assert source in data["volumes"], f"{name} mounts {source}, which is not declared"
             mounted.add(source)
-            if "build" not in service:
+            if "build" not in service or volume.endswith(":ro"):  # not written to here
                 continue
             stage = stages[service["build"]["target"]]
             chowned = " ".join(
@@ -455,7 +480,7 @@ def test_monitoring_gives_the_prediction_log_a_writable_folder(
 
     if not answers["include_monitoring"]:
         assert configured is None
-        assert log_dir not in api["environment"]
+        assert log_dir not in api.get("environment", {})
         return
     assert configured == api["environment"][log_dir]
     assert any(configured.startswith(path + "/") for path in mounts), configured

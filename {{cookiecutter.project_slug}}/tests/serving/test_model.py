@@ -2,6 +2,7 @@
 
 import contextlib
 import pickle
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -168,6 +169,15 @@ def test_no_model_is_reported_before_the_server_starts(settings: Settings, tmp_p
         check_model_source(settings)
     with pytest.raises(ConfigError, match="export"):
         check_model_source(settings.model_copy(update={"model_uri": str(tmp_path)}))
+
+
+def test_a_registry_uri_where_mlflow_is_not_installed_says_to_serve_an_export(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # `import mlflow` fails, as in the serve image
+
+    with pytest.raises(ConfigError, match="MLflow is not installed here: serve a folder"):
+        check_model_source(settings)
 
 
 def test_the_app_loads_the_model_at_start_up(

@@ -79,8 +79,14 @@ def _check_directory(path: Path) -> None:
 
 def _registered_version(settings: Settings, uri: str) -> Any:
     """The registered version (an MLflow ModelVersion) a registry URI resolves to now."""
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    try:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+    except ModuleNotFoundError:  # the serve image: only what serving an exported model needs
+        raise ConfigError(
+            f"{uri} is in a registry, and MLflow is not installed here: serve a folder written "
+            "by `export` (or install the train extra)"
+        ) from None
 
     from {{ cookiecutter.package_name }}.training import tracking
 
@@ -109,9 +115,9 @@ def registered_metadata(
     settings: Settings, contract: DataContract, uri: str
 ) -> tuple[ModelMetadata, str]:
     """What the registry knows about the version `uri` names, and that version's own URI."""
-    import mlflow
-
     found = _registered_version(settings, uri)
+    import mlflow  # installed: _registered_version checked
+
     name, version, run_id = found.name, str(found.version), found.run_id or ""
     metrics = mlflow.MlflowClient().get_run(run_id).data.metrics if run_id else {}
     metadata = ModelMetadata(
@@ -126,9 +132,10 @@ def registered_metadata(
 
 
 def _load_registered(settings: Settings, contract: DataContract) -> Model:
+    metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
+    # Imported once registered_metadata has found MLflow installed.
     from {{ cookiecutter.package_name }}.training import tracking
 
-    metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
     # The version, not the alias: a promotion while loading cannot mix two models.
     pipeline = tracking.load_model(pinned)
     return Model(pipeline, metadata.model_copy(update={"features": _features_of(pipeline)}))
