@@ -256,13 +256,13 @@ def test_the_api_serves_the_champion_a_train_image_exported(
     # Kubernetes: the init container exports what the ConfigMap names where the API looks.
     assert manifests(project)["ConfigMap"]["data"][model_uri] == f"models:/{slug}@champion"
     [export] = pod_spec(project)["initContainers"]
-    assert export["image"] == container(project)["image"] + "-train"
+    api = container(project)
+    assert export["image"] == api["image"] + "-train"
     assert export["command"][:2] == [slug, "export"]
-    assert export["envFrom"] == container(project)["envFrom"]
-    api_env = {variable["name"]: variable["value"] for variable in container(project)["env"]}
-    assert api_env[model_uri] == served
+    assert export["envFrom"] == api["envFrom"]
+    assert {variable["name"]: variable["value"] for variable in api["env"]}[model_uri] == served
     exported = mounted_at(export["volumeMounts"], export["command"][2])
-    assert exported == mounted_at(container(project)["volumeMounts"], served)
+    assert exported == mounted_at(api["volumeMounts"], served)
     # Compose: the train job exports into the volume the API mounts read-only.
     assert f"{slug} export models/champion" in services["train"]["command"][2]
     assert "models:/app/models" in services["train"]["volumes"]
