@@ -45,7 +45,8 @@ class Table:
 
 
 def multiclass_integer_labels(count: int = 700, seed: int = 1) -> Table:
-    """Three integer classes, sorted by class, spaces in names, missing values, an id."""
+    """Three integer classes, sorted by class, spaces, brackets and a non-ASCII letter in names,
+    missing values, an id."""
     rng = random.Random(seed)
     drawn = []
     for number in range(count):
@@ -66,7 +67,7 @@ def multiclass_integer_labels(count: int = 700, seed: int = 1) -> Table:
         for score, number, width, colour, size in drawn
     ]
     rows.sort(key=lambda row: row[-1])  # sorted by class: the first rows hold only class 1
-    columns = ["record id", "leaf width", "leaf colour", "plot size m2", "grade"]
+    columns = ["record id", "leaf width", "leaf colour", "plot size (m²)", "grade"]
     return Table("multiclass", "classification", columns, rows, "grade", "record id")
 
 

@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     open_log,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.tracking import metric_name
 
 #: Slow (`make test-all` and CI only): most tests promote a champion first.
 pytestmark = pytest.mark.slow
@@ -134,7 +135,7 @@ def test_a_shifted_feature_is_reported_and_only_that_one(
 
     assert result.report.drifted_features == [name]
     assert mlflow.get_run(result.run_id).data.tags["drifted_features"] == name
-    assert f"psi.{name}" in mlflow.get_run(result.run_id).data.metrics
+    assert metric_name("psi", name) in mlflow.get_run(result.run_id).data.metrics
 
 
 def test_a_new_dominant_category_is_reported(

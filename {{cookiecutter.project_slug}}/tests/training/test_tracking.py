@@ -9,6 +9,7 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.tracking import (
     configure,
     logger,
+    metric_name,
     process_tags,
 )
 
@@ -49,3 +50,15 @@ def test_runs_of_dead_processes_on_this_host_are_marked_killed_and_no_others(
     caplog.clear()
     configure(settings, settings.model_name)  # nothing more to mark: nothing said
     assert not [r for r in caplog.records if r.name == logger.name]
+
+
+def test_a_metric_named_after_any_column_is_one_mlflow_accepts(settings: Settings) -> None:
+    columns = ["Parcel Weight (kg)", "rate %", "km/h", "a//b", "..", "naïve: yes?"]
+    names = [metric_name("psi", column) for column in columns]
+
+    configure(settings, experiment=settings.model_name)
+    with mlflow.start_run() as run:
+        mlflow.log_metrics(dict.fromkeys(names, 0.5))
+
+    assert set(mlflow.get_run(run.info.run_id).data.metrics) == set(names)
+    assert metric_name("psi", "Parcel Weight (kg)") == "psi.Parcel Weight _kg_"

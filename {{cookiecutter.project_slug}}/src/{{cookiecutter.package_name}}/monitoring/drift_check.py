@@ -83,8 +83,11 @@ def check_drift(
     with mlflow.start_run(run_name="drift", tags=tags) as run:
         mlflow.log_metrics(
             {"rows": found.current_rows, "drifted_features": len(found.drifted_features)}
-            | {f"psi.{feature.name}": feature.psi for feature in found.tested}
-            | {f"p_value.{feature.name}": feature.p_value for feature in found.tested}
+            | {tracking.metric_name("psi", feature.name): feature.psi for feature in found.tested}
+            | {
+                tracking.metric_name("p_value", feature.name): feature.p_value
+                for feature in found.tested
+            }
         )
         mlflow.log_artifact(str(json_path))
         mlflow.log_artifact(str(html_path))

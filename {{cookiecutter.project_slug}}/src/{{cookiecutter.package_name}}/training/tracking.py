@@ -7,6 +7,7 @@ tracking server is one setting (`MLFLOW_TRACKING_URI`), and tests point it at a 
 import hashlib
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,6 +43,13 @@ HTTP_TIMEOUT_SECONDS = 30
 #: them is exact and takes milliseconds; MLflow's inference takes seconds and picks up
 #: whatever else happens to be installed.
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "skops", "mlflow")
+#: What MLflow refuses in a metric name on some system (its rule, Windows' stricter one).
+NOT_IN_A_METRIC_NAME = re.compile(r"[^\w.\- ]")
+
+
+def metric_name(prefix: str, column: str) -> str:
+    """`prefix.column` as MLflow accepts it: a column's `(`, `%`, `/`... become `_`."""
+    return f"{prefix}.{NOT_IN_A_METRIC_NAME.sub('_', column)}"
 
 
 def connect(settings: Settings) -> None:
