@@ -24,20 +24,13 @@ Category = str | int | float | bool
 TASK = "{{ cookiecutter.task }}"
 #: How text spells true and false, wherever a boolean column is read.
 BOOLEAN_WORDS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
-# The longest text value a contract accepts by default, in characters (`max_string_length`).
-MAX_STRING_LENGTH = 1000
 
 
 def plain(value: object) -> Any:
-    """`value` as JSON holds it: NumPy scalars as Python's, dates as ISO text, missing as None.
-
-    The one conversion for every value that leaves pandas: API answers, logs and messages.
-    """
+    """`value` as JSON holds it, for answers, logs and messages: missing is None, dates ISO text."""
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
+    if value is pd.NA or value is pd.NaT or (isinstance(value, float) and not math.isfinite(value)):
         return None
     return value.isoformat() if isinstance(value, date) else value
 
@@ -95,7 +88,7 @@ class DataContract(BaseModel):
     features: tuple[Column, ...] = Field(min_length=1)
     # The longest text value (a category, an ID) accepted, in characters, unless a column sets
     # its own max_length: a longer one is refused by validation and by the API.
-    max_string_length: int = Field(default=MAX_STRING_LENGTH, ge=1)
+    max_string_length: int = Field(default=1000, ge=1)
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> Self:
@@ -137,20 +130,32 @@ class DataContract(BaseModel):
         return self.target.positive if self.target.positive is not None else self.classes[-1]
 
 
-def booleans(values: pd.Series) -> pd.Series:
-    """Booleans from booleans, or from text as BOOLEAN_WORDS spells it; anything else is missing."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.astype("boolean")
-    words = values.astype("string").str.strip().str.lower()
-    return words.map(BOOLEAN_WORDS, na_action="ignore").astype("boolean")
+def to_type(values: pd.Series, column_type: ColumnType) -> pd.Series:
+    """`values` as the contract's type: what cannot be converted becomes missing.
+
+    Validation and the model's input step both read raw values through here, so training data
+    and a request spell true, a date or a category the same way.
+    """
+    if column_type == "numeric":
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    if column_type == "datetime":
+        return pd.to_datetime(values, errors="coerce", format="ISO8601")
+    if column_type == "boolean":
+        if pd.api.types.is_bool_dtype(values):
+            return values.astype("boolean")
+        words = values.astype("string").str.strip().str.lower()
+        return words.map(BOOLEAN_WORDS, na_action="ignore").astype("boolean")
+    # Categories compare as text; whole numbers read as floats (1.0) compare as 1.
+    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")
+    return values.astype("string")
 
 
 def check_task(contract: DataContract, task: str) -> None:
     """Refuse a target the task cannot learn, in one line that says what to change.
 
     Raises:
-        ConfigError: a classification target that is not categorical with two or more listed
-            classes, or a regression target that is not numeric.
+        ConfigError: the target does not fit the task.
     """
     target = contract.target
     if task == "classification" and (target.type != "categorical" or len(contract.classes) < 2):
@@ -166,10 +171,7 @@ def check_task(contract: DataContract, task: str) -> None:
 
 
 def load_contract(path: Path) -> DataContract:
-    """Read and validate a data contract.
-
-    Args:
-        path: the YAML file, usually `configs/contract.yaml`.
+    """Read and validate a data contract, usually `configs/contract.yaml`.
 
     Raises:
         ConfigError: the file is missing, is not YAML, or breaks the contract's schema.

@@ -10,17 +10,13 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from {{ cookiecutter.package_name }}.data.contract import (
-    ColumnType,
-    DataContract,
-    booleans,
-)
+from {{ cookiecutter.package_name }}.data.contract import ColumnType, DataContract, to_type
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 FeatureFunction = Callable[[pd.DataFrame], pd.Series]
@@ -95,8 +91,8 @@ class StatelessTransformer(BaseEstimator, TransformerMixin):  # type: ignore[mis
 class ModelInput(StatelessTransformer):
     """Turn whatever arrives (a validated frame, API records, a CSV) into the trained dtypes.
 
-    Numbers and booleans become floats, categories become text with NaN for missing, dates
-    become datetimes; unknown columns are dropped.
+    Each column is read as validation reads it (`to_type`); then booleans become floats and
+    categories plain objects with NaN for missing, which scikit-learn's imputers expect.
     """
 
     def __init__(self, types: dict[str, ColumnType]) -> None:
@@ -104,19 +100,15 @@ class ModelInput(StatelessTransformer):
         self.types = types
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Convert every contract column to its model dtype."""
+        """Convert every contract column to its model dtype; drop the others."""
         converted: dict[str, pd.Series] = {}
         for name, column_type in self.types.items():
-            values = frame[name]
-            if column_type == "numeric":
-                converted[name] = pd.to_numeric(values, errors="coerce").astype("float64")
-            elif column_type == "boolean":
-                converted[name] = booleans(values).astype("float64")
-            elif column_type == "datetime":
-                converted[name] = pd.to_datetime(values, errors="coerce", format="ISO8601")
-            else:
-                text = values.astype("string")
-                converted[name] = text.astype("object").where(text.notna(), np.nan)
+            values = to_type(frame[name], column_type)
+            if column_type == "boolean":
+                values = values.astype("float64")
+            elif column_type == "categorical":
+                values = values.astype("object").where(values.notna(), np.nan)
+            converted[name] = values
         return pd.DataFrame(converted, index=frame.index)
 
 
@@ -166,8 +158,7 @@ def custom_features(contract: DataContract, names: Sequence[str]) -> list[Custom
     """The custom features named in the config, checked against CUSTOM_FEATURES and the contract.
 
     Raises:
-        ConfigError: a name is not in CUSTOM_FEATURES, or a feature reads a column the
-            contract lacks.
+        ConfigError: a name is unknown, or a feature reads a column the contract lacks.
     """
     known = {feature.name: feature for feature in CUSTOM_FEATURES}
     unknown = [name for name in names if name not in known]
@@ -188,58 +179,39 @@ def custom_features(contract: DataContract, names: Sequence[str]) -> list[Custom
     return [known[name] for name in names]
 
 
-def build_preprocessor(
-    contract: DataContract, custom_names: Sequence[str] = ()
-) -> ColumnTransformer:
-    """Impute and scale numbers, impute and one-hot encode categories, split dates into scaled parts."""
-    custom = {feature.name: feature.type for feature in custom_features(contract, custom_names)}
+def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str] = ()) -> Pipeline:
+    """The whole model: input types, custom features (`features.custom`), preprocessing, estimator.
 
-    def columns_of(column_type: ColumnType) -> list[str]:
-        return contract.features_of_type(column_type) + [
-            n for n, t in custom.items() if t == column_type
-        ]
+    Numbers are imputed and scaled, categories imputed and one-hot encoded, dates split into
+    scaled parts.
 
+    Raises:
+        ConfigError: a custom feature is unknown or reads a column the contract lacks.
+    """
+    types = {feature.name: feature.type for feature in contract.features}
+    types |= {feature.name: feature.type for feature in custom_features(contract, custom)}
     numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
-    boolean = SimpleImputer(strategy="most_frequent")
     categorical = Pipeline(
         [
             ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
             ("encode", OneHotEncoder(handle_unknown="ignore", min_frequency=5)),
         ]
     )
-    dates = Pipeline(
-        [
-            ("parts", DateParts()),
-            ("impute", SimpleImputer(strategy="median")),
-            ("scale", StandardScaler()),
-        ]
-    )
     parts = [
-        ("numeric", numeric, columns_of("numeric")),
-        ("boolean", boolean, columns_of("boolean")),
-        ("categorical", categorical, columns_of("categorical")),
-        ("datetime", dates, columns_of("datetime")),
+        ("numeric", numeric),
+        ("boolean", SimpleImputer(strategy="most_frequent")),
+        ("categorical", categorical),
+        ("datetime", Pipeline([("parts", DateParts()), *clone(numeric).steps])),
     ]
-    return ColumnTransformer([part for part in parts if part[2]], remainder="drop")
-
-
-def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str] = ()) -> Pipeline:
-    """The whole model: input types, custom features, preprocessing, then the estimator.
-
-    Args:
-        contract: the columns the model reads, and their types.
-        estimator: the untrained model.
-        custom: the custom features to add (`features.custom` in the config).
-
-    Raises:
-        ConfigError: a custom feature is unknown or reads a column the contract lacks.
-    """
-    types = {feature.name: feature.type for feature in contract.features}
+    columns = {kind: [name for name, t in types.items() if t == kind] for kind, _ in parts}
+    preprocess = ColumnTransformer(
+        [(kind, step, columns[kind]) for kind, step in parts if columns[kind]], remainder="drop"
+    )
     return Pipeline(
         [
-            ("input", ModelInput(types)),
+            ("input", ModelInput({f.name: f.type for f in contract.features})),
             ("derive", DerivedFeatures(tuple(custom))),
-            ("preprocess", build_preprocessor(contract, custom)),
+            ("preprocess", preprocess),
             ("model", estimator),
         ]
     )

@@ -32,19 +32,9 @@ def infer_contract(
 ) -> DataContract:
     """Write a first contract from a data set, for a person to review and tighten.
 
-    Numeric columns get `min: 0` where no value is negative (no other bounds: the data seen so
-    far is not the range of all data to come); low-cardinality text columns list their
-    categories; text that parses as dates becomes a datetime column. The target follows the
-    task: a classification target is categorical with its labels listed (integers stay
-    integers), and a two-class one names its positive class; a regression target is numeric.
-
-    Args:
-        frame: the data set, as read from its file.
-        name: what to call the data set.
-        target: the column to predict.
-        task: `classification` or `regression`.
-        id_column: the column that identifies a row, if the data has one.
-        positive: a two-class target's positive class; chosen by `positive_label` when None.
+    No bounds but `min: 0` where nothing is negative: the data seen so far is not the range of
+    all data to come. A classification target lists its labels (integers stay integers) and,
+    with two, names its positive class: `positive`, else a "yes"-like label, else the rarer.
 
     Raises:
         ConfigError: a column is missing, the id is not unique, or the target does not fit
@@ -56,9 +46,9 @@ def infer_contract(
                 f"{role} {column!r} is not a column: choose one of {', '.join(map(str, frame.columns))}"
             )
     if id_column is not None:
-        check_unique(frame[id_column])
+        _check_unique(frame[id_column])
     columns = [
-        infer_target(frame[column], task, positive)
+        _infer_target(frame[column], task, positive)
         if column == target
         else infer_column(str(column), frame[column])
         for column in frame.columns
@@ -74,12 +64,8 @@ def infer_contract(
         raise ConfigError(describe(error, source="inferred contract")) from None
 
 
-def check_unique(ids: pd.Series) -> None:
-    """Refuse an id column that is empty somewhere or repeats a value.
-
-    Raises:
-        ConfigError: the column does not identify each row.
-    """
+def _check_unique(ids: pd.Series) -> None:
+    """Refuse an id column that is empty somewhere or repeats a value."""
     repeated = ids[ids.duplicated(keep=False) & ids.notna()]
     empty = int(ids.isna().sum())
     if len(repeated) or empty:
@@ -90,12 +76,8 @@ def check_unique(ids: pd.Series) -> None:
         )
 
 
-def infer_target(values: pd.Series, task: str, positive: str | None = None) -> Column:
-    """The target's contract: its labels for classification, a number for regression.
-
-    Raises:
-        ConfigError: the target is empty somewhere, or does not fit the task.
-    """
+def _infer_target(values: pd.Series, task: str, positive: str | None) -> Column:
+    """The target's contract: its labels for classification, a number for regression."""
     name = str(values.name)
     if values.isna().any():
         raise ConfigError(
@@ -117,7 +99,7 @@ def infer_target(values: pd.Series, task: str, positive: str | None = None) -> C
         )
     chosen = None
     if len(labels) == 2:
-        chosen = positive_label(values.map(_label), labels, positive)
+        chosen = _positive_label(values.map(_label), labels, positive)
     elif positive is not None:
         raise ConfigError("--positive applies to a target with two classes only")
     return Column(name=name, type="categorical", categories=tuple(labels), positive=chosen)
@@ -127,12 +109,8 @@ def infer_target(values: pd.Series, task: str, positive: str | None = None) -> C
 POSITIVE_WORDS = frozenset({"1", "true", "yes", "y", "positive", "pos"})
 
 
-def positive_label(values: pd.Series, labels: list[Category], wanted: str | None) -> Category:
-    """A two-class target's positive class: the one asked for, a "yes"-like label, or the rarer.
-
-    Raises:
-        ConfigError: `wanted` is not one of the labels.
-    """
+def _positive_label(values: pd.Series, labels: list[Category], wanted: str | None) -> Category:
+    """A two-class target's positive class: the one asked for, a "yes"-like label, or the rarer."""
     if wanted is not None:
         match = [label for label in labels if str(label) == wanted]
         if not match:
@@ -172,16 +150,9 @@ def infer_column(name: str, values: pd.Series) -> Column:
     if pd.api.types.is_numeric_dtype(present):
         minimum = 0.0 if len(present) and float(present.min()) >= 0 else None
         return Column(name=name, type="numeric", min=minimum, nullable=nullable)
-    if pd.api.types.is_datetime64_any_dtype(present) or _looks_like_dates(present):
+    dates = pd.to_datetime(present.astype(str), errors="coerce", format="ISO8601")
+    if pd.api.types.is_datetime64_any_dtype(present) or dates.notna().mean() >= DATE_SHARE:
         return Column(name=name, type="datetime", nullable=nullable)
     distinct = sorted(present.astype(str).unique())
     categories = tuple(distinct) if len(distinct) <= MAX_INFERRED_CATEGORIES else None
     return Column(name=name, type="categorical", categories=categories, nullable=nullable)
-
-
-def _looks_like_dates(values: pd.Series) -> bool:
-    """Whether nearly every value of a text column parses as an ISO-like date."""
-    if not len(values):
-        return False
-    parsed = pd.to_datetime(values.astype(str), errors="coerce", format="ISO8601")
-    return bool(parsed.notna().mean() >= DATE_SHARE)

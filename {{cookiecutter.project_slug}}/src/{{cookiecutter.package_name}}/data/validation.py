@@ -5,23 +5,19 @@ offending rows, so a person can fix the data (or the contract) without reading a
 """
 
 import reprlib
-from collections.abc import Callable
 
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from {{ cookiecutter.package_name }}.data.contract import (
-    Column,
-    DataContract,
-    booleans,
-    plain,
-)
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, plain, to_type
 from {{ cookiecutter.package_name }}.errors import DataValidationError
 
 # A value quoted in a message is cut to 80 characters: a 50 MB cell is not echoed whole.
 SHORT = reprlib.Repr()
 SHORT.maxstring = SHORT.maxlong = SHORT.maxother = 80
+# What the values of each type are called in a message.
+KINDS = {"numeric": "numbers", "boolean": "true/false", "datetime": "dates", "categorical": "text"}
 
 
 def validate(
@@ -38,36 +34,37 @@ def validate(
     Raises:
         DataValidationError: one or more problems, each one line.
     """
-    problems: list[str] = []
     if frame.empty:
         raise DataValidationError(["the data has no rows"])
-
     expected = [*id_columns(contract), *(c.name for c in contract.columns)]
     optional = set() if require_target else {contract.target.name}
-    for name in expected:
-        if name not in frame.columns and name not in optional:
-            problems.append(f"column {name!r}: missing (the contract expects it)")
-    for name in frame.columns:
-        if name not in expected:
-            problems.append(
-                f"column {shown(name)}: not in the contract (add it to the contract or drop it from the data)"
-            )
-
+    problems = [
+        f"column {name!r}: missing (the contract expects it)"
+        for name in expected
+        if name not in frame.columns and name not in optional
+    ]
+    problems += [
+        f"column {_shown(name)}: not in the contract (add it to the contract or drop it from the data)"
+        for name in frame.columns
+        if name not in expected
+    ]
     typed = pd.DataFrame(index=frame.index)
-    unconvertible: dict[str, pd.Index] = {}
     for name in id_columns(contract):
         if name in frame.columns:
             typed[name] = frame[name].astype("string")
     for column in contract.columns:
         if column.name in frame.columns:
             typed[column.name], problem = coerce(frame[column.name], column)
-            if problem:
-                problems.append(problem)
-                unconvertible[column.name] = typed.index[
-                    typed[column.name].isna() & frame[column.name].notna()
-                ]
-
-    problems += check(typed, contract, already_reported=unconvertible)
+            problems += [problem] if problem else []
+    # Counted in the raw data: a value that could not be converted is reported once, above,
+    # not again as empty.
+    for name in typed.columns:
+        empty = int(frame[name].isna().sum())
+        if empty and (name == contract.id_column or not _spec(contract, name).nullable):
+            problems.append(
+                f"column {name!r}: {_rows(empty)} with no value, but the contract says nullable: false"
+            )
+    problems += _check(typed, contract)
     if problems:
         raise DataValidationError(problems)
     return typed
@@ -80,48 +77,33 @@ def id_columns(contract: DataContract) -> list[str]:
 
 def coerce(values: pd.Series, column: Column) -> tuple[pd.Series, str | None]:
     """Give a column its contract type; values that cannot be converted become one problem line."""
-    # Each type: how raw values become it, and what its values are called in a message.
-    converters: dict[str, tuple[Callable[[pd.Series], pd.Series], str]] = {
-        "numeric": (lambda s: pd.to_numeric(s, errors="coerce").astype("float64"), "numbers"),
-        "boolean": (booleans, "true/false"),
-        "datetime": (lambda s: pd.to_datetime(s, errors="coerce", format="ISO8601"), "dates"),
-        "categorical": (_to_category_text, "text"),
-    }
-    convert, kind = converters[column.type]
-    converted = convert(values)
+    converted = to_type(values, column.type)
     failed = converted.isna() & values.notna()
     if not failed.any():
         return converted, None
-    example = shown(values[failed].iloc[0])
     return converted, (
-        f"column {column.name!r}: {count_rows(int(failed.sum()))} that are not {kind} "
-        f"(e.g. {example})"
+        f"column {column.name!r}: {_rows(int(failed.sum()))} that are not {KINDS[column.type]} "
+        f"(e.g. {_shown(values[failed].iloc[0])})"
     )
 
 
-def shown(value: object) -> str:
-    """A value as a message quotes it: at most 80 characters, the middle of a longer one cut.
-
-    A NumPy scalar shows the Python value it holds: `73.0`, not `np.float64(73.0)`.
-    """
+def _shown(value: object) -> str:
+    """A value as a message quotes it: at most 80 characters, and `73.0`, not `np.float64(73.0)`."""
     return SHORT.repr(plain(value))
 
 
-def _to_category_text(values: pd.Series) -> pd.Series:
-    """Categories compare as text; whole numbers read as floats (1.0) compare as 1."""
-    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
-        values = values.astype("Int64")
-    return values.astype("string")
+def _spec(contract: DataContract, name: str) -> Column:
+    """The contract's column of that name (the target or a feature)."""
+    return next(column for column in contract.columns if column.name == name)
 
 
-def schema_for(contract: DataContract, columns: list[str]) -> pa.DataFrameSchema:
-    """The pandera schema for the typed columns present, generated from the contract."""
-    schema_columns: dict[str, pa.Column] = {
+def _check(typed: pd.DataFrame, contract: DataContract) -> list[str]:
+    """Run the contract's checks, as a pandera schema, on typed data: one line per failure."""
+    schema = {
         name: pa.Column(
             checks=[pa.Check.str_length(max_value=contract.max_string_length)],
-            nullable=False,
             unique=True,
-            required=False,
+            nullable=True,
         )
         for name in id_columns(contract)
     }
@@ -137,75 +119,45 @@ def schema_for(contract: DataContract, columns: list[str]) -> pa.DataFrameSchema
             checks.append(pa.Check.str_length(max_value=contract.max_length_of(column)))
         if column is contract.target:
             checks.append(
-                pa.Check(
-                    lambda s: s.nunique(dropna=True) > 1, element_wise=False, name="not_constant"
-                )
+                pa.Check(lambda s: s.nunique() > 1, element_wise=False, name="not_constant")
             )
-        schema_columns[column.name] = pa.Column(
-            checks=checks, nullable=column.nullable, required=False
-        )
-    return pa.DataFrameSchema(
-        {name: schema_columns[name] for name in columns if name in schema_columns}
-    )
-
-
-def check(
-    typed: pd.DataFrame, contract: DataContract, already_reported: dict[str, pd.Index] | None = None
-) -> list[str]:
-    """Run the contract's checks on typed data; return one line per column and problem.
-
-    Values that could not be converted to their type are empty after conversion; they are
-    reported once, as unconvertible, not again as empty (`already_reported`).
-    """
+        schema[column.name] = pa.Column(checks=checks, nullable=True)
+    # Emptiness is counted by `validate`, in the raw data: here every column may be empty.
+    present = {name: column for name, column in schema.items() if name in typed.columns}
     try:
-        schema_for(contract, list(typed.columns)).validate(typed, lazy=True)
+        pa.DataFrameSchema(present).validate(typed, lazy=True)
     except SchemaErrors as errors:
-        cases = errors.failure_cases
-        for column, rows in (already_reported or {}).items():
-            repeated = (
-                (cases["column"] == column)
-                & (cases["check"] == "not_nullable")
-                & cases["index"].isin(rows)
-            )
-            cases = cases[~repeated]
+        groups = errors.failure_cases.groupby(["column", "check"], sort=False)
         return [
-            describe_failure(
-                str(column), str(check_name), group["failure_case"], contract, len(typed)
-            )
-            for (column, check_name), group in cases.groupby(["column", "check"], sort=False)
+            _describe(str(name), str(check), cases["failure_case"], contract, len(typed))
+            for (name, check), cases in groups
         ]
     return []
 
 
-def describe_failure(
-    column: str, check_name: str, failures: pd.Series, contract: DataContract, rows: int
-) -> str:
+def _describe(name: str, check: str, failures: pd.Series, contract: DataContract, rows: int) -> str:
     """One line for one failed check on one column."""
-    count = len(failures)
     present = failures.dropna()
-    example = f" (e.g. {shown(present.iloc[0])})" if len(present) else ""
-    spec = next((c for c in contract.columns if c.name == column), None)
-    if check_name == "not_nullable":
-        return f"column {column!r}: {count_rows(count)} with no value, but the contract says nullable: false"
-    if check_name == "field_uniqueness":
-        return (
-            f"column {column!r}: {count_rows(count)} that share their ID with another row{example}"
-        )
-    if check_name.startswith("greater_than_or_equal_to") and spec is not None:
-        return f"column {column!r}: {count_rows(count)} below the minimum {spec.min:g}{example}"
-    if check_name.startswith("less_than_or_equal_to") and spec is not None:
-        return f"column {column!r}: {count_rows(count)} above the maximum {spec.max:g}{example}"
-    if check_name.startswith("isin") and spec is not None and spec.categories is not None:
-        allowed = ", ".join(map(str, spec.categories))
-        return f"column {column!r}: {count_rows(count)} with unknown categories{example}; allowed: {allowed}"
-    if check_name.startswith("str_length"):
-        limit = contract.max_length_of(spec) if spec is not None else contract.max_string_length
-        return f"column {column!r}: {count_rows(count)} longer than {limit:,} characters"
-    if check_name == "not_constant":
-        return f"column {column!r}: all {count_rows(rows)} hold the same value or none: nothing to learn"
-    return f"column {column!r}: {count_rows(count)} that fail {check_name}{example}"
+    example = f" (e.g. {_shown(present.iloc[0])})" if len(present) else ""
+    count = _rows(len(failures))
+    if check == "field_uniqueness":
+        return f"column {name!r}: {count} that share their ID with another row{example}"
+    if check.startswith("str_length"):
+        limit = contract.max_string_length
+        if name != contract.id_column:
+            limit = contract.max_length_of(_spec(contract, name))
+        return f"column {name!r}: {count} longer than {limit:,} characters"
+    if check == "not_constant":
+        return f"column {name!r}: all {_rows(rows)} hold the same value or none: nothing to learn"
+    spec = _spec(contract, name)
+    if check.startswith("greater_than_or_equal_to"):
+        return f"column {name!r}: {count} below the minimum {spec.min:g}{example}"
+    if check.startswith("less_than_or_equal_to"):
+        return f"column {name!r}: {count} above the maximum {spec.max:g}{example}"
+    allowed = ", ".join(map(str, spec.categories or ()))
+    return f"column {name!r}: {count} with unknown categories{example}; allowed: {allowed}"
 
 
-def count_rows(count: int) -> str:
+def _rows(count: int) -> str:
     """`1 row`, `2 rows`, `1,024 rows`."""
     return f"{count:,} row{'' if count == 1 else 's'}"
