@@ -69,6 +69,7 @@ SOURCE_MODULES = (
     "data/__init__.py",
     "data/adopt.py",
     "data/contract.py",
+    "data/data_readme.md.j2",
     "data/datasets.py",
     "data/features.py",
     "data/ingest.py",

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig, load_config, parse_config
-from {{ cookiecutter.package_name }}.data.contract import TASK, DataContract, dump_contract
+from {{ cookiecutter.package_name }}.data.contract import DataContract, dump_contract
 from {{ cookiecutter.package_name }}.data.datasets import {% if cookiecutter.data_source == "sql" %}read_sql, {% endif %}read_table, write_whole
 from {{ cookiecutter.package_name }}.data.profile import infer_contract, name_for
 from {{ cookiecutter.package_name }}.data.splits import check_splittable
@@ -33,6 +34,19 @@ from {{ cookiecutter.package_name }}.errors import {% if cookiecutter.data_sourc
 
 RAW_DIR = Path("data/raw")
 DATA_README = Path("data/README.md")
+#: The comment under a written contract's origin.
+REVIEW = (
+    "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
+    "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
+)
+#: `data/README.md`, a Jinja2 template beside this module: edit it to change what is written.
+README_TEMPLATE = jinja2.Template(
+    (Path(__file__).parent / "data_readme.md.j2").read_text(encoding="utf-8"),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 @dataclass(frozen=True)
@@ -89,14 +103,8 @@ def adopt(
     frame = read_table(literal)
     name = source
 {%- endif %}
-    contract = infer_contract(
-        frame,
-        name=name_for(name),
-        target=target,
-        task=TASK,
-        id_column=id_column,
-        positive=positive,
-    )
+    data = next(iter(location.values()))
+    contract = infer_contract(frame, name_for(name), target, id_column=id_column, positive=positive)
     check_splittable(validate(frame, contract), contract, config.split)
     settings_text, notes = _updated_config(config_file, config, contract, location)
     # Everything is checked: now write, data first, each file replaced whole.
@@ -104,10 +112,12 @@ def adopt(
     if copy_from is not None:
         _copy_new(copy_from, RAW_DIR / copy_from.name)
 {%- endif %}
-    header = review_header(f"Written by `data adopt` from {source} on {datetime.now(UTC):%Y-%m-%d}")
+    today = f"{datetime.now(UTC):%Y-%m-%d}"
+    header = f"Written by `data adopt` from {source} on {today}.\n{REVIEW}"
     _replace(config.data.contract, dump_contract(contract, header))
     _replace(config_file, settings_text)
-    _replace(DATA_README, describe_data(frame, contract, next(iter(location.values()))))
+    readme = README_TEMPLATE.render(frame=frame, contract=contract, location=data, today=today)
+    _replace(DATA_README, readme)
     if contract.id_column is None:
         notes.append(
             "no id column: rows are identified by their position (predict writes a `row` "
@@ -123,7 +133,7 @@ def adopt(
             f"positive class: {contract.positive_class!r} (precision, recall and the decision "
             "threshold are about it); pass --positive LABEL to choose the other"
         )
-    return Adopted(contract, len(frame), next(iter(location.values())), notes)
+    return Adopted(contract, len(frame), data, notes)
 
 
 def write_contract(
@@ -145,27 +155,12 @@ def write_contract(
         raise FileExistsError(f"{output} exists: pass --force to replace it, or --output elsewhere")
     frame = read_table(source)
     contract = infer_contract(
-        frame,
-        name=name_for(source),
-        target=target,
-        task=TASK,
-        id_column=id_column,
-        positive=positive,
+        frame, name_for(source), target, id_column=id_column, positive=positive
     )
-    _replace(
-        output,
-        dump_contract(contract, review_header(f"Inferred by `schema infer` from {mask(source)}")),
-    )
+    header = f"Inferred by `schema infer` from {mask(source)}.\n{REVIEW}"
+    _replace(output, dump_contract(contract, header))
     return contract
 
-
-def review_header(origin: str) -> str:
-    """The comment above a written contract: where it came from, and what to review."""
-    return (
-        f"{origin}.\n"
-        "Review it: tighten min/max, check the categories, add descriptions, mark nullable\n"
-        "columns. Validation, features{% if cookiecutter.include_monitoring %}, the API schema and drift checks{% else %} and the API schema{% endif %} all follow it."
-    )
 {%- if cookiecutter.data_source == "csv" %}
 
 
@@ -178,21 +173,12 @@ def _raw_location(source: str) -> tuple[Path | None, str, dict[str, str]]:
     path = Path(source)
     if "://" in source or not path.is_file():
         return None, source, {"path": source}
-    literal = glob.escape(source)
-    destination = glob.escape((RAW_DIR / path.name).as_posix())
-    if path.resolve().parent == RAW_DIR.resolve():
-        return None, literal, {"path": destination}
-    return path, literal, {"path": destination}
+    copy = None if path.resolve().parent == RAW_DIR.resolve() else path
+    return copy, glob.escape(source), {"path": glob.escape((RAW_DIR / path.name).as_posix())}
 
 
 def _copy_new(source: Path, destination: Path) -> None:
-    """Copy a file into place, refusing to overwrite one that is already there.
-
-    A destination that already holds the same bytes is kept as it is.
-
-    Raises:
-        ConfigError: the destination exists, with other content.
-    """
+    """Copy a file into place, but never over another file (the same bytes are kept as they are)."""
     if destination.exists():
         if filecmp.cmp(source, destination, shallow=False):
             return  # the same data, adopted again (say, with another --positive)
@@ -271,52 +257,3 @@ def _id_like(frame: pd.DataFrame, contract: DataContract) -> list[str]:
 def _replace(path: Path, text: str) -> None:
     """Write a text file whole (see `datasets.write_whole`)."""
     write_whole(path, lambda temporary: temporary.write_text(text, encoding="utf-8"))
-
-
-def describe_data(frame: pd.DataFrame, contract: DataContract, location: str) -> str:
-    """`data/README.md` for the configured data: where it is, its size, target and columns."""
-    target = frame[contract.target.name]
-    if contract.target.type == "numeric":
-        balance = f"a number from {target.min():,.4g} to {target.max():,.4g} (median {target.median():,.4g})"
-    else:
-        shares = target.value_counts(normalize=True)
-        balance = ", ".join(f"`{label}` {100 * share:.1f}%" for label, share in shares.items())
-        if contract.positive_class is not None:
-            balance += f"; the positive class is `{contract.positive_class}`"
-    identity = (
-        f"`{contract.id_column}` identifies each row (not a feature)."
-        if contract.id_column
-        else "The table has no id column: rows are identified by their position."
-    )
-    lines = [
-        "# Data",
-        "",
-        f"The project trains on `{location}`: {len(frame):,} rows and {frame.shape[1]} columns,",
-        f"adopted with `data adopt` on {datetime.now(UTC):%Y-%m-%d}. Describe here where the data",
-        "comes from, who collected it and under which licence it may be used.",
-        "",
-        f"The target is `{contract.target.name}`: {balance}. {identity}",
-        "",
-        "## Columns",
-        "",
-        "| column | type | missing | range or categories | description |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for column in contract.columns:
-        values = frame[column.name]
-        if column.categories is not None:
-            allowed = ", ".join(f"`{category}`" for category in column.categories)
-        elif column.type == "numeric" and values.notna().any():
-            allowed = f"{values.min():,.4g} to {values.max():,.4g}"
-        else:
-            allowed = ""
-        missing = f"{100 * values.isna().mean():.1f}%"
-        cells = [f"`{column.name}`", column.type, missing, allowed, column.description]
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
-    lines += [
-        "",
-        "The contract, `configs/contract.yaml`, is what every stage checks: edit its descriptions,",
-        "bounds and categories there, not here.",
-        "",
-    ]
-    return "\n".join(lines)

@@ -78,7 +78,12 @@ def read_table(location: str) -> pd.DataFrame:
             empty, or it is not CSV or Parquet.
     """
     if location.startswith(("http://", "https://")):
-        return _read_bytes(_download(location), location)
+        try:
+            with urllib.request.urlopen(location, timeout=URL_TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only, checked above
+                content = response.read()
+        except (urllib.error.URLError, TimeoutError) as error:
+            raise DataSourceError(f"{location}: could not download ({error})") from None
+        return _read_bytes(content, location)
     paths = sorted(glob.glob(location)) if glob.has_magic(location) else [location]
     if not paths:
         raise DataSourceError(f"{location}: no file matches")
@@ -95,14 +100,6 @@ def read_table(location: str) -> pd.DataFrame:
         except OSError as error:
             raise DataSourceError(f"{path}: cannot be read ({error.strerror})") from None
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-
-def _download(url: str) -> bytes:
-    try:
-        with urllib.request.urlopen(url, timeout=URL_TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) only, checked above
-            return bytes(response.read())
-    except (urllib.error.URLError, TimeoutError) as error:
-        raise DataSourceError(f"{url}: could not download ({error})") from None
 
 
 def _read_bytes(content: bytes, name: str) -> pd.DataFrame:

@@ -6,15 +6,8 @@ Raw data is never modified; a run that fails leaves `data/processed/` as it was.
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.data.contract import (
-    TASK,
-    DataContract,
-    check_task,
-    load_contract,
-)
+from {{ cookiecutter.package_name }}.data.contract import TASK, DataContract, check_task, load_contract
 from {{ cookiecutter.package_name }}.data.datasets import read_source, write_parquet
 from {{ cookiecutter.package_name }}.data.splits import check_splittable
 from {{ cookiecutter.package_name }}.data.validation import validate
@@ -56,19 +49,14 @@ def ingest(config: ProjectConfig{% if cookiecutter.data_source == "sql" %}, sett
     check_splittable(valid, contract, config.split)
     path = processed_path(config, contract)
     write_parquet(valid, path)
-    return summarize(valid, contract, path)
-
-
-def summarize(frame: pd.DataFrame, contract: DataContract, path: Path) -> Summary:
-    """Describe a validated data set in a few numbers."""
-    nulls = frame.isna().sum()
+    nulls = valid.isna().sum()
     listed = ", ".join(f"{name} {count}" for name, count in nulls.items() if count)
     facts = {
-        "rows": f"{len(frame):,}",
-        "columns": str(frame.shape[1]),
+        "rows": f"{len(valid):,}",
+        "columns": str(valid.shape[1]),
         "missing values": f"{int(nulls.sum()):,}" + (f" ({listed})" if listed else ""),
     }
-    target = frame[contract.target.name]
+    target = valid[contract.target.name]
 {%- if cookiecutter.task == "classification" %}
     for label, share in target.value_counts(normalize=True).sort_index().items():
         facts[f"share of {label}"] = f"{100 * share:.1f}%"
@@ -76,4 +64,4 @@ def summarize(frame: pd.DataFrame, contract: DataContract, path: Path) -> Summar
     for name in ("min", "median", "max"):
         facts[f"target {name}"] = f"{target.agg(name):,.2f}"
 {%- endif %}
-    return Summary(path=path, rows=len(frame), facts=facts)
+    return Summary(path=path, rows=len(valid), facts=facts)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.data.contract import Category, Column, DataContract
+from {{ cookiecutter.package_name }}.data.contract import TASK, Category, Column, DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
 
 # A text column with at most this many distinct values is inferred as categorical with its
@@ -23,10 +23,10 @@ DATE_SHARE = 0.95
 
 def infer_contract(
     frame: pd.DataFrame,
-    *,
     name: str,
     target: str,
-    task: str,
+    *,
+    task: str = TASK,
     id_column: str | None = None,
     positive: str | None = None,
 ) -> DataContract:
