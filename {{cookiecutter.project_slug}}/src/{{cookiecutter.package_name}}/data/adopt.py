@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
-import pandas as pd
 import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
@@ -70,25 +69,16 @@ def adopt(
     database_url: str,
 {%- endif %}
 ) -> Adopted:
-    """Make a table the project's data: contract, config, and `data/README.md`.
-
-    Args:
-        config_file: the project config, usually `configs/project.yaml`.
-{%- if cookiecutter.data_source == "sql" %}
-        source: a table name, or a query (`SELECT ...`), in the database at `database_url`.
+    """Make a table the project's data: contract, config (`config_file`), and `data/README.md`.
+{% if cookiecutter.data_source == "sql" %}
+    `source` is a table name, or a query (`SELECT ...`), in the database at `database_url`.
 {%- else %}
-        source: a CSV or Parquet file (copied into `data/raw/`), or a glob or URL (read in place).
-{%- endif %}
-        target: the column to predict.
-        id_column: the column that identifies a row, if the table has one.
-        positive: a two-class target's positive class (a "yes"-like label, else the rarer one).
-{%- if cookiecutter.data_source == "sql" %}
-        database_url: the database to read.
+    `source` is a CSV or Parquet file (copied into `data/raw/`), or a glob or URL (read in place).
 {%- endif %}
 
     Raises:
-        ConfigError: the table does not fit the task, its id is not unique, or a file in
-            `data/raw/` would be overwritten.
+        ConfigError: the table does not fit the task, its id is not unique{% if cookiecutter.data_source == "csv" %}, or a
+            file in `data/raw/` would be overwritten{% endif %}.
         DataSourceError: the table cannot be read.
         DataValidationError: the table breaks the contract written from it.
     """
@@ -124,9 +114,11 @@ def adopt(
             "column); pass --id COLUMN if the table has one"
         )
         notes += [
-            f"{name!r} holds a different value in every row: if it identifies rows, adopt "
-            f"again with --id {shlex.quote(name)} (as a feature it teaches the model nothing)"
-            for name in _id_like(frame, contract)
+            f"{column.name!r} holds a different value in every row: if it identifies rows, adopt "
+            f"again with --id {shlex.quote(column.name)} (as a feature it teaches the model nothing)"
+            for column in contract.features
+            if column.type == "categorical" and column.categories is None
+            if frame[column.name].notna().all() and frame[column.name].is_unique
         ]
     if contract.positive_class is not None:
         notes.append(
@@ -240,18 +232,6 @@ def _set(section: CommentedMap, key: str, value: object) -> None:
     if isinstance(old, CommentedSeq | CommentedMap) and not old.fa.flow_style():
         section.ca.items.pop(key, None)
     section[key] = value
-
-
-def _id_like(frame: pd.DataFrame, contract: DataContract) -> list[str]:
-    """Text features with a different value in every row: ids, most likely."""
-    return [
-        column.name
-        for column in contract.features
-        if column.type == "categorical"
-        and column.categories is None
-        and bool(frame[column.name].notna().all())
-        and frame[column.name].is_unique
-    ]
 
 
 def _replace(path: Path, text: str) -> None:

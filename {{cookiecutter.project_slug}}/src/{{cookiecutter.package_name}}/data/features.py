@@ -19,8 +19,6 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from {{ cookiecutter.package_name }}.data.contract import ColumnType, DataContract, to_type
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
-FeatureFunction = Callable[[pd.DataFrame], pd.Series]
-
 
 @dataclass(frozen=True)
 class CustomFeature:
@@ -29,7 +27,7 @@ class CustomFeature:
     name: str
     type: ColumnType
     inputs: tuple[str, ...]
-    function: FeatureFunction
+    function: Callable[[pd.DataFrame], pd.Series]
 
 
 # ============================================================================================
