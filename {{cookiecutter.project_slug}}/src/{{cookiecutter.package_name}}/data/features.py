@@ -74,8 +74,18 @@ CUSTOM_FEATURES: list[CustomFeature] = [
 # ============================================================================================
 
 
-class StatelessTransformer(BaseEstimator, TransformerMixin):  # type: ignore[misc]
-    """A transformer with nothing to learn: `fit` is a no-op and it is always fitted."""
+class ModelInput(BaseEstimator, TransformerMixin):  # type: ignore[misc]
+    """Turn whatever arrives (a validated frame, API records, a CSV) into the model's input.
+
+    Each column is read as validation reads it (`to_type`); then booleans become floats and
+    categories objects with NaN for missing, as scikit-learn's imputers expect. The custom
+    features named in `features.custom` are added; columns the contract lacks are dropped.
+    """
+
+    def __init__(self, types: dict[str, ColumnType], custom: tuple[str, ...] = ()) -> None:
+        """Remember each input column's contract type, and which custom features to add."""
+        self.types = types
+        self.custom = custom
 
     def fit(self, frame: pd.DataFrame, target: Any = None) -> Self:
         """Nothing to learn."""
@@ -85,20 +95,8 @@ class StatelessTransformer(BaseEstimator, TransformerMixin):  # type: ignore[mis
         """Always ready, so `check_is_fitted` passes."""
         return True
 
-
-class ModelInput(StatelessTransformer):
-    """Turn whatever arrives (a validated frame, API records, a CSV) into the trained dtypes.
-
-    Each column is read as validation reads it (`to_type`); then booleans become floats and
-    categories plain objects with NaN for missing, which scikit-learn's imputers expect.
-    """
-
-    def __init__(self, types: dict[str, ColumnType]) -> None:
-        """Remember each input column's contract type."""
-        self.types = types
-
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Convert every contract column to its model dtype; drop the others."""
+        """The contract's columns in their model dtypes, then the custom features."""
         converted: dict[str, pd.Series] = {}
         for name, column_type in self.types.items():
             values = to_type(frame[name], column_type)
@@ -107,23 +105,11 @@ class ModelInput(StatelessTransformer):
             elif column_type == "categorical":
                 values = values.astype("object").where(values.notna(), np.nan)
             converted[name] = values
-        return pd.DataFrame(converted, index=frame.index)
-
-
-class DerivedFeatures(StatelessTransformer):
-    """Add the custom features named in `features.custom`, from CUSTOM_FEATURES."""
-
-    def __init__(self, names: tuple[str, ...] = ()) -> None:
-        """Remember which custom features to add."""
-        self.names = names
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Return the data with each named custom feature added."""
-        derived = frame.copy()
+        typed = pd.DataFrame(converted, index=frame.index)
         for feature in CUSTOM_FEATURES:
-            if feature.name in self.names:
-                derived[feature.name] = feature.function(frame)
-        return derived
+            if feature.name in self.custom:
+                typed[feature.name] = feature.function(typed)
+        return typed
 
 
 class DateParts(BaseEstimator, TransformerMixin):  # type: ignore[misc]
@@ -207,8 +193,7 @@ def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str]
     )
     return Pipeline(
         [
-            ("input", ModelInput({f.name: f.type for f in contract.features})),
-            ("derive", DerivedFeatures(tuple(custom))),
+            ("input", ModelInput({f.name: f.type for f in contract.features}, tuple(custom))),
             ("preprocess", preprocess),
             ("model", estimator),
         ]

@@ -5,6 +5,7 @@ offending rows, so a person can fix the data (or the contract) without reading a
 """
 
 import reprlib
+from string import Template
 
 import pandas as pd
 import pandera.pandas as pa
@@ -98,29 +99,33 @@ def _spec(contract: DataContract, name: str) -> Column:
 
 
 def _check(typed: pd.DataFrame, contract: DataContract) -> list[str]:
-    """Run the contract's checks, as a pandera schema, on typed data: one line per failure."""
+    """Run the contract's checks, as a pandera schema, on typed data: one line per failure.
+
+    Each check's error is its message, in which `$rows` (the failing rows), `$all` (every row)
+    and `$example` are filled in; a `$` in a category is doubled to stay text.
+    """
+    messages = {"field_uniqueness": "$rows that share their ID with another row$example"}
     schema = {
-        name: pa.Column(
-            checks=[pa.Check.str_length(max_value=contract.max_string_length)],
-            unique=True,
-            nullable=True,
-        )
+        name: pa.Column(checks=[_length(contract.max_string_length)], unique=True, nullable=True)
         for name in id_columns(contract)
     }
     for column in contract.columns:
         checks = []
         if column.min is not None:
-            checks.append(pa.Check.ge(column.min))
+            below = f"$rows below the minimum {column.min:g}$example"
+            checks.append(pa.Check.ge(column.min, error=below))
         if column.max is not None:
-            checks.append(pa.Check.le(column.max))
+            above = f"$rows above the maximum {column.max:g}$example"
+            checks.append(pa.Check.le(column.max, error=above))
         if column.categories is not None and column.unknown_categories == "reject":
-            checks.append(pa.Check.isin([str(category) for category in column.categories]))
+            allowed = ", ".join(map(str, column.categories)).replace("$", "$$")
+            unknown = f"$rows with unknown categories$example; allowed: {allowed}"
+            checks.append(pa.Check.isin(list(map(str, column.categories)), error=unknown))
         elif column.type == "categorical":  # open text: only its length is bounded
-            checks.append(pa.Check.str_length(max_value=contract.max_length_of(column)))
+            checks.append(_length(contract.max_length_of(column)))
         if column is contract.target:
-            checks.append(
-                pa.Check(lambda s: s.nunique() > 1, element_wise=False, name="not_constant")
-            )
+            constant = "all $all hold the same value or none: nothing to learn"
+            checks.append(pa.Check(lambda s: s.nunique() > 1, element_wise=False, error=constant))
         schema[column.name] = pa.Column(checks=checks, nullable=True)
     # Emptiness is counted by `validate`, in the raw data: here every column may be empty.
     present = {name: column for name, column in schema.items() if name in typed.columns}
@@ -129,33 +134,24 @@ def _check(typed: pd.DataFrame, contract: DataContract) -> list[str]:
     except SchemaErrors as errors:
         groups = errors.failure_cases.groupby(["column", "check"], sort=False)
         return [
-            _describe(str(name), str(check), cases["failure_case"], contract, len(typed))
+            f"column {name!r}: "
+            + Template(messages.get(str(check), str(check))).substitute(
+                rows=_rows(len(cases)), all=_rows(len(typed)), example=_example(cases)
+            )
             for (name, check), cases in groups
         ]
     return []
 
 
-def _describe(name: str, check: str, failures: pd.Series, contract: DataContract, rows: int) -> str:
-    """One line for one failed check on one column."""
-    present = failures.dropna()
-    example = f" (e.g. {_shown(present.iloc[0])})" if len(present) else ""
-    count = _rows(len(failures))
-    if check == "field_uniqueness":
-        return f"column {name!r}: {count} that share their ID with another row{example}"
-    if check.startswith("str_length"):
-        limit = contract.max_string_length
-        if name != contract.id_column:
-            limit = contract.max_length_of(_spec(contract, name))
-        return f"column {name!r}: {count} longer than {limit:,} characters"
-    if check == "not_constant":
-        return f"column {name!r}: all {_rows(rows)} hold the same value or none: nothing to learn"
-    spec = _spec(contract, name)
-    if check.startswith("greater_than_or_equal_to"):
-        return f"column {name!r}: {count} below the minimum {spec.min:g}{example}"
-    if check.startswith("less_than_or_equal_to"):
-        return f"column {name!r}: {count} above the maximum {spec.max:g}{example}"
-    allowed = ", ".join(map(str, spec.categories or ()))
-    return f"column {name!r}: {count} with unknown categories{example}; allowed: {allowed}"
+def _length(limit: int) -> pa.Check:
+    """A check that text is at most `limit` characters long."""
+    return pa.Check.str_length(max_value=limit, error=f"$rows longer than {limit:,} characters")
+
+
+def _example(cases: pd.DataFrame) -> str:
+    """` (e.g. VALUE)`: the first failing value, quoted, or nothing when none is known."""
+    present = cases["failure_case"].dropna()
+    return f" (e.g. {_shown(present.iloc[0])})" if len(present) else ""
 
 
 def _rows(count: int) -> str:
