@@ -1,7 +1,4 @@
-"""Reading raw data from where the config says, and writing processed data safely.
-
-This module is the only one that touches data storage: files, URLs{% if cookiecutter.data_source == "sql" %}, databases{% endif %}.
-"""
+"""Reading raw data where the config says (files, globs, URLs{% if cookiecutter.data_source == "sql" %}, databases{% endif %}), and writing files whole."""
 
 import glob
 import io

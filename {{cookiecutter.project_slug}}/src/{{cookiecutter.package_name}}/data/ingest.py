@@ -1,7 +1,4 @@
-"""The ingest stage: read the raw data, validate it against the contract, write a Parquet copy.
-
-Raw data is never modified; a run that fails leaves `data/processed/` as it was.
-"""
+"""The ingest stage: read the raw data, validate it, and write a Parquet copy (or nothing)."""
 
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,8 +1,4 @@
-"""A first data contract, inferred from a table for a person to review (`data adopt`, `schema infer`).
-
-Types come from the values, categories from low-cardinality text, the target's shape from the
-task; bounds are left open except `min: 0` where nothing is negative.
-"""
+"""A first data contract, inferred from a table for a person to review (`data adopt`, `schema infer`)."""
 
 import re
 from pathlib import Path
@@ -37,8 +33,7 @@ def infer_contract(
     with two, names its positive class: `positive`, else a "yes"-like label, else the rarer.
 
     Raises:
-        ConfigError: a column is missing, the id is not unique, or the target does not fit
-            the task.
+        ConfigError: a column is missing, the id is not unique, or the target misfits the task.
     """
     for role, column in (("target", target), ("id column", id_column)):
         if column is not None and column not in frame.columns:
@@ -46,34 +41,27 @@ def infer_contract(
                 f"{role} {column!r} is not a column: choose one of {', '.join(map(str, frame.columns))}"
             )
     if id_column is not None:
-        _check_unique(frame[id_column])
-    columns = [
-        _infer_target(frame[column], task, positive)
-        if column == target
-        else infer_column(str(column), frame[column])
-        for column in frame.columns
-        if column != id_column
-    ]
-    target_column = next(c for c in columns if c.name == target)
-    features = tuple(c for c in columns if c.name != target)
+        ids = frame[id_column]
+        repeated = ids[ids.duplicated(keep=False) & ids.notna()]
+        if len(repeated) or ids.isna().any():
+            example = f" (e.g. {_label(repeated.iloc[0])!r})" if len(repeated) else ""
+            raise ConfigError(
+                f"id column {id_column!r} does not identify each row: {len(repeated):,} repeated "
+                f"and {ids.isna().sum():,} empty values{example}; choose another column, or "
+                "leave the id out"
+            )
+    target_column = _infer_target(frame[target], task, positive)
+    features = tuple(
+        infer_column(str(name), frame[name])
+        for name in frame.columns
+        if name not in (target, id_column)
+    )
     if not features:
         raise ConfigError(f"the data has no column besides {target!r} to learn from")
     try:
         return DataContract(name=name, id_column=id_column, target=target_column, features=features)
     except ValidationError as error:
         raise ConfigError(describe(error, source="inferred contract")) from None
-
-
-def _check_unique(ids: pd.Series) -> None:
-    """Refuse an id column that is empty somewhere or repeats a value."""
-    repeated = ids[ids.duplicated(keep=False) & ids.notna()]
-    empty = int(ids.isna().sum())
-    if len(repeated) or empty:
-        example = f" (e.g. {_label(repeated.iloc[0])!r})" if len(repeated) else ""
-        raise ConfigError(
-            f"id column {ids.name!r} does not identify each row: {len(repeated):,} repeated "
-            f"and {empty:,} empty values{example}; choose another column, or leave the id out"
-        )
 
 
 def _infer_target(values: pd.Series, task: str, positive: str | None) -> Column:

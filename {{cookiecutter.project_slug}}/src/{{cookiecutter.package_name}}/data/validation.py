@@ -59,9 +59,9 @@ def validate(
             problems += [problem] if problem else []
     # Counted in the raw data: a value that could not be converted is reported once, above,
     # not again as empty.
-    for name in typed.columns:
-        empty = int(frame[name].isna().sum())
-        if empty and (name == contract.id_column or not _spec(contract, name).nullable):
+    required = [*id_columns(contract), *(c.name for c in contract.columns if not c.nullable)]
+    for name in typed.columns.intersection(required):
+        if empty := int(frame[name].isna().sum()):
             problems.append(
                 f"column {name!r}: {_rows(empty)} with no value, but the contract says nullable: false"
             )
@@ -91,11 +91,6 @@ def coerce(values: pd.Series, column: Column) -> tuple[pd.Series, str | None]:
 def _shown(value: object) -> str:
     """A value as a message quotes it: at most 80 characters, and `73.0`, not `np.float64(73.0)`."""
     return SHORT.repr(plain(value))
-
-
-def _spec(contract: DataContract, name: str) -> Column:
-    """The contract's column of that name (the target or a feature)."""
-    return next(column for column in contract.columns if column.name == name)
 
 
 def _check(typed: pd.DataFrame, contract: DataContract) -> list[str]:
