@@ -175,16 +175,12 @@ def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str]
     types = {feature.name: feature.type for feature in contract.features}
     types |= {feature.name: feature.type for feature in custom_features(contract, custom)}
     numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
-    categorical = Pipeline(
-        [
-            ("impute", SimpleImputer(strategy="constant", fill_value="(missing)")),
-            ("encode", OneHotEncoder(handle_unknown="ignore", min_frequency=5)),
-        ]
-    )
+    missing = SimpleImputer(strategy="constant", fill_value="(missing)")
+    encode = OneHotEncoder(handle_unknown="ignore", min_frequency=5)
     parts = [
         ("numeric", numeric),
         ("boolean", SimpleImputer(strategy="most_frequent")),
-        ("categorical", categorical),
+        ("categorical", Pipeline([("impute", missing), ("encode", encode)])),
         ("datetime", Pipeline([("parts", DateParts()), *clone(numeric).steps])),
     ]
     columns = {kind: [name for name, t in types.items() if t == kind] for kind, _ in parts}

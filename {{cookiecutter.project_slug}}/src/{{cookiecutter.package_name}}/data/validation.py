@@ -11,7 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, plain, to_type
+from {{ cookiecutter.package_name }}.data.contract import DataContract, plain, to_type
 from {{ cookiecutter.package_name }}.errors import DataValidationError
 
 # A value quoted in a message is cut to 80 characters: a 50 MB cell is not echoed whole.
@@ -55,8 +55,14 @@ def validate(
             typed[name] = frame[name].astype("string")
     for column in contract.columns:
         if column.name in frame.columns:
-            typed[column.name], problem = coerce(frame[column.name], column)
-            problems += [problem] if problem else []
+            raw = frame[column.name]
+            typed[column.name] = to_type(raw, column.type)
+            failed = typed[column.name].isna() & raw.notna()
+            if failed.any():
+                problems.append(
+                    f"column {column.name!r}: {_rows(int(failed.sum()))} that are not "
+                    f"{KINDS[column.type]} (e.g. {_shown(raw[failed].iloc[0])})"
+                )
     # Counted in the raw data: a value that could not be converted is reported once, above,
     # not again as empty.
     required = [*id_columns(contract), *(c.name for c in contract.columns if not c.nullable)]
@@ -74,18 +80,6 @@ def validate(
 def id_columns(contract: DataContract) -> list[str]:
     """The id column's name in a list, or an empty list when the data has none."""
     return [contract.id_column] if contract.id_column else []
-
-
-def coerce(values: pd.Series, column: Column) -> tuple[pd.Series, str | None]:
-    """Give a column its contract type; values that cannot be converted become one problem line."""
-    converted = to_type(values, column.type)
-    failed = converted.isna() & values.notna()
-    if not failed.any():
-        return converted, None
-    return converted, (
-        f"column {column.name!r}: {_rows(int(failed.sum()))} that are not {KINDS[column.type]} "
-        f"(e.g. {_shown(values[failed].iloc[0])})"
-    )
 
 
 def _shown(value: object) -> str:
