@@ -16,7 +16,6 @@ from {{ cookiecutter.package_name }}.data import features
 from {{ cookiecutter.package_name }}.data.contract import DataContract, to_type
 from {{ cookiecutter.package_name }}.data.features import (
     CustomFeature,
-    DateParts,
     ModelInput,
     build_pipeline,
     custom_features,
@@ -120,7 +119,8 @@ def test_a_custom_feature_not_named_in_the_config_is_not_added(
     derived = pipeline.named_steps["input"].transform(parts.test[contract.feature_names])
 
     assert filled_in.name not in derived.columns
-    assert list(derived.columns) == contract.feature_names
+    dates = contract.features_of_type("datetime")  # each becomes three numbers
+    assert len(derived.columns) == len(contract.feature_names) + 2 * len(dates)
 
 
 def test_custom_feature_reading_an_unknown_column_is_named(
@@ -151,14 +151,14 @@ def test_the_configured_custom_features_read_columns_of_the_contract(
     assert [feature.name for feature in chosen] == list(config.features.custom)
 
 
-def test_date_parts_are_numbers_with_names() -> None:
-    frame = pd.DataFrame({"day": pd.to_datetime(["2024-03-05", None])})
+def test_a_date_reaches_the_model_as_numbers_with_names() -> None:
+    frame = pd.DataFrame({"day": ["2024-03-05", None]})
 
-    parts = DateParts().fit(frame)
+    parts = ModelInput({"day": "datetime"}).transform(frame)
 
-    assert list(parts.get_feature_names_out()) == ["day_year", "day_month", "day_day_of_week"]
-    assert parts.transform(frame).iloc[0].tolist() == [2024.0, 3.0, 1.0]
-    assert parts.transform(frame).iloc[1].isna().all()
+    assert list(parts.columns) == ["day_year", "day_month", "day_day_of_week"]
+    assert parts.iloc[0].tolist() == [2024.0, 3.0, 1.0]
+    assert parts.iloc[1].isna().all()
 
 
 def test_the_model_reads_true_and_false_as_validation_does() -> None:

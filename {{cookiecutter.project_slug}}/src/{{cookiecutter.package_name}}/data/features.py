@@ -10,7 +10,7 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -18,6 +18,9 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from {{ cookiecutter.package_name }}.data.contract import ColumnType, DataContract, to_type
 from {{ cookiecutter.package_name }}.errors import ConfigError
+
+#: What a model reads of a date: these parts, as numbers.
+DATE_PARTS = ("year", "month", "day_of_week")
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,8 @@ class ModelInput(BaseEstimator, TransformerMixin):  # type: ignore[misc]
 
     Each column is read as validation reads it (`to_type`); then booleans become floats and
     categories objects with NaN for missing, as scikit-learn's imputers expect. The custom
-    features named in `features.custom` are added; columns the contract lacks are dropped.
+    features named in `features.custom` are added, then each date becomes its DATE_PARTS
+    (`signup_date_year`, ...); columns the contract lacks are dropped.
     """
 
     def __init__(self, types: dict[str, ColumnType], custom: tuple[str, ...] = ()) -> None:
@@ -109,33 +113,11 @@ class ModelInput(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         for feature in CUSTOM_FEATURES:
             if feature.name in self.custom:
                 typed[feature.name] = feature.function(typed)
-        return typed
-
-
-class DateParts(BaseEstimator, TransformerMixin):  # type: ignore[misc]
-    """Split each date into numbers a model can use: year, month and day of the week."""
-
-    PARTS = ("year", "month", "day_of_week")
-
-    def fit(self, frame: pd.DataFrame, target: Any = None) -> Self:
-        """Remember the input columns, to name the outputs."""
-        self.columns_ = list(frame.columns)
-        return self
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One float column per date and part; missing dates stay missing."""
-        parts = {
-            f"{name}_{part}": getattr(pd.to_datetime(frame[name]).dt, part).astype("float64")
-            for name in frame.columns
-            for part in self.PARTS
-        }
-        return pd.DataFrame(parts, index=frame.index)
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """The output column names, for the fitted preprocessor's feature list."""
-        return np.array(
-            [f"{name}_{part}" for name in self.columns_ for part in self.PARTS], dtype=object
-        )
+        dates = typed.select_dtypes(include=["datetime", "datetimetz"]).columns
+        for name in dates:
+            for part in DATE_PARTS:
+                typed[f"{name}_{part}"] = getattr(typed[name].dt, part).astype("float64")
+        return typed.drop(columns=dates)
 
 
 def custom_features(contract: DataContract, names: Sequence[str]) -> list[CustomFeature]:
@@ -166,8 +148,8 @@ def custom_features(contract: DataContract, names: Sequence[str]) -> list[Custom
 def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str] = ()) -> Pipeline:
     """The whole model: input types, custom features (`features.custom`), preprocessing, estimator.
 
-    Numbers are imputed and scaled, categories imputed and one-hot encoded, dates split into
-    scaled parts.
+    Numbers (and the parts of dates) are imputed and scaled, categories imputed and one-hot
+    encoded.
 
     Raises:
         ConfigError: a custom feature is unknown or reads a column the contract lacks.
@@ -181,9 +163,10 @@ def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str]
         ("numeric", numeric),
         ("boolean", SimpleImputer(strategy="most_frequent")),
         ("categorical", Pipeline([("impute", missing), ("encode", encode)])),
-        ("datetime", Pipeline([("parts", DateParts()), *clone(numeric).steps])),
     ]
     columns = {kind: [name for name, t in types.items() if t == kind] for kind, _ in parts}
+    dates = [name for name, t in types.items() if t == "datetime"]
+    columns["numeric"] += [f"{name}_{part}" for name in dates for part in DATE_PARTS]
     preprocess = ColumnTransformer(
         [(kind, step, columns[kind]) for kind, step in parts if columns[kind]], remainder="drop"
     )
