@@ -145,9 +145,8 @@ def write_contract(
     """
     if output.exists() and not force:
         raise FileExistsError(f"{output} exists: pass --force to replace it, or --output elsewhere")
-    frame = read_table(source)
     contract = infer_contract(
-        frame, name_for(source), target, id_column=id_column, positive=positive
+        read_table(source), name_for(source), target, id_column=id_column, positive=positive
     )
     header = f"Inferred by `schema infer` from {mask(source)}.\n{REVIEW}"
     _replace(output, dump_contract(contract, header))

@@ -92,8 +92,7 @@ class DataContract(BaseModel):
 
     @model_validator(mode="after")
     def _names_are_unique(self) -> Self:
-        names = [self.target.name, *(f.name for f in self.features)]
-        names += [self.id_column] if self.id_column else []
+        names = [c.name for c in self.columns] + ([self.id_column] if self.id_column else [])
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"column names appear more than once: {', '.join(duplicates)}")

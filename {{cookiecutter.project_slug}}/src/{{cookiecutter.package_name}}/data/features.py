@@ -133,9 +133,8 @@ def custom_features(contract: DataContract, names: Sequence[str]) -> list[Custom
             f"features.custom names {', '.join(unknown)}, which CUSTOM_FEATURES in features.py "
             f"does not define: choose from {', '.join(known) or 'none (add one first)'}"
         )
-    available = set(contract.feature_names)
     for name in names:
-        missing = [column for column in known[name].inputs if column not in available]
+        missing = [column for column in known[name].inputs if column not in contract.feature_names]
         if missing:
             raise ConfigError(
                 f"custom feature {name!r} reads {', '.join(missing)}, which the contract does not "

@@ -37,8 +37,21 @@ def split(frame: pd.DataFrame, contract: DataContract, config: SplitConfig, *, s
             too few rows{% if cookiecutter.task == "classification" %} of a class{% endif %} to fill every part.
     """
     check_splittable(frame, contract, config)
-    if config.time_column is not None:
-        return _split_by_time(frame, contract, config)
+    if (column := config.time_column) is not None:  # the oldest rows train, the newest test
+        dates = contract.features_of_type("datetime")
+        if column not in dates:
+            raise ConfigError(
+                f"split.time_column {column!r} is not a datetime feature of the contract: "
+                f"choose one of {dates or 'none (add one to the contract)'}"
+            )
+        ordered = frame.sort_values(column, kind="stable")
+        test_start = round(len(ordered) * (1 - config.test_size))
+        validation_start = round(len(ordered) * (1 - config.test_size - config.validation_size))
+        return Splits(
+            train=ordered.iloc[:validation_start],
+            validation=ordered.iloc[validation_start:test_start],
+            test=ordered.iloc[test_start:],
+        )
     holdout = config.validation_size + config.test_size
 {%- if cookiecutter.task == "classification" %}
     target = contract.target.name
@@ -55,23 +68,6 @@ def split(frame: pd.DataFrame, contract: DataContract, config: SplitConfig, *, s
     )
 {%- endif %}
     return Splits(train=train, validation=validation, test=test)
-
-
-def _split_by_time(frame: pd.DataFrame, contract: DataContract, config: SplitConfig) -> Splits:
-    """The oldest rows train, the next validate, the most recent test."""
-    if config.time_column not in contract.features_of_type("datetime"):
-        raise ConfigError(
-            f"split.time_column {config.time_column!r} is not a datetime feature of the contract: "
-            f"choose one of {contract.features_of_type('datetime') or 'none (add one to the contract)'}"
-        )
-    ordered = frame.sort_values(config.time_column, kind="stable")
-    test_start = round(len(ordered) * (1 - config.test_size))
-    validation_start = round(len(ordered) * (1 - config.test_size - config.validation_size))
-    return Splits(
-        train=ordered.iloc[:validation_start],
-        validation=ordered.iloc[validation_start:test_start],
-        test=ordered.iloc[test_start:],
-    )
 
 
 def check_splittable(frame: pd.DataFrame, contract: DataContract, config: SplitConfig) -> None:
