@@ -185,6 +185,5 @@ def load_contract(path: Path) -> DataContract:
 def dump_contract(contract: DataContract, header: str = "") -> str:
     """The contract as YAML, in the same shape `load_contract` reads, under a comment header."""
     data = contract.model_dump(mode="json", exclude_defaults=True)
-    data["target"] = contract.target.model_dump(mode="json", exclude_defaults=True)
     comment = "".join(f"# {line}\n" for line in header.splitlines())
     return comment + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
