@@ -26,11 +26,7 @@ def validate(
 ) -> pd.DataFrame:
     """Return the data with every column typed as the contract says, or raise with every problem.
 
-    Args:
-        frame: the data as read from its source.
-        contract: what a valid row is.
-        require_target: whether the target must be present (training data) or may be absent
-            (data to score).
+    The target must be present in training data; data to score may lack it (`require_target`).
 
     Raises:
         DataValidationError: one or more problems, each one line.
