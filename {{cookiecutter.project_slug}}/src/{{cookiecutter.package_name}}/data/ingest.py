@@ -4,7 +4,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
-from {{ cookiecutter.package_name }}.data.contract import TASK, DataContract, check_task, load_contract
+from {{ cookiecutter.package_name }}.data.contract import (
+    TASK,
+    DataContract,
+    check_task,
+    load_contract,
+)
 from {{ cookiecutter.package_name }}.data.datasets import read_source, write_parquet
 from {{ cookiecutter.package_name }}.data.splits import check_splittable
 from {{ cookiecutter.package_name }}.data.validation import validate

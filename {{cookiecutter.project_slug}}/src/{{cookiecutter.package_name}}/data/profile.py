@@ -6,7 +6,12 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from {{ cookiecutter.package_name }}.data.contract import TASK, Category, Column, DataContract
+from {{ cookiecutter.package_name }}.data.contract import (
+    TASK,
+    Category,
+    Column,
+    DataContract,
+)
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
 
 # A text column with at most this many distinct values is inferred as categorical with its
