@@ -21,7 +21,6 @@ from {{ cookiecutter.package_name }}.errors import ConfigError
 if TYPE_CHECKING:
     import optuna  # training only: the service imports this module without it
 
-Params = Mapping[str, ParamValue]
 {%- if cookiecutter.task == "classification" %}
 
 #: The metric that decides tuning, the quality gate and the champion.
@@ -102,7 +101,7 @@ def load_saved(folder: Path) -> Any:
 # ============================================================================================
 
 
-def make_estimator(name: ModelName, params: Params, *, seed: int) -> Any:
+def make_estimator(name: ModelName, params: Mapping[str, ParamValue], *, seed: int) -> Any:
     """Build an untrained estimator by name.
 
     Raises:

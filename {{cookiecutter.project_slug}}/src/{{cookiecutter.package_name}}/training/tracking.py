@@ -209,7 +209,6 @@ def training_run(experiment: str, run_id: str | None = None) -> Run:
 
 def run_link(run: Run) -> str | None:
     """A browser link to the run when the tracking store is a server, else None."""
-    uri = mlflow.get_tracking_uri()
-    if not uri.startswith(("http://", "https://")):
-        return None
-    return f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    uri = mlflow.get_tracking_uri().rstrip("/")
+    link = f"{uri}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    return link if uri.startswith(("http://", "https://")) else None

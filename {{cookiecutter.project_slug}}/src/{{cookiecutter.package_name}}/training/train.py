@@ -70,10 +70,7 @@ def train(
 ) -> TrainResult:
     """Train, track and register the configured model, beside the baseline it must beat.
 
-    Args:
-        config: the project config; `train.model` and `train.params` choose the model.
-        settings: where MLflow tracks, and the registered model's name.
-        params: hyperparameters to use instead of `train.params` (from `tune`).
+    `params` (the best ones `tune` found) replace the config's `train.params`.
 
     Raises:
         ConfigError: no processed data yet, or parameters that do not fit the model.
