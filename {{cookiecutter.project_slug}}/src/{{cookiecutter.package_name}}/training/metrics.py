@@ -17,7 +17,10 @@ from sklearn.calibration import CalibrationDisplay
 from sklearn.inspection import permutation_importance
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
-from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.training.models import (
+    GREATER_IS_BETTER,
+    PRIMARY_METRIC,
+)
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.training.predictions import (
     DEFAULT_THRESHOLD,

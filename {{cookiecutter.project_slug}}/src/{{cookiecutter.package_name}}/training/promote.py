@@ -23,10 +23,17 @@ from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.errors import ConfigError, PromotionRefusedError
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
-from {{ cookiecutter.package_name }}.training.gate import compare_with_champion, decide, recorded_comparison
+from {{ cookiecutter.package_name }}.training.gate import (
+    compare_with_champion,
+    decide,
+    recorded_comparison,
+)
 from {{ cookiecutter.package_name }}.training.inputs import load_splits
 from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
-from {{ cookiecutter.package_name }}.training.reports import mark_card_refused, write_champion_results
+from {{ cookiecutter.package_name }}.training.reports import (
+    mark_card_refused,
+    write_champion_results,
+)
 
 #: The tag on a candidate's run with the gate's verdict, written before the alias moves.
 GATE = "gate"

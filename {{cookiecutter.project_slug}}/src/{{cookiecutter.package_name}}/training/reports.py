@@ -27,7 +27,10 @@ from {{ cookiecutter.package_name }}.training.metrics import (
     Evaluation,
     format_metric,
 )
-from {{ cookiecutter.package_name }}.training.models import GREATER_IS_BETTER, PRIMARY_METRIC
+from {{ cookiecutter.package_name }}.training.models import (
+    GREATER_IS_BETTER,
+    PRIMARY_METRIC,
+)
 
 logger = logging.getLogger(__name__)
 
