@@ -46,11 +46,7 @@ def evaluate_run(
 ) -> EvaluateResult:
     """Evaluate a training run (the latest one by default) and record what was found.
 
-    Args:
-        config: the project config: split, seed and the `evaluate` section.
-        settings: where MLflow tracks.
-        run_id: the training run to evaluate; the latest finished one when None.
-        readme: a README whose results table to rewrite from the champion, if any.
+    Given a `readme`, its results table is rewritten from the champion.
 
     Raises:
         ConfigError: nothing trained yet, or no processed data.
@@ -79,13 +75,9 @@ def evaluate_run(
     champion = tracking.champion_version(settings.model_name)
     comparison = None
     if champion is not None and champion != version:
+        min_rows = config.promote.min_comparison_rows
         comparison = compare_with_champion(
-            settings.model_name,
-            champion,
-            model,
-            parts.test,
-            contract,
-            min_rows=config.promote.min_comparison_rows,
+            settings.model_name, champion, model, parts.test, contract, min_rows=min_rows
         )
 
     with mlflow.start_run(run_id=run.info.run_id):
@@ -94,14 +86,10 @@ def evaluate_run(
         mlflow.set_tags(tracking.process_tags())
         mlflow.log_metrics(
             {f"test_{name}": value for name, value in evaluation.metrics.items()}
-            | {
-                f"baseline_test_{name}": value
-                for name, value in evaluation.baseline_metrics.items()
-            }
-            | (comparison.metrics() if comparison else {})
+            | {f"baseline_test_{name}": v for name, v in evaluation.baseline_metrics.items()}
         )
         if comparison is not None:
-            mlflow.set_tags(comparison.tags())
+            comparison.record(run.info.run_id)
         for stem, figure in evaluation.figures.items():  # drawn once, for both places
             path = reports / "figures" / f"{stem}.png"
             figure.savefig(path, dpi=120, bbox_inches="tight")
@@ -120,11 +108,7 @@ def evaluate_run(
             evaluation=evaluation,
             contract=contract,
             train_config=config.train.model_dump(mode="json"),
-            data_rows={
-                "train": len(parts.train),
-                "validation": len(parts.validation),
-                "test": len(parts.test),
-            },
+            data_rows={part: len(getattr(parts, part)) for part in ("train", "validation", "test")},
             data_digest=run.data.tags.get("data_sha256", "unknown"),
             sample=is_sample({% if cookiecutter.data_source == "sql" %}settings{% else %}config{% endif %}),
         )
@@ -133,10 +117,4 @@ def evaluate_run(
     card_path.write_text(card, encoding="utf-8")
     if readme is not None:
         write_champion_results(readme, settings.model_name)
-    return EvaluateResult(
-        run_id=run.info.run_id,
-        model_version=version,
-        evaluation=evaluation,
-        model_card=card_path,
-        comparison=comparison,
-    )
+    return EvaluateResult(run.info.run_id, version, evaluation, card_path, comparison)

@@ -6,12 +6,14 @@ records the comparison on the candidate's run; `promote` decides from it.
 """
 
 import tempfile
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
@@ -23,6 +25,9 @@ from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC, is_b
 #: Tags on a candidate's run that record how it was compared with which champion.
 COMPARED_WITH = "champion_compared"
 COMPARISON = "champion_comparison"
+#: Metrics on a candidate's run: its and the champion's primary metric on the same rows.
+CANDIDATE_SCORE = f"comparison_{PRIMARY_METRIC}"
+CHAMPION_SCORE = f"champion_comparison_{PRIMARY_METRIC}"
 
 
 @dataclass(frozen=True)
@@ -48,19 +53,15 @@ class Comparison:
         """Whether the champion could not be fairly compared."""
         return self.champion_score is None
 
-    def metrics(self) -> dict[str, float]:
-        """The comparison as metrics to log on the candidate's run."""
-        if self.candidate is None or self.champion_score is None:
-            return {"comparison_rows": 0}
-        return {
-            "comparison_rows": self.rows,
-            f"comparison_{PRIMARY_METRIC}": self.candidate,
-            f"champion_comparison_{PRIMARY_METRIC}": self.champion_score,
-        }
-
-    def tags(self) -> dict[str, str]:
-        """The comparison as tags to set on the candidate's run."""
-        return {COMPARED_WITH: self.champion, COMPARISON: self.reason}
+    def record(self, run_id: str) -> None:
+        """Log the comparison on the candidate's run, read back by `recorded_comparison`."""
+        scores = {"comparison_rows": self.rows, CANDIDATE_SCORE: self.candidate}
+        scores[CHAMPION_SCORE] = self.champion_score
+        now = int(time.time() * 1000)
+        metrics = [Metric(key, value, now, 0) for key, value in scores.items() if value is not None]
+        tags = [RunTag(COMPARED_WITH, self.champion), RunTag(COMPARISON, self.reason)]
+        # One batch, so a kill cannot leave the tags of one comparison with the scores of another.
+        mlflow.MlflowClient().log_batch(run_id, metrics=metrics, tags=tags)
 
 
 def compare_with_champion(
@@ -82,14 +83,11 @@ def compare_with_champion(
     def skipped(why: str) -> Comparison:
         return Comparison(champion, 0, None, None, f"champion comparison skipped: {why}")
 
-    run = tracking.run_of_version(model_name, champion)
+    run_id = tracking.run_of_version(model_name, champion).info.run_id
     try:
         with tempfile.TemporaryDirectory() as folder:
-            seen = np.load(
-                mlflow.artifacts.download_artifacts(
-                    run_id=run.info.run_id, artifact_path=SEEN_ROWS, dst_path=folder
-                )
-            )
+            uri = f"runs:/{run_id}/{SEEN_ROWS}"
+            seen = np.load(mlflow.artifacts.download_artifacts(uri, dst_path=folder))
     except (MlflowException, OSError, ValueError):
         return skipped(f"version {champion} has no record of the rows it trained on")
     unseen = test[~np.isin(row_keys(test, contract), seen)]
@@ -114,14 +112,10 @@ def compare_with_champion(
     if not np.isfinite(champion_score):
         return skipped(f"its {PRIMARY_METRIC} is undefined on these rows")
     share = "" if len(unseen) == len(test) else f" of {len(test):,}"
-    return Comparison(
-        champion,
-        len(unseen),
-        score(candidate, unseen, contract)[PRIMARY_METRIC],
-        champion_score,
-        f"compared with version {champion} on the {len(unseen):,}{share} test rows it never "
-        "trained on",
-    )
+    rows = f"{len(unseen):,}{share} test rows"
+    reason = f"compared with version {champion} on the {rows} it never trained on"
+    candidate_score = score(candidate, unseen, contract)[PRIMARY_METRIC]
+    return Comparison(champion, len(unseen), candidate_score, champion_score, reason)
 
 
 def decide(
@@ -133,31 +127,23 @@ def decide(
         return False, (
             f"test {metric} {candidate:.4f} does not beat the baseline's {baseline:.4f} by {margin}"
         )
-    against = "no champion yet" if comparison is None else comparison.reason
-    ours, theirs = (comparison.candidate, comparison.champion_score) if comparison else (None, None)
-    if comparison is not None and ours is not None and theirs is not None:
-        if not is_better(ours, theirs):
-            return False, (
-                f"{metric} {ours:.4f} is worse than the champion's {theirs:.4f} ({comparison.reason})"
-            )
-        against = f"{ours:.4f} vs champion {theirs:.4f}, {comparison.reason}"
-    return (
-        True,
-        f"test {metric} {candidate:.4f} beats baseline {baseline:.4f} by {margin}+; {against}",
-    )
+    against = "no champion yet"
+    if comparison is not None:
+        ours, theirs, against = comparison.candidate, comparison.champion_score, comparison.reason
+        if ours is not None and theirs is not None:
+            if not is_better(ours, theirs):
+                why = f"{metric} {ours:.4f} is worse than the champion's {theirs:.4f} ({against})"
+                return False, why
+            against = f"{ours:.4f} vs champion {theirs:.4f}, {against}"
+    why = f"test {metric} {candidate:.4f} beats baseline {baseline:.4f} by {margin}+; {against}"
+    return True, why
 
 
-def recorded_comparison(run: mlflow.entities.Run, champion: str) -> Comparison | None:
-    """The comparison `evaluate` recorded on a run, if it was with this champion."""
+def recorded_comparison(run: Run, champion: str) -> Comparison | None:
+    """The comparison recorded on a candidate's run, if it was with this champion."""
     tags, metrics = run.data.tags, run.data.metrics
     if tags.get(COMPARED_WITH) != champion:
         return None
-    candidate = metrics.get(f"comparison_{PRIMARY_METRIC}")
-    champion_score = metrics.get(f"champion_comparison_{PRIMARY_METRIC}")
-    return Comparison(
-        champion,
-        int(metrics.get("comparison_rows", 0)),
-        candidate,
-        champion_score,
-        tags.get(COMPARISON, ""),
-    )
+    rows = int(metrics.get("comparison_rows", 0))
+    scores = metrics.get(CANDIDATE_SCORE), metrics.get(CHAMPION_SCORE)
+    return Comparison(champion, rows, *scores, tags.get(COMPARISON, ""))

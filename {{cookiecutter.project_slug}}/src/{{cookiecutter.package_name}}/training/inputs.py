@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.training.models import make_estimator
 
 
 def load_splits(config: ProjectConfig) -> tuple[DataContract, Splits, Path]:
-    """The contract, the processed data that `ingest` wrote split as the config says, its path.
+    """The contract, the processed data split as the config says, and the data's path.
 
     Raises:
         ConfigError: there is no processed data yet, or the contract is for another task.
@@ -35,9 +35,6 @@ def load_splits(config: ProjectConfig) -> tuple[DataContract, Splits, Path]:
 
 
 def fit_baseline(contract: DataContract, parts: Splits, *, seed: int) -> Pipeline:
-    """The dummy model every trained model must beat, fitted on the training split.
-
-    It is cheap and deterministic, so `evaluate` refits it rather than storing it.
-    """
+    """The dummy model every trained model must beat, fitted on the training split (cheaply)."""
     baseline = build_pipeline(contract, make_estimator("baseline", {}, seed=seed))
     return baseline.fit(parts.train[contract.feature_names], parts.train[contract.target.name])

@@ -35,7 +35,6 @@ MIN_SLICE_ROWS = 30
 # Permutation importance predicts n_repeats times per feature: it runs on at most this many rows.
 MAX_IMPORTANCE_ROWS = 2_000
 IMPORTANCE_REPEATS = 5
-FIGURE_SIZE = (6.0, 4.5)
 {%- if cookiecutter.task == "classification" %}
 
 SLICE_METRICS: tuple[str, ...] = ("roc_auc", "accuracy")
@@ -55,12 +54,9 @@ class Evaluation:
     """How good a model is on the test set, where it is weaker, and what it relies on.
 
     Attributes:
-        metrics: the model's metrics on the whole test set.
-        baseline_metrics: the baseline's metrics on the same rows, under the same names.
         slices: feature, value, rows and SLICE_METRICS for each category with enough rows.
         warnings: one line per slice whose PRIMARY_METRIC is much worse than the whole's.
         importances: feature, importance_mean, importance_std; most important first.
-        figures: file stem -> figure, for the caller to save.
         per_class: class, rows, precision, recall and f1 of each class (classification only).
         threshold: two classes only: the positive-class probability the model decides at.
     """
@@ -85,33 +81,26 @@ def evaluate(
     seed: int = 42,
     slice_tolerance: float = 0.1,
 ) -> Evaluation:
-    """Evaluate a fitted pipeline, and a baseline to compare it with, on the test rows.
+    """Evaluate a fitted pipeline, and a baseline (the dummy model) beside it, on the test rows.
 
-    Args:
-        model: the fitted pipeline to judge; it reads the contract's raw feature columns.
-        baseline: a fitted pipeline to compare it with, such as the dummy model.
-        test: held-out rows with the contract's features and target.
-        contract: names the features and the target.
-        threshold: the positive-class probability from which a two-class model predicts it.
-        seed: seeds the permutation importance and the rows it runs on.
-        slice_tolerance: how much worse than the whole a slice may score (0.1: 10%, relatively).
+    `slice_tolerance` is how much worse than the whole a slice may score (0.1: 10%, relatively).
     """
     overall = score(model, test, contract, threshold=threshold)
     slices = slice_scores(model, test, contract, threshold=threshold)
     importances = feature_importances(model, test, contract, seed=seed)
-    figures = task_figures(model, test, contract, threshold=threshold)
+    figures, per_class = _task_details(model, test, contract, threshold=threshold)
     return Evaluation(
         metrics=overall,
         baseline_metrics=score(baseline, test, contract, threshold=threshold),
         slices=slices,
         warnings=slice_warnings(slices, overall[PRIMARY_METRIC], tolerance=slice_tolerance),
         importances=importances,
-        figures=figures | {"permutation_importance": importance_figure(importances)},
+        figures=figures | {"permutation_importance": _importance_figure(importances)},
 {%- if cookiecutter.task == "classification" %}
-        per_class=per_class_scores(model, test, contract, threshold=threshold),
+        per_class=per_class,
         threshold=threshold if len(contract.classes) == 2 else None,
 {%- else %}
-        per_class=pd.DataFrame(),
+        per_class=per_class,
 {%- endif %}
     )
 
@@ -135,7 +124,7 @@ def score(
     classes: the most probable class is predicted, and every metric is a macro average.
     roc_auc and pr_auc are NaN when the rows lack a class.
     """
-    truth, probabilities, classes, positive = predict(estimator, frame, contract)
+    truth, probabilities, classes, positive = _predict(estimator, frame, contract)
     predicted = predicted_classes(probabilities, classes, positive, threshold)
     binary = len(classes) == 2
     averaging = {"average": "binary", "pos_label": positive} if binary else {"average": "macro"}
@@ -148,25 +137,11 @@ def score(
         "pr_auc": np.nan,
         "log_loss": metrics.log_loss(truth, probabilities, labels=classes),
     }
-    curves = one_vs_rest(truth, probabilities, classes, positive)
+    curves = _one_vs_rest(truth, probabilities, classes, positive)
     if all(0 < is_class.sum() < len(is_class) for _, is_class, _ in curves):
         scores["roc_auc"] = np.mean([metrics.roc_auc_score(t, p) for _, t, p in curves])
         scores["pr_auc"] = np.mean([metrics.average_precision_score(t, p) for _, t, p in curves])
     return {name: float(value) for name, value in scores.items()}
-
-
-def per_class_scores(
-    estimator: Any, frame: pd.DataFrame, contract: DataContract, *, threshold: float
-) -> pd.DataFrame:
-    """Precision, recall and f1 of each class on its own, with its number of rows."""
-    truth, probabilities, classes, positive = predict(estimator, frame, contract)
-    predicted = predicted_classes(probabilities, classes, positive, threshold)
-    precision, recall, f1, rows = metrics.precision_recall_fscore_support(
-        truth, predicted, labels=classes, zero_division=0
-    )
-    return pd.DataFrame(
-        {"class": classes, "rows": rows, "precision": precision, "recall": recall, "f1": f1}
-    )
 
 
 def choose_threshold(estimator: Any, frame: pd.DataFrame, contract: DataContract) -> float:
@@ -175,7 +150,7 @@ def choose_threshold(estimator: Any, frame: pd.DataFrame, contract: DataContract
     An imbalanced target needs it: at 0.5 a model may predict the rare class almost never.
     Falls back to DEFAULT_THRESHOLD when the rows hold only one class.
     """
-    truth, probabilities, classes, positive = predict(estimator, frame, contract)
+    truth, probabilities, classes, positive = _predict(estimator, frame, contract)
     is_positive = truth == positive
     if is_positive.all() or not is_positive.any():
         return DEFAULT_THRESHOLD
@@ -187,7 +162,7 @@ def choose_threshold(estimator: Any, frame: pd.DataFrame, contract: DataContract
     return float(np.clip(thresholds[int(np.argmax(f1[:-1]))], 1e-6, 1 - 1e-6))
 
 
-def predict(
+def _predict(
     estimator: Any, frame: pd.DataFrame, contract: DataContract
 ) -> tuple[Array, Array, list[Any], Any]:
     """The true labels, the class probabilities, the model's classes and the positive class."""
@@ -197,28 +172,32 @@ def predict(
     return truth, probabilities, classes, positive_class(classes, contract)
 
 
-def one_vs_rest(
+def _one_vs_rest(
     truth: Array, probabilities: Array, classes: list[Any], positive: Any
 ) -> list[tuple[str, Array, Array]]:
-    """(class, whether each row is of it, its probability): the positive class, or every class."""
+    """(class, whether each row is of it, its probability): the positive class, or each class."""
     shown = [positive] if len(classes) == 2 else classes
     return [(str(c), truth == c, probabilities[:, classes.index(c)]) for c in shown]
 
 
-def task_figures(
+def _task_details(
     model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
-) -> dict[str, Figure]:
-    """Confusion matrix, ROC, precision-recall and calibration curves on the test set."""
-    truth, probabilities, classes, positive = predict(model, test, contract)
+) -> tuple[dict[str, Figure], pd.DataFrame]:
+    """Confusion matrix, ROC, precision-recall and calibration curves, and per-class scores."""
+    truth, probabilities, classes, positive = _predict(model, test, contract)
     predicted = predicted_classes(probabilities, classes, positive, threshold)
-    confusion, confusion_axes = new_figure("Confusion matrix")
+    precision, recall, f1, rows = metrics.precision_recall_fscore_support(
+        truth, predicted, labels=classes, zero_division=0
+    )
+    per_class = {"class": classes, "rows": rows, "precision": precision, "recall": recall, "f1": f1}
+    confusion, confusion_axes = _new_figure("Confusion matrix")
     metrics.ConfusionMatrixDisplay.from_predictions(
         truth, predicted, labels=classes, ax=confusion_axes, colorbar=False
     )
-    roc, roc_axes = new_figure("ROC curve")
-    precision_recall, precision_recall_axes = new_figure("Precision-recall curve")
-    calibration, calibration_axes = new_figure("Calibration (reliability) curve")
-    for name, is_class, probability in one_vs_rest(truth, probabilities, classes, positive):
+    roc, roc_axes = _new_figure("ROC curve")
+    precision_recall, precision_recall_axes = _new_figure("Precision-recall curve")
+    calibration, calibration_axes = _new_figure("Calibration (reliability) curve")
+    for name, is_class, probability in _one_vs_rest(truth, probabilities, classes, positive):
         metrics.RocCurveDisplay.from_predictions(is_class, probability, name=name, ax=roc_axes)
         metrics.PrecisionRecallDisplay.from_predictions(
             is_class, probability, name=name, ax=precision_recall_axes
@@ -230,12 +209,13 @@ def task_figures(
     roc_axes.set(xlabel="False positive rate", ylabel="True positive rate")
     precision_recall_axes.set(xlabel="Recall", ylabel="Precision")
     calibration_axes.set(xlabel="Mean predicted probability", ylabel="Observed share of the class")
-    return {
+    figures = {
         "confusion_matrix": confusion,
         "roc_curve": roc,
         "precision_recall_curve": precision_recall,
         "calibration_curve": calibration,
     }
+    return figures, pd.DataFrame(per_class)
 {%- else %}
 
 
@@ -246,7 +226,7 @@ def score(
 
     `threshold` is for classifiers only. mape is left out when a true value is 0: a percentage of zero is undefined.
     """
-    truth, predicted = predict(estimator, frame, contract)
+    truth, predicted = _predict(estimator, frame, contract)
     scores = {
         "rmse": metrics.root_mean_squared_error(truth, predicted),
         "mae": metrics.mean_absolute_error(truth, predicted),
@@ -257,7 +237,7 @@ def score(
     return {name: float(value) for name, value in scores.items()}
 
 
-def predict(
+def _predict(
     estimator: Any, frame: pd.DataFrame, contract: DataContract
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """The true values and the predicted ones."""
@@ -266,22 +246,22 @@ def predict(
     return truth, predicted
 
 
-def task_figures(
+def _task_details(
     model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
-) -> dict[str, Figure]:
-    """Predicted against actual values, and residuals against predictions, on the test set."""
-    truth, predicted = predict(model, test, contract)
+) -> tuple[dict[str, Figure], pd.DataFrame]:
+    """Predicted against actual values, and residuals against predictions (no per-class scores)."""
+    truth, predicted = _predict(model, test, contract)
     figures: dict[str, Figure] = {}
     for stem, kind, title in (
         ("predicted_vs_actual", "actual_vs_predicted", "Predicted vs actual"),
         ("residuals", "residual_vs_predicted", "Residuals (actual minus predicted)"),
     ):
-        figure, axes = new_figure(title)
+        figure, axes = _new_figure(title)
         metrics.PredictionErrorDisplay.from_predictions(
             truth, predicted, kind=kind, subsample=MAX_PLOTTED_ROWS, random_state=0, ax=axes
         )
         figures[stem] = figure
-    return figures
+    return figures, pd.DataFrame()
 {%- endif %}
 
 
@@ -303,23 +283,20 @@ def slice_scores(
 
 
 def slice_warnings(slices: pd.DataFrame, overall: float, *, tolerance: float) -> list[str]:
-    """One line per slice whose PRIMARY_METRIC is worse than `overall` by more than `tolerance`."""
-    warnings = []
-    for row in slices.to_dict(orient="records"):
-        value = row[PRIMARY_METRIC]
-        if is_much_worse(value, overall, tolerance):
-            warnings.append(
-                f"slice {row['feature']}={row['value']} ({row['rows']:,} rows): "
-                f"{PRIMARY_METRIC} {format_metric(value)} vs {format_metric(overall)} overall"
-            )
-    return warnings
+    """One line per slice whose PRIMARY_METRIC is worse than `overall` by more than `tolerance`.
 
-
-def is_much_worse(value: float, overall: float, tolerance: float) -> bool:
-    """Whether a metric is worse than the overall one by more than `tolerance` (a NaN never is)."""
+    The tolerance is relative (0.1: 10% worse); a slice scored NaN is never flagged.
+    """
+    value = slices[PRIMARY_METRIC].astype(float)
     if GREATER_IS_BETTER:
-        return value < overall * (1 - tolerance)
-    return value > overall * (1 + tolerance)
+        worse = value < overall * (1 - tolerance)
+    else:
+        worse = value > overall * (1 + tolerance)
+    return [
+        f"slice {row['feature']}={row['value']} ({row['rows']:,} rows): "
+        f"{PRIMARY_METRIC} {format_metric(row[PRIMARY_METRIC])} vs {format_metric(overall)} overall"
+        for row in slices[worse].to_dict(orient="records")
+    ]
 
 
 def feature_importances(
@@ -345,22 +322,18 @@ def feature_importances(
     return importances.sort_values("importance_mean", ascending=False, ignore_index=True)
 
 
-def importance_figure(importances: pd.DataFrame) -> Figure:
-    """A horizontal bar per feature, the most important on top, with one standard deviation."""
-    figure, axes = new_figure("Permutation importance")
+def _importance_figure(importances: pd.DataFrame) -> Figure:
+    """A bar per feature, the most important on top, with one standard deviation."""
+    figure, axes = _new_figure("Permutation importance")
     shown = importances.iloc[::-1]
-    axes.barh(
-        shown["feature"].astype(str).to_numpy(),
-        shown["importance_mean"].to_numpy(),
-        xerr=shown["importance_std"].to_numpy(),
-    )
+    axes.barh(shown["feature"].astype(str), shown["importance_mean"], xerr=shown["importance_std"])
     axes.set_xlabel(f"how much {PRIMARY_METRIC} worsens when the feature is shuffled")
     return figure
 
 
-def new_figure(title: str) -> tuple[Figure, Axes]:
+def _new_figure(title: str) -> tuple[Figure, Axes]:
     """One titled plot in a plain `Figure`: it needs no display, and is never left in pyplot."""
-    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    figure = Figure(figsize=(6.0, 4.5), layout="constrained")
     axes = figure.add_subplot()
     axes.set_title(title)
     return figure, axes

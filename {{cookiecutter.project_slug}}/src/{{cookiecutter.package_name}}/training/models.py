@@ -21,7 +21,6 @@ from {{ cookiecutter.package_name }}.errors import ConfigError
 if TYPE_CHECKING:
     import optuna  # training only: the service imports this module without it
 
-Params = Mapping[str, ParamValue]
 {%- if cookiecutter.task == "classification" %}
 
 #: The metric that decides tuning, the quality gate and the champion.
@@ -66,9 +65,8 @@ MLMODEL_FILE = "MLmodel"
 def load_saved(folder: Path) -> Any:
     """Load a model that MLflow saved in `folder`, only as skops, trusting only TRUSTED_MODULES.
 
-    Every way the project loads a model comes here (the registry, a run, an exported directory),
-    so a model file that is a pickle, or that names a class from another package, is refused
-    before any of it is read: loading it could run any code.
+    Every way the project loads a model comes here (registry, run, export): a pickle, or a file
+    that names a class from another package, is refused unread, since loading it could run code.
 
     Raises:
         ConfigError: the folder holds no model saved this way, or one that asks for more trust.
@@ -103,7 +101,7 @@ def load_saved(folder: Path) -> Any:
 # ============================================================================================
 
 
-def make_estimator(name: ModelName, params: Params, *, seed: int) -> Any:
+def make_estimator(name: ModelName, params: Mapping[str, ParamValue], *, seed: int) -> Any:
     """Build an untrained estimator by name.
 
     Raises:
@@ -161,6 +159,5 @@ def suggest_params(trial: "optuna.Trial", name: ModelName) -> dict[str, ParamVal
 
 def is_better(candidate: float, reference: float, margin: float = 0.0) -> bool:
     """Whether `candidate` beats `reference` on the primary metric by at least `margin`."""
-    if GREATER_IS_BETTER:
-        return bool(np.round(candidate - reference, 12) >= margin)
-    return bool(np.round(reference - candidate, 12) >= margin)
+    gain = candidate - reference if GREATER_IS_BETTER else reference - candidate
+    return bool(np.round(gain, 12) >= margin)  # rounded: 0.1 + 0.2 - 0.3 is no gain

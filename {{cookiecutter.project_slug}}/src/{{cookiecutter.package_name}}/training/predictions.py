@@ -39,17 +39,10 @@ class Outputs:
 def positive_class(classes: list[Any], contract: DataContract) -> Any:
     """The model's class that a two-class threshold is about: the contract's positive class.
 
-    Labels are compared as text (the model learns them as text); a contract that lists no
-    categories leaves the last class the model knows.
+    Compared as text (the model learns labels as text); with none listed, the model's last class.
     """
     wanted = str(contract.positive_class if contract.positive_class is not None else classes[-1])
     return next((c for c in classes if str(c) == wanted), classes[-1])
-
-
-def as_labels(predicted: Array, contract: DataContract) -> Array:
-    """Predicted classes as the contract lists them: integer labels come back as integers."""
-    labels = {str(label): label for label in contract.classes}
-    return np.asarray([labels.get(str(value), value) for value in predicted], dtype=object)
 
 
 def predicted_classes(
@@ -68,19 +61,17 @@ def predicted_classes(
 def predict_rows(
     model: Any, features: pd.DataFrame, contract: DataContract, *, threshold: float
 ) -> Outputs:
-    """Score rows of raw features: probabilities once, and the classes they imply.
+    """Score rows of raw features with a fitted pipeline: probabilities once, and their classes.
 
-    Args:
-        model: a fitted pipeline that takes the contract's raw feature columns.
-        features: the rows, one column per contract feature.
-        contract: says which class is the positive one.
-        threshold: the positive-class probability from which a two-class model predicts it.
+    `threshold` is the positive-class probability from which a two-class model predicts it.
     """
     probabilities = model.predict_proba(features)
     classes = list(model.classes_)
     positive = positive_class(classes, contract)
     predicted = predicted_classes(probabilities, classes, positive, threshold)
-    return Outputs(as_labels(predicted, contract), probabilities, classes)
+    labels = {str(label): label for label in contract.classes}  # integer labels stay integers
+    as_listed = [labels.get(str(value), value) for value in predicted]
+    return Outputs(np.asarray(as_listed, dtype=object), probabilities, classes)
 {%- else %}
     """Each row's predicted value."""
 
@@ -88,13 +79,7 @@ def predict_rows(
 
 
 def predict_rows(model: Any, features: pd.DataFrame, contract: DataContract) -> Outputs:
-    """Score rows of raw features.
-
-    Args:
-        model: a fitted pipeline that takes the contract's raw feature columns.
-        features: the rows, one column per contract feature.
-        contract: the data contract (unused for regression; kept for one call shape).
-    """
+    """Score rows of raw features (`contract` is unused: one call shape for both tasks)."""
     del contract
     return Outputs(np.asarray(model.predict(features), dtype="float64"))
 {%- endif %}

@@ -1,42 +1,29 @@
 """The promote stage: move the champion alias to a candidate only if it passes the quality gate.
 
-The gate (`gate.py`): beat the baseline by the configured margin on the primary metric, and do no
-worse than the champion. A refused candidate is tagged `rejected` with the reason and its model
-card is marked refused; no version or run is ever deleted, so every decision can be traced back.
+A refused candidate is tagged `rejected` and its model card marked; nothing is ever deleted, so
+every decision can be traced back. Promotion is a compare-and-set under one lock file per tracking
+URI on this machine (MLflow's registry has no compare-and-set): promote from one place, such as
+one CI job with a concurrency group, when several machines share a tracking server.
 
-Promotion is a compare-and-set under one lock (`promotion_lock`), from reading the champion to
-moving the alias, so two promotions cannot both pass against the same old champion. The lock is
-a file in this machine's temporary folder, one per tracking URI; promotions from several
-machines against one tracking server are not serialized by it (MLflow's registry has no
-compare-and-set): run them from one place, such as one CI job with a concurrency group.
-
-Each write is ordered so that a process killed at any point leaves a true state that the next
-`promote` (or `run`) repairs:
-
-1. Killed before the alias moved (with or without the `gate` tag on the candidate's run): the
-   candidate is undecided; promoting it again decides afresh. A kill frees the lock.
-2. The alias moved, the version has no `promoted` tag yet: the next promotion, of any candidate,
-   tags the champion `promoted` with the verdict from its run before it compares.
-3. The README results table or the model card not yet rewritten: the next `promote`, `run` or
-   `evaluate` rewrites the README from the champion; promoting a refused run again marks its card.
+Writes are ordered so that a kill at any point leaves a true state that the next `promote`
+repairs: before the alias moves, the candidate is undecided (and the kill frees the lock); after
+it, the champion lacks its `promoted` tag until the next promotion adds it; a README or model card
+not yet rewritten is rewritten by the next `promote`, `run` or `evaluate`.
 """
 
 import hashlib
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 from filelock import FileLock, Timeout
-from mlflow.entities import Metric, RunTag
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.errors import ConfigError, PromotionRefusedError
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.gate import (
-    Comparison,
     compare_with_champion,
     decide,
     recorded_comparison,
@@ -62,23 +49,8 @@ class Decision:
     reason: str
 
 
-def score_on_test(run: mlflow.entities.Run, prefix: str = "") -> float:
-    """A run's test score on the primary metric.
-
-    Raises:
-        ConfigError: the run has not been evaluated.
-    """
-    key = f"{prefix}test_{PRIMARY_METRIC}"
-    if key not in run.data.metrics:
-        raise ConfigError(f"run {run.info.run_id} has no {key}: run `evaluate` first")
-    return float(run.data.metrics[key])
-
-
 def promotion_lock(settings: Settings) -> FileLock:
-    """The lock that serializes promotions into this tracking store, on this machine.
-
-    One small file per tracking store, reused: a Unix lock file stays after its release.
-    """
+    """The lock (one small file per tracking store) that serializes its promotions here."""
     store = hashlib.sha256(settings.tracking_uri.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / f"mlflow-promote-{store}.lock"
     return FileLock(path, timeout=LOCK_SECONDS)
@@ -92,10 +64,9 @@ def promote(
 ) -> Decision:
     """Promote the model version of a training run (the latest by default), or refuse it.
 
-    Under the promotion lock the champion is read, the candidate compared with it (again, if
-    `evaluate` compared it with another), the verdict recorded and the alias moved; then the
-    README results table is rewritten from the champion, and a refused run's model card is
-    marked refused. The module docstring lists what a kill at each step leaves.
+    Under the promotion lock: read the champion, compare the candidate with it (again, if
+    `evaluate` compared it with another), record the verdict and move the alias; then rewrite
+    the README's results table and mark a refused run's model card.
 
     Raises:
         ConfigError: the run is not registered or not evaluated, or another promotion held the
@@ -108,8 +79,11 @@ def promote(
     version = tracking.version_of_run(name, run.info.run_id)
     if version is None:
         raise ConfigError(f"run {run.info.run_id} registered no model version")
-    candidate = score_on_test(run)
-    baseline = score_on_test(run, prefix="baseline_")
+    keys = f"test_{PRIMARY_METRIC}", f"baseline_test_{PRIMARY_METRIC}"
+    missing = [key for key in keys if key not in run.data.metrics]
+    if missing:
+        raise ConfigError(f"run {run.info.run_id} has no {missing[0]}: run `evaluate` first")
+    candidate, baseline = (run.data.metrics[key] for key in keys)
     lock = promotion_lock(settings)
     try:
         lock.acquire()
@@ -121,19 +95,21 @@ def promote(
     try:
         client = mlflow.MlflowClient()
         previous = tracking.champion_version(name)
-        if previous is not None:
-            record_promoted(name, previous)
         comparison = None
+        if previous is not None:
+            _record_promoted(name, previous)
         if previous is not None and previous != version:
-            comparison = recorded_comparison(run, previous) or compare_again(
-                config, settings, run, previous
-            )
-        promoted, reason = decide(
-            candidate,
-            baseline,
-            comparison,
-            margin=config.promote.min_improvement_over_baseline,
-        )
+            comparison = recorded_comparison(run, previous)
+            if comparison is None:  # `evaluate` compared it with another champion, or none
+                contract, parts, _ = load_splits(config)
+                model = tracking.load_model(f"runs:/{run.info.run_id}/model")
+                min_rows = config.promote.min_comparison_rows
+                comparison = compare_with_champion(
+                    name, previous, model, parts.test, contract, min_rows=min_rows
+                )
+                comparison.record(run.info.run_id)
+        margin = config.promote.min_improvement_over_baseline
+        promoted, reason = decide(candidate, baseline, comparison, margin=margin)
         client.set_tag(run.info.run_id, GATE, reason)
         if promoted:
             # The alias before the version's tag: a kill between the two leaves a champion
@@ -146,8 +122,8 @@ def promote(
                 client.delete_model_version_tag(name, version, "rejected")
         else:
             client.set_model_version_tag(name, version, "rejected", reason)
-            why = f"version {version} was not promoted: {reason}"
-            mark_card_refused(config, run.info.run_id, why)
+            refused = f"version {version} was not promoted: {reason}"
+            mark_card_refused(config, run.info.run_id, refused)
         if readme is not None:
             write_champion_results(readme, name)
     finally:
@@ -157,8 +133,8 @@ def promote(
     return Decision(model_version=version, reason=reason)
 
 
-def record_promoted(model_name: str, champion: str) -> None:
-    """Tag the champion `promoted` if a promotion was killed before it could (state 2)."""
+def _record_promoted(model_name: str, champion: str) -> None:
+    """Tag the champion `promoted` if a killed promotion moved the alias but did not tag it."""
     client = mlflow.MlflowClient()
     if "promoted" in client.get_model_version(model_name, champion).tags:
         return
@@ -166,29 +142,3 @@ def record_promoted(model_name: str, champion: str) -> None:
         GATE, "the alias was moved outside `promote`: no gate verdict is recorded"
     )
     client.set_model_version_tag(model_name, champion, "promoted", verdict)
-
-
-def compare_again(
-    config: ProjectConfig, settings: Settings, run: mlflow.entities.Run, champion: str
-) -> Comparison:
-    """Compare a candidate with a champion `evaluate` did not see, and record it on its run."""
-    contract, parts, _ = load_splits(config)
-    candidate = tracking.load_model(f"runs:/{run.info.run_id}/model")
-    comparison = compare_with_champion(
-        settings.model_name,
-        champion,
-        candidate,
-        parts.test,
-        contract,
-        min_rows=config.promote.min_comparison_rows,
-    )
-    # One batch, so a kill cannot leave the tags of one comparison with the scores of another.
-    mlflow.MlflowClient().log_batch(
-        run.info.run_id,
-        metrics=[
-            Metric(key, value, int(time.time() * 1000), 0)
-            for key, value in comparison.metrics().items()
-        ],
-        tags=[RunTag(key, text) for key, text in comparison.tags().items()],
-    )
-    return comparison

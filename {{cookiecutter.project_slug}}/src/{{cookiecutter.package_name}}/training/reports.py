@@ -95,33 +95,20 @@ def model_card(
 ) -> str:
     """A model card in Markdown: what the model is for, what it was trained on, how good it is.
 
-    Args:
-        model_name: the registered model's name.
-        model_version: its registered version, or None when the run is not registered.
-        run_id: the MLflow run that trained it.
-        tracking_uri: where that run is tracked (a password in it is never shown).
-        run_link: a link to the run in the MLflow UI, when there is one.
-        evaluation: the model's evaluation on the test set.
-        contract: the data contract: the target and the features.
-        train_config: the training settings, as plain values.
-        data_rows: rows per split: {"train": 3500, "validation": 750, "test": 750}.
-        data_digest: a digest of the data trained on, to tell data versions apart.
-        sample: whether that data is the synthetic sample that ships with the template.
+    `model_version` is None when the run is not registered; a password in `tracking_uri` or
+    `run_link` is never shown; `data_rows` counts the rows of each split; `sample` says whether
+    the data is the synthetic sample that ships with the template.
     """
+    # Every argument as it is, but for these:
     return TEMPLATES.get_template("model_card.md.j2").render(
-        model_name=model_name,
-        model_version=model_version,
-        run_id=run_id,
-        tracking_uri=mask(tracking_uri),
-        run_link=mask(run_link) if run_link else None,
-        evaluation=evaluation,
-        metrics=evaluation.metrics,
-        baseline_metrics=evaluation.baseline_metrics,
-        contract=contract,
-        train_config=json.dumps(train_config, indent=2, default=str),
-        data_rows=data_rows,
-        data_digest=data_digest,
-        sample=sample,
+        locals()
+        | {
+            "tracking_uri": mask(tracking_uri),
+            "run_link": mask(run_link) if run_link else None,
+            "metrics": evaluation.metrics,
+            "baseline_metrics": evaluation.baseline_metrics,
+            "train_config": json.dumps(train_config, indent=2, default=str),
+        }
     )
 
 

@@ -4,13 +4,10 @@ Every stage tracks through these functions, so moving from the local SQLite stor
 tracking server is one setting (`MLFLOW_TRACKING_URI`), and tests point it at a temporary folder.
 """
 
-import hashlib
 import logging
 import os
 import re
-import shutil
 import socket
-import subprocess
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -33,15 +30,11 @@ from {{ cookiecutter.package_name }}.training.predictions import threshold_of
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
-#: The error codes MLflow answers with when a model, an alias or a run is not there (any other
-#: error, such as a server that does not answer, is not "missing" and is raised).
+#: MLflow's error codes for a model, an alias or a run that is not there (any other error, such
+#: as a server that does not answer, is raised).
 NOT_FOUND = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
-#: Retries of a failed request to a tracking server, and each request's timeout.
-HTTP_RETRIES = 2
-HTTP_TIMEOUT_SECONDS = 30
-#: What a logged model needs installed, pinned to the versions it was trained with. Listing
-#: them is exact and takes milliseconds; MLflow's inference takes seconds and picks up
-#: whatever else happens to be installed.
+#: What a logged model needs installed, pinned to the versions it was trained with: exact, and
+#: milliseconds, where MLflow's inference takes seconds and picks up whatever is installed.
 MODEL_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "skops", "mlflow")
 #: What MLflow refuses in a metric name on some system (its rule, Windows' stricter one).
 NOT_IN_A_METRIC_NAME = re.compile(r"[^\w.\- ]")
@@ -58,20 +51,19 @@ def connect(settings: Settings) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # A tracking server that does not answer fails a command in seconds, not after MLflow's
     # default 7 retries of up to 120 s each (minutes). Either variable can still be set.
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(HTTP_RETRIES))
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(HTTP_TIMEOUT_SECONDS))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     mlflow.set_tracking_uri(settings.tracking_uri)
 
 
 def configure(settings: Settings, experiment: str) -> None:
     """Point MLflow at the tracking store, select the experiment, and mark its killed runs.
 
-    Every stage that starts runs (train, tune, evaluate, run) starts here, so a run whose
-    process was killed is marked `KILLED` the next time any of them starts (see
-    `mark_killed_runs`).
+    Every stage that starts runs starts here, so a run whose process was killed is marked
+    `KILLED` the next time any of them starts.
     """
     connect(settings)
-    killed = mark_killed_runs(mlflow.set_experiment(experiment).experiment_id)
+    killed = _mark_killed_runs(mlflow.set_experiment(experiment).experiment_id)
     if killed:
         logger.warning(
             "marked %d run(s) KILLED, their process is gone: %s", len(killed), ", ".join(killed)
@@ -79,18 +71,14 @@ def configure(settings: Settings, experiment: str) -> None:
 
 
 def process_tags() -> dict[str, str]:
-    """Tags naming the host and process of a run, for `mark_killed_runs` to find it if killed."""
+    """Tags naming the host and process of a run, for `configure` to find it if it is killed."""
     return {"host": socket.gethostname(), "pid": str(os.getpid())}
 
 
-def mark_killed_runs(experiment_id: str) -> list[str]:
-    """Mark `KILLED` the experiment's runs still `RUNNING` whose process on this host is gone.
+def _mark_killed_runs(experiment_id: str) -> list[str]:
+    """Mark `KILLED` (and return) the `RUNNING` runs tagged with this host and a dead process.
 
-    Only runs tagged by `process_tags` with this host are touched: a run of a live process (a
-    concurrent run) or of another host stays as it is.
-
-    Returns:
-        The IDs of the runs marked.
+    A run of a live process (a concurrent run) or of another host stays as it is.
     """
     # Imported here: datasets may need SQLAlchemy (the train extra); serving imports this module.
     from {{ cookiecutter.package_name }}.errors import process_alive
@@ -129,13 +117,10 @@ def log_model(
         raise ConfigError(
             f"the model uses {', '.join(foreign)}: add its package to TRUSTED_MODULES in models.py"
         )
-    output = (
-        model.predict_proba(example) if hasattr(model, "predict_proba") else model.predict(example)
-    )
     info = mlflow.sklearn.log_model(
         model,
         name=name,
-        signature=infer_signature(example, output),
+        signature=infer_signature(example, model.{% if cookiecutter.task == "classification" %}predict_proba{% else %}predict{% endif %}(example)),
         input_example=example,
         pip_requirements=[f"{package}=={version(package)}" for package in MODEL_REQUIREMENTS],
         registered_model_name=registered_name,
@@ -145,10 +130,7 @@ def log_model(
 
 
 def load_model(uri: str) -> Any:
-    """Load a logged scikit-learn pipeline from `runs:/...` or `models:/NAME@ALIAS`.
-
-    Only as skops, trusting only TRUSTED_MODULES (`models.load_saved`): whoever can write to the
-    artifact store cannot make this run their code.
+    """Load a logged pipeline from `runs:/...` or `models:/NAME@ALIAS` with `models.load_saved`.
 
     Raises:
         ConfigError: the artifact is not a model saved that way.
@@ -225,33 +207,8 @@ def training_run(experiment: str, run_id: str | None = None) -> Run:
     return runs[0]
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, read in blocks."""
-    with path.open("rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
-def git_commit() -> str:
-    """The commit the code was trained from (with `-dirty` for uncommitted changes), or `unknown`."""
-    git = shutil.which("git")
-    if git is None:
-        return "unknown"
-    try:
-        commit = subprocess.run(  # noqa: S603 - a fixed git command
-            [git, "describe", "--always", "--dirty", "--abbrev=40"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return commit or "unknown"
-
-
 def run_link(run: Run) -> str | None:
     """A browser link to the run when the tracking store is a server, else None."""
-    uri = mlflow.get_tracking_uri()
-    if not uri.startswith(("http://", "https://")):
-        return None
-    return f"{uri.rstrip('/')}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    uri = mlflow.get_tracking_uri().rstrip("/")
+    link = f"{uri}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+    return link if uri.startswith(("http://", "https://")) else None

@@ -6,9 +6,12 @@ commit, the seed, the training time, validation scores, and the whole preprocess
 pipeline with its signature and an input example.
 """
 
+import hashlib
+import shutil
+import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 {%- if cookiecutter.include_monitoring %}
 from typing import Any
@@ -19,14 +22,13 @@ import numpy as np
 import pandas as pd
 from mlflow.data.pandas_dataset import from_pandas
 from mlflow.data.sources import LocalArtifactDatasetSource  # type: ignore[attr-defined]
-{%- if cookiecutter.task == "classification" %}
-from sklearn.pipeline import Pipeline
-{%- endif %}
 
 from {{ cookiecutter.package_name }}.config import ParamValue, ProjectConfig
+{%- if cookiecutter.include_monitoring %}
 from {{ cookiecutter.package_name }}.data.contract import DataContract
+{%- endif %}
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
-from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, Splits, row_keys
+from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, row_keys
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.inputs import fit_baseline, load_splits
@@ -68,10 +70,7 @@ def train(
 ) -> TrainResult:
     """Train, track and register the configured model, beside the baseline it must beat.
 
-    Args:
-        config: the project config; `train.model` and `train.params` choose the model.
-        settings: where MLflow tracks, and the registered model's name.
-        params: hyperparameters to use instead of `train.params` (from `tune`).
+    `params` (the best ones `tune` found) replace the config's `train.params`.
 
     Raises:
         ConfigError: no processed data yet, or parameters that do not fit the model.
@@ -80,13 +79,11 @@ def train(
     params = dict(config.train.params if params is None else params)
     features, target = parts.train[contract.feature_names], parts.train[contract.target.name]
     tracking.configure(settings, experiment=settings.model_name)
+    with path.open("rb") as data:
+        digest = hashlib.file_digest(data, "sha256").hexdigest()
 
-    tags = {
-        "stage": "train",
-        "git_commit": tracking.git_commit(),
-        "data_sha256": tracking.file_sha256(path),
-    } | tracking.process_tags()
-    with mlflow.start_run(run_name=config.train.model, tags=tags) as run:
+    tags = {"stage": "train", "git_commit": _git_commit(), "data_sha256": digest}
+    with mlflow.start_run(run_name=config.train.model, tags=tags | tracking.process_tags()) as run:
         mlflow.log_params(
             {"model": config.train.model, "seed": config.seed}
             | {f"model.{name}": value for name, value in params.items()}
@@ -94,7 +91,16 @@ def train(
             | {"data.rows": len(parts.train) + len(parts.validation) + len(parts.test)}
         )
         mlflow.log_dict(config.model_dump(mode="json"), "config.json")
-        log_datasets(parts, contract, path)
+        # Each split as an MLflow dataset input: its source file, digest and schema.
+        source = LocalArtifactDatasetSource(str(path.resolve()))
+        for context in ("train", "validation", "test"):
+            dataset = from_pandas(
+                getattr(parts, context),
+                source=source,
+                name=f"{contract.name}-{context}",
+                targets=contract.target.name,
+            )
+            mlflow.log_input(dataset, context=context)
 
         started = time.perf_counter()
         model = build_pipeline(
@@ -106,72 +112,60 @@ def train(
         seconds = time.perf_counter() - started
         baseline = fit_baseline(contract, parts, seed=config.seed)
 {%- if cookiecutter.task == "classification" %}
-        threshold = decision_threshold(model, parts.validation, contract, config)
+        # Two classes: a threshold fixed in the config, or the one with the best validation f1.
+        threshold = DEFAULT_THRESHOLD  # more classes: the most probable one wins
+        if len(contract.classes) == 2 and config.evaluate.threshold == "max_f1":
+            threshold = choose_threshold(model, parts.validation, contract)
+        elif len(contract.classes) == 2:
+            threshold = float(config.evaluate.threshold)
 {%- endif %}
-
-        result = TrainResult(
-            run_id=run.info.run_id,
-            model_version=None,
-            validation_score=score(model, parts.validation, contract)[PRIMARY_METRIC],
-            baseline_validation_score=score(baseline, parts.validation, contract)[PRIMARY_METRIC],
-            seconds=seconds,
-        )
+        validation_score = score(model, parts.validation, contract)[PRIMARY_METRIC]
+        baseline_score = score(baseline, parts.validation, contract)[PRIMARY_METRIC]
         mlflow.log_metrics(
             {
                 "training_seconds": seconds,
-                f"validation_{PRIMARY_METRIC}": result.validation_score,
-                f"baseline_validation_{PRIMARY_METRIC}": result.baseline_validation_score,
+                f"validation_{PRIMARY_METRIC}": validation_score,
+                f"baseline_validation_{PRIMARY_METRIC}": baseline_score,
             }
 {%- if cookiecutter.task == "classification" %}
             | ({THRESHOLD_METRIC: threshold} if len(contract.classes) == 2 else {})
 {%- endif %}
         )
-        # Which rows this model has seen, so that a later gate compares it only on others.
-        log_seen_rows(pd.concat([parts.train, parts.validation]), contract)
+        with tempfile.TemporaryDirectory() as folder:
+            # Which rows this model has seen, so that a later gate compares it only on others.
+            seen = pd.concat([parts.train, parts.validation])
+            np.save(Path(folder) / SEEN_ROWS, row_keys(seen, contract))
 {%- if cookiecutter.include_monitoring %}
-        # What "no drift" looks like for this model: `drift` compares new data with it.
-        log_reference(model, parts.train, contract, config{% if cookiecutter.task == "classification" %}, threshold{% endif %})
+            # What "no drift" looks like for this model: `drift` compares new data with it.
+            rows = min(config.monitoring.reference_rows, len(parts.train))
+            sample = parts.train.sample(n=rows, random_state=config.seed)[contract.feature_names]
+            reference = sample.assign(prediction=predictions(model, sample, contract{% if cookiecutter.task == "classification" %}, threshold{% endif %}))
+            (Path(folder) / REFERENCE).parent.mkdir()
+            reference.to_parquet(Path(folder) / REFERENCE, index=False)
 {%- endif %}
+            mlflow.log_artifacts(folder)
         version = tracking.log_model(
             model, features.head(5), name="model", registered_name=settings.model_name
         )
-    return replace(result, model_version=version)
+    return TrainResult(run.info.run_id, version, validation_score, baseline_score, seconds)
 
 
-def log_datasets(parts: Splits, contract: DataContract, path: Path) -> None:
-    """Record each split as an MLflow dataset input: its source file, digest and schema."""
-    source = LocalArtifactDatasetSource(str(path.resolve()))
-    for context, frame in (
-        ("train", parts.train),
-        ("validation", parts.validation),
-        ("test", parts.test),
-    ):
-        dataset = from_pandas(
-            frame, source=source, name=f"{contract.name}-{context}", targets=contract.target.name
-        )
-        mlflow.log_input(dataset, context=context)
-
-{%- if cookiecutter.task == "classification" %}
-
-
-def decision_threshold(
-    model: Pipeline, validation: pd.DataFrame, contract: DataContract, config: ProjectConfig
-) -> float:
-    """A two-class model's threshold: fixed in the config, or chosen on the validation set."""
-    if len(contract.classes) != 2:
-        return DEFAULT_THRESHOLD  # the most probable class wins: there is no threshold
-    if config.evaluate.threshold == "max_f1":
-        return choose_threshold(model, validation, contract)
-    return float(config.evaluate.threshold)
-{%- endif %}
-
-
-def log_seen_rows(frame: pd.DataFrame, contract: DataContract) -> None:
-    """Log the fingerprints of the rows a model trained or was tuned on (`seen_rows.npy`)."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / SEEN_ROWS
-        np.save(path, row_keys(frame, contract))
-        mlflow.log_artifact(str(path))
+def _git_commit() -> str:
+    """The commit the code was trained from (`-dirty` for uncommitted changes), or `unknown`."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown"
+    try:
+        commit = subprocess.run(  # noqa: S603 - a fixed git command
+            [git, "describe", "--always", "--dirty", "--abbrev=40"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return commit or "unknown"
 {%- if cookiecutter.include_monitoring %}
 
 
@@ -183,32 +177,7 @@ def predictions(
 def predictions(model: Any, features: pd.DataFrame, contract: DataContract) -> pd.Series:
 {%- endif %}
     """What the service would answer for each row, as the prediction log records it."""
-    outputs = predict_rows(
-        model,
-        features[contract.feature_names],
-        contract,
-{%- if cookiecutter.task == "classification" %}
-        threshold=threshold,
-{%- endif %}
-    )
+    rows = features[contract.feature_names]
+    outputs = predict_rows(model, rows, contract{% if cookiecutter.task == "classification" %}, threshold=threshold{% endif %})
     return pd.Series(outputs.predictions, index=features.index, name="prediction")
-
-
-def log_reference(
-    model: Any,
-    frame: pd.DataFrame,
-    contract: DataContract,
-    config: ProjectConfig,
-{%- if cookiecutter.task == "classification" %}
-    threshold: float,
-{%- endif %}
-) -> None:
-    """Save a seeded sample of the training rows and the model's predictions in the active run."""
-    rows = min(config.monitoring.reference_rows, len(frame))
-    sample = frame.sample(n=rows, random_state=config.seed)[contract.feature_names]
-    reference = sample.assign(prediction=predictions(model, sample, contract{% if cookiecutter.task == "classification" %}, threshold{% endif %}))
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(REFERENCE).name
-        reference.to_parquet(path, index=False)
-        mlflow.log_artifact(str(path), artifact_path=str(Path(REFERENCE).parent))
 {%- endif %}

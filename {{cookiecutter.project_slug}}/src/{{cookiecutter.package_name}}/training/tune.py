@@ -49,11 +49,8 @@ def tune(config: ProjectConfig, settings: Settings) -> TuneResult:
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest_params(trial, name)
-        with mlflow.start_run(
-            run_name=f"trial-{trial.number}",
-            nested=True,
-            tags={"stage": "trial"} | tracking.process_tags(),
-        ):
+        tags = {"stage": "trial"} | tracking.process_tags()
+        with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True, tags=tags):
             mlflow.log_params(params)
             model = build_pipeline(
                 contract, make_estimator(name, params, seed=config.seed), config.features.custom
@@ -69,21 +66,10 @@ def tune(config: ProjectConfig, settings: Settings) -> TuneResult:
     )
     tags = {"stage": "tune"} | tracking.process_tags()
     with mlflow.start_run(run_name=f"tune-{name}", tags=tags) as parent:
-        mlflow.log_params(
-            {
-                "model": name,
-                "n_trials": config.tune.n_trials,
-                "timeout_seconds": config.tune.timeout_seconds,
-            }
-        )
-        study.optimize(
-            objective, n_trials=config.tune.n_trials, timeout=config.tune.timeout_seconds
-        )
+        mlflow.log_params({"model": name} | config.tune.model_dump())
+        limits = config.tune
+        study.optimize(objective, n_trials=limits.n_trials, timeout=limits.timeout_seconds)
         mlflow.log_metric(f"best_validation_{PRIMARY_METRIC}", study.best_value)
         mlflow.log_dict(study.best_params, "best_params.json")
-    return TuneResult(
-        run_id=parent.info.run_id,
-        best_params=dict(study.best_params),
-        best_score=float(study.best_value),
-        trials=len(study.trials),
-    )
+    best = dict(study.best_params)
+    return TuneResult(parent.info.run_id, best, float(study.best_value), len(study.trials))
