@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 {%- if cookiecutter.include_monitoring %}
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import PredictionLogger
@@ -27,7 +26,6 @@ class ServiceState:
     """Everything the app holds for its lifetime; the model and its batcher arrive together."""
 
     settings: Settings
-    config: ProjectConfig
     contract: DataContract
     metrics: Metrics
     model: Model | None = None

@@ -66,10 +66,9 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
         ConfigError: the config or the data contract is missing or invalid.
     """
     settings = settings or load_settings()
-    config = load_config(settings.config_file)
-    contract = load_contract(config.data.contract)
+    contract = load_contract(load_config(settings.config_file).data.contract)
     metrics = Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %})
-    state = ServiceState(settings, config, contract, metrics)
+    state = ServiceState(settings, contract, metrics)
     if model is not None:
         _use_model(state, model)
 

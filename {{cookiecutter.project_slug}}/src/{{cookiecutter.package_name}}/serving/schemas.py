@@ -7,14 +7,7 @@ ranges, allowed categories and nullability, each field with its description and 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    create_model,
-)
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, create_model
 
 from {{ cookiecutter.package_name }}.data.contract import (
 {%- if cookiecutter.task == "classification" %}
@@ -29,33 +22,25 @@ READABLE_YEARS = range(1678, 2262)
 EXAMPLE_DATETIME = "2024-01-31T00:00:00Z"
 
 
-def _iso_8601(value: object) -> datetime:
-    """A date or date-time in ISO 8601 text, read as training reads it (pandas' ISO 8601 format).
+def _datetime(value: object) -> datetime | None:
+    """An ISO 8601 date or date-time, read as training reads it, then naive in UTC.
 
     Nothing else counts as a date: not a number, and not digits in a string (`"1700000000"`),
-    which pydantic would otherwise read as seconds since 1970.
+    which pydantic would read as seconds since 1970. A date outside the years pandas can
+    represent (checked before the move to UTC too, which overflows for year 1 or 9999) is passed
+    on as unknown (None), like a missing value: it is valid, the model just cannot read it.
     """
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass  # the message would echo the whole value: say what to send instead
-    raise ValueError(f"Input should be an ISO 8601 date or date-time, e.g. {EXAMPLE_DATETIME}")
-
-
-def _naive_utc(value: datetime) -> datetime | None:
-    """One kind of datetime for the model: aware ones move to UTC, then lose the zone.
-
-    A date outside the years pandas can represent is passed on as unknown (None), like a
-    missing value, rather than refused: it is a valid date, the model just cannot read it.
-    That is checked before the move to UTC too, which overflows for year 1 or 9999
-    (`0001-01-01T00:00:00+14:00`).
-    """
-    if value.year not in READABLE_YEARS:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None  # pydantic's message would echo the whole value: say what to send instead
+    if parsed is None:
+        raise ValueError(f"Input should be an ISO 8601 date or date-time, e.g. {EXAMPLE_DATETIME}")
+    if parsed.year not in READABLE_YEARS:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value if value.year in READABLE_YEARS else None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed if parsed.year in READABLE_YEARS else None
 
 
 def field_type(column: Column, max_length: int) -> Any:
@@ -70,7 +55,7 @@ def field_type(column: Column, max_length: int) -> Any:
     if column.type == "boolean":
         return Annotated[bool, Field(strict=True)]
     if column.type == "datetime":
-        return Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_naive_utc)]
+        return Annotated[datetime, PlainValidator(_datetime, json_schema_input_type=datetime)]
     if column.categories is not None and column.unknown_categories == "reject":
         return Literal[column.categories]
     text = Annotated[str, Field(strict=True, max_length=max_length)]
