@@ -98,13 +98,7 @@ class MicroBatcher:
         except ValueError as error:
             if len(records) == 1:
                 return [error]
-        answers: list[Record | Exception] = []
-        for record in records:
-            try:
-                answers.append(self.score([record])[0])
-            except ValueError as error:
-                answers.append(error)
-        return answers
+        return [self._score_each([record])[0] for record in records]
 
     def close(self) -> None:
         """Stop the queue's task and the scoring thread."""

@@ -58,17 +58,14 @@ PROBLEMS = {"extra_forbidden": "not a feature of the data contract", "missing": 
 def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
     """The app for `settings` (read from the environment by default).
 
-    Args:
-        settings: where the config and the model are; from the environment when None.
-        model: an already loaded model (tests pass one); loaded at start-up when None.
+    The model is loaded at start-up, unless an already loaded `model` is given (tests do).
 
     Raises:
         ConfigError: the config or the data contract is missing or invalid.
     """
     settings = settings or load_settings()
     contract = load_contract(load_config(settings.config_file).data.contract)
-    metrics = Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %})
-    state = ServiceState(settings, contract, metrics)
+    state = ServiceState(settings, contract, Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %}))
     if model is not None:
         _use_model(state, model)
 

@@ -159,7 +159,7 @@ def export_model(settings: Settings, output: Path, *, force: bool = False) -> Mo
 
     if Path.cwd().is_relative_to(output.resolve()):
         raise ConfigError(f"{output} holds the current directory; choose an empty or new directory")
-    if output.exists() and not (output.is_dir() and not any(output.iterdir())):
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):  # not new or empty
         try:
             _read_metadata(output)
         except (ConfigError, OSError):

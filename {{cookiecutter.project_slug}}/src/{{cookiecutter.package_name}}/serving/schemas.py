@@ -102,22 +102,20 @@ def record_model(contract: DataContract) -> type[BaseModel]:
             fields[f"f{position}"] = (kind | None, Field(default=None, **described))
         else:
             fields[f"f{position}"] = (kind, Field(**described))
-    model: type[BaseModel] = create_model(
+    return create_model(
         "Record",
         __config__=ConfigDict(
             extra="forbid",
-            populate_by_name=False,
             json_schema_extra={"examples": [example_record(contract)]},
         ),
         __doc__=f"One {contract.name} row to score: the features of the data contract.",
         **fields,
     )
-    return model
 
 
 def batch_model(record: type[BaseModel], contract: DataContract, max_size: int) -> type[BaseModel]:
     """The model of a batch request: 1 to `max_size` records."""
-    model: type[BaseModel] = create_model(
+    return create_model(
         "BatchRequest",
         __config__=ConfigDict(
             extra="forbid",
@@ -126,7 +124,6 @@ def batch_model(record: type[BaseModel], contract: DataContract, max_size: int) 
         __doc__=f"Up to {max_size} records to score in one call.",
         records=(list[record], Field(min_length=1, max_length=max_size)),  # type: ignore[valid-type]
     )
-    return model
 
 
 class Prediction(BaseModel):
