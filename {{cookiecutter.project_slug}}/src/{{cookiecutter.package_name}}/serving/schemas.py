@@ -44,10 +44,7 @@ def _datetime(value: object) -> datetime | None:
 
 
 def field_type(column: Column, max_length: int) -> Any:
-    """The Python type that validates one contract column in a JSON request.
-
-    Text is at most `max_length` characters (the contract's limit for the column).
-    """
+    """The type that validates one column in JSON; text is at most `max_length` characters long."""
     if column.type == "numeric":
         return Annotated[
             float, Field(ge=column.min, le=column.max, allow_inf_nan=False, strict=True)
