@@ -25,7 +25,9 @@ REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 PROMETHEUS_TEXT = {
     "description": "Prometheus text format.",
-    "content": {"text/plain": {"schema": {"type": "string"}, "example": "http_requests_total 1.0"}},
+    "content": {
+        "text/plain": {"schema": {"type": "string"}, "example": "http_requests_total 1.0"},
+    },
 }
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 requests_logger = logging.getLogger("{{ cookiecutter.package_name }}.serving.requests")
@@ -56,12 +58,14 @@ def log_config(level: str) -> dict[str, Any]:
 
     Uvicorn's own access log is off; `log_request` logs each request once, with its ID.
     """
+    json_lines = {"()": JsonFormatter}
+    stderr = {"class": "logging.StreamHandler", "formatter": "json"}
     ours = {"handlers": ["stderr"], "level": level, "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": JsonFormatter}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+        "formatters": {"json": json_lines},
+        "handlers": {"stderr": stderr},
         "loggers": {
             "uvicorn": ours,
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},

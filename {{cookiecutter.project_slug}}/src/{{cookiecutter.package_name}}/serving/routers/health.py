@@ -12,6 +12,8 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
 )
 
 router = APIRouter()
+NOT_READY = {"model": Readiness, "description": "The model is not loaded."}
+NOT_LOADED = {"model": ErrorResponse, "description": "The model is not loaded."}
 
 
 @router.get("/health", response_model=Health, tags=["health"])
@@ -23,7 +25,7 @@ async def health() -> Health:
 @router.get(
     "/ready",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "The model is not loaded."}},
+    responses={503: NOT_READY},
     tags=["health"],
 )
 async def ready(state: StateDep) -> Readiness | JSONResponse:
@@ -37,7 +39,7 @@ async def ready(state: StateDep) -> Readiness | JSONResponse:
 @router.get(
     "/metadata",
     response_model=ModelMetadata,
-    responses={503: {"model": ErrorResponse, "description": "The model is not loaded."}},
+    responses={503: NOT_LOADED},
     tags=["model"],
 )
 async def metadata(model: ModelDep) -> ModelMetadata:
