@@ -44,8 +44,8 @@ def load_configured_model(settings: Settings, contract: DataContract) -> Model:
     """
     uri = settings.model_uri
     if is_registry_uri(uri):
-        metadata, pinned = registered_metadata(settings)
-        from {{ cookiecutter.package_name }}.training import tracking  # MLflow is installed
+        metadata, pinned = registered_metadata(settings)  # which found MLflow installed
+        from {{ cookiecutter.package_name }}.training import tracking
 
         # The version, not the alias: a promotion while loading cannot mix two models.
         pipeline = tracking.load_model(pinned)
