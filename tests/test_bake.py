@@ -88,7 +88,6 @@ SOURCE_MODULES = (
     "serving/observability.py",
     "serving/routers/__init__.py",
     "serving/routers/health.py",
-    "serving/routers/metadata.py",
     "serving/routers/predict.py",
     "serving/schemas.py",
     "settings.py",

@@ -471,7 +471,7 @@ def main() -> None:
     load_before = os.getloadavg()[0]
 
     # One version for both servers: the alias could move while the benchmark runs.
-    metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
+    metadata, pinned = registered_metadata(settings)
     records = sample_records(settings, contract)
     singles, multiples = records[:500], batches(records, 20)
     results: list[Load] = []
@@ -480,7 +480,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         exported = Path(scratch) / "model"
-        export_model(settings.model_copy(update={"model_uri": pinned}), contract, exported)
+        export_model(settings.model_copy(update={"model_uri": pinned}), exported)
         print(
             f"Model: {metadata.name} version {metadata.version} ({pinned}), exported to a "
             f"temporary folder. Load average: {load_before:.2f} on {os.cpu_count()} CPUs.",

@@ -49,7 +49,7 @@ def exported(
 ) -> Path:
     """The session's champion exported to a directory of this test's own."""
     output = tmp_path / "models" / "champion"
-    export_model(trained_settings, contract, output)
+    export_model(trained_settings, output)
     return output
 
 
@@ -89,9 +89,9 @@ def test_export_never_replaces_a_directory_without_force(
     marker = exported / METADATA_FILE
     before = marker.read_text(encoding="utf-8")
     with pytest.raises(FileExistsError, match="--force"):
-        export_model(trained_settings, contract, exported)
+        export_model(trained_settings, exported)
     assert marker.read_text(encoding="utf-8") == before
-    export_model(trained_settings, contract, exported, force=True)
+    export_model(trained_settings, exported, force=True)
     assert (exported / MLMODEL_FILE).is_file()
     assert not list(exported.parent.glob(".*.tmp")), "the staging directory was left behind"
 
@@ -240,10 +240,10 @@ def test_force_replaces_an_export_whole_and_nothing_else(
     a_file.write_text("mine", encoding="utf-8")
     for target in (kept, a_file):
         with pytest.raises(ConfigError, match="not an exported model; choose an empty or new"):
-            export_model(trained_settings, contract, target, force=True)
+            export_model(trained_settings, target, force=True)
     the_tests_folder = exported.parent.parent
     with pytest.raises(ConfigError, match="holds the current directory"):
-        export_model(trained_settings, contract, the_tests_folder, force=True)
+        export_model(trained_settings, the_tests_folder, force=True)
     assert (kept / "keep.txt").read_text(encoding="utf-8") == "mine"
     assert a_file.read_text(encoding="utf-8") == "mine"
 
@@ -251,12 +251,12 @@ def test_force_replaces_an_export_whole_and_nothing_else(
     killed = exported.with_name(f".{exported.name}.{finished_pid}.tmp")
     killed.mkdir()
     (exported / "stale").write_text("from the old export", encoding="utf-8")
-    export_model(trained_settings, contract, exported, force=True)
+    export_model(trained_settings, exported, force=True)
     assert not (exported / "stale").exists()
     assert (exported / MLMODEL_FILE).is_file()
     assert [p.name for p in exported.parent.iterdir()] == [exported.name]
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    export_model(trained_settings, contract, empty)  # an empty directory needs no --force
+    export_model(trained_settings, empty)  # an empty directory needs no --force
     assert (empty / METADATA_FILE).is_file()

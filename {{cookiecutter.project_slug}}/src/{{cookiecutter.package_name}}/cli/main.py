@@ -170,12 +170,11 @@ def export(
     ] = False,
 ) -> None:
     """Copy the champion (or {{ cookiecutter.package_name | upper }}_MODEL_URI) out of the registry, for `serve` to load alone."""
-    from {{ cookiecutter.package_name }}.data.contract import load_contract
     from {{ cookiecutter.package_name }}.serving.model import export_model
 
     with user_errors():
-        settings, config = load()
-        metadata = export_model(settings, load_contract(config.data.contract), output, force=force)
+        settings, _ = load()
+        metadata = export_model(settings, output, force=force)
     ui.console.print(
         f"Exported {metadata.name} version {metadata.version} to {output}. Serve it with "
         f"{{ cookiecutter.package_name | upper }}_MODEL_URI={output} {PROG} serve"

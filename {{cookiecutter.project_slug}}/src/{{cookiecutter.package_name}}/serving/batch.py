@@ -6,9 +6,7 @@ holds one chunk, never the whole file. A run that fails part-way leaves no outpu
 
 import time
 from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,7 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 
-CSV_SUFFIXES = {".csv", ".txt"}
-PARQUET_SUFFIXES = {".parquet"}
+FILE_KINDS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet"}
 #: The output column that numbers rows when the contract has no id column.
 ROW_COLUMN = "row"
 
@@ -82,31 +79,46 @@ def predict_file(
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
     started = time.perf_counter()
-    output_kind = _kind(output, "output")
-    chunks = _read_chunks(source, contract, chunk_rows)
-{%- if cookiecutter.task == "classification" %}
-    score = partial(_score, model, contract, threshold=threshold)
-{%- else %}
-    score = partial(_score, model, contract)
-{%- endif %}
+    source_kind, output_kind = _kind(source, "input"), _kind(output, "output")
+    try:
+        if source.stat().st_size == 0:
+            raise DataSourceError(f"{source}: the file is empty")
+    except FileNotFoundError:
+        raise DataSourceError(f"{source}: file not found") from None
     rows = count = 0
 
     def write(temporary: Path) -> None:
         nonlocal rows, count
-        with closing(_ChunkWriter(temporary, output_kind)) as writer:
-            for chunk in chunks:
+        parquet: pq.ParquetWriter | None = None
+        try:
+            for chunk in _chunks(source, source_kind, contract, chunk_rows):
                 if chunk.empty:
                     continue
                 first, last = rows + 1, rows + len(chunk)
-                writer.write(score(chunk, model_version, f"rows {first:,}-{last:,}"))
+{%- if cookiecutter.task == "classification" %}
+                scored = _score(model, contract, chunk, f"rows {first:,}-{last:,}", threshold)
+{%- else %}
+                scored = _score(model, contract, chunk, f"rows {first:,}-{last:,}")
+{%- endif %}
+                scored["model_version"] = model_version
+                if output_kind == "csv":
+                    scored.to_csv(
+                        temporary, mode="a" if count else "w", header=not count, index=False
+                    )
+                else:  # every chunk in the first chunk's schema
+                    schema = parquet.schema if parquet else None
+                    table = pa.Table.from_pandas(scored, schema=schema, preserve_index=False)
+                    parquet = parquet or pq.ParquetWriter(temporary, table.schema)
+                    parquet.write_table(table)
                 rows, count = last, count + 1
+        finally:
+            if parquet is not None:
+                parquet.close()  # writes the footer
         if rows == 0:
             raise DataSourceError(f"{source}: the file has no rows to score")
 
     write_whole(output, write)
-    return PredictionSummary(
-        output=output, rows=rows, chunks=count, seconds=time.perf_counter() - started
-    )
+    return PredictionSummary(output, rows, count, time.perf_counter() - started)
 
 
 def predict_with_champion(
@@ -140,45 +152,29 @@ def predict_with_champion(
 def _kind(path: Path, role: str) -> str:
     """`csv` or `parquet`, from the file's suffix."""
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
-        return "csv"
-    if suffix in PARQUET_SUFFIXES:
-        return "parquet"
-    raise DataSourceError(f"{path}: unknown {role} file type {suffix!r}: use .csv or .parquet")
+    if suffix not in FILE_KINDS:
+        raise DataSourceError(f"{path}: unknown {role} file type {suffix!r}: use .csv or .parquet")
+    return FILE_KINDS[suffix]
 
 
-def _read_chunks(source: Path, contract: DataContract, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """Check the source can be read, then return its rows chunk by chunk (read lazily)."""
-    kind = _kind(source, "input")
+def _chunks(
+    source: Path, kind: str, contract: DataContract, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """The source's rows, chunk by chunk, each row numbered by its place in the file."""
     try:
-        if source.stat().st_size == 0:
-            raise DataSourceError(f"{source}: the file is empty")
-    except FileNotFoundError:
-        raise DataSourceError(f"{source}: file not found") from None
-    if kind == "parquet":
-        return _parquet_chunks(source, chunk_rows)
-    # IDs stay the text they are in the file (leading zeros and all).
-    return _csv_chunks(source, chunk_rows, dict.fromkeys(id_columns(contract), "string"))
-
-
-def _csv_chunks(source: Path, chunk_rows: int, dtype: dict[str, str]) -> Iterator[pd.DataFrame]:
-    try:
-        with pd.read_csv(source, chunksize=chunk_rows, dtype=dtype) as reader:
-            yield from reader
-    except pd.errors.EmptyDataError:
-        raise DataSourceError(f"{source}: the file is empty") from None
-    except (ValueError, OSError) as error:
-        raise DataSourceError(f"{source}: cannot be read ({str(error).splitlines()[0]})") from None
-
-
-def _parquet_chunks(source: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    try:
+        if kind == "csv":
+            # IDs stay the text they are in the file (leading zeros and all).
+            dtype = dict.fromkeys(id_columns(contract), "string")
+            with pd.read_csv(source, chunksize=chunk_rows, dtype=dtype) as reader:
+                yield from reader
+            return
         with pq.ParquetFile(source) as parquet:
             start = 0
             for batch in parquet.iter_batches(batch_size=chunk_rows):
-                # Numbered on from the last batch, as CSV chunks are: a row's number is its place.
                 yield batch.to_pandas().set_axis(range(start, start + batch.num_rows))
                 start += batch.num_rows
+    except pd.errors.EmptyDataError:
+        raise DataSourceError(f"{source}: the file is empty") from None
     except (ValueError, OSError, pa.ArrowException) as error:
         raise DataSourceError(f"{source}: cannot be read ({str(error).splitlines()[0]})") from None
 
@@ -187,10 +183,8 @@ def _score(
     model: Any,
     contract: DataContract,
     chunk: pd.DataFrame,
-    model_version: str,
     where: str,
 {%- if cookiecutter.task == "classification" %}
-    *,
     threshold: float,
 {%- endif %}
 ) -> pd.DataFrame:
@@ -200,11 +194,10 @@ def _score(
         typed = validate(unlabelled, contract, require_target=False)
     except DataValidationError as error:
         raise DataValidationError([f"{where}: {problem}" for problem in error.problems]) from None
-    features = typed[contract.feature_names]
 {%- if cookiecutter.task == "classification" %}
-    outputs = predict_rows(model, features, contract, threshold=threshold)
+    outputs = predict_rows(model, typed[contract.feature_names], contract, threshold=threshold)
 {%- else %}
-    outputs = predict_rows(model, features, contract)
+    outputs = predict_rows(model, typed[contract.feature_names], contract)
 {%- endif %}
     # Without an id column, a row is known by its place in the file, counted from 0.
     identity = typed[contract.id_column] if contract.id_column else typed.index.to_series()
@@ -216,35 +209,4 @@ def _score(
     for position, label in enumerate(outputs.classes):
         scored[f"probability_{label}"] = outputs.probabilities[:, position]
 {%- endif %}
-    scored["model_version"] = model_version
     return scored
-
-
-class _ChunkWriter:
-    """Append frames to one CSV or Parquet file, created with the first frame's columns."""
-
-    def __init__(self, path: Path, kind: str) -> None:
-        self.path = path
-        self.kind = kind
-        self.schema: Any = None
-        self.parquet: Any = None
-        self.started = False
-
-    def write(self, frame: pd.DataFrame) -> None:
-        """Append one chunk of rows."""
-        if self.kind == "csv":
-            frame.to_csv(
-                self.path, mode="a" if self.started else "w", header=not self.started, index=False
-            )
-        else:
-            table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
-            if self.parquet is None:
-                self.schema = table.schema
-                self.parquet = pq.ParquetWriter(self.path, self.schema)
-            self.parquet.write_table(table)
-        self.started = True
-
-    def close(self) -> None:
-        """Finish the file (Parquet writes its footer here)."""
-        if self.parquet is not None:
-            self.parquet.close()

@@ -11,13 +11,14 @@ Hand-written on purpose: it is what makes single records fast, and no library do
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from threadpoolctl import threadpool_limits
 
 Record = dict[str, Any]
 Scorer = Callable[[list[Record]], list[Record]]
+Waiting = tuple[Record, "asyncio.Future[Record]"]
 
 #: The most queued single records scored in one call: more would add latency for little gain.
 MAX_COALESCED = 64
@@ -27,17 +28,6 @@ BUSY = 0.005
 WINDOW = 0.002
 
 
-@dataclass
-class _Waiting:
-    record: Record
-    answer: "asyncio.Future[Record]"
-
-
-def _one_thread() -> None:
-    """Run on the scoring thread: a few rows score faster without OpenMP's thread start-up."""
-    threadpool_limits(limits=1)
-
-
 class MicroBatcher:
     """Scores records on one thread, coalescing concurrent single-record requests."""
 
@@ -45,12 +35,12 @@ class MicroBatcher:
         """Wrap a scoring function; `observe` is told the size of every call."""
         self.score = score
         self.observe = observe
-        self.executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="predict", initializer=_one_thread
-        )
+        # One OpenMP thread on the scoring thread: a few rows score faster without its start-up.
+        one_thread = partial(threadpool_limits, limits=1)
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="predict", initializer=one_thread)
         # Created on first use, inside the server's event loop (again if the loop changes).
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.queue: asyncio.Queue[_Waiting] | None = None
+        self.queue: asyncio.Queue[Waiting] | None = None
         self.worker: asyncio.Task[None] | None = None
 
     async def predict_one(self, record: Record) -> Record:
@@ -64,7 +54,7 @@ class MicroBatcher:
             self.loop, self.queue = loop, asyncio.Queue()
             self.worker = asyncio.create_task(self._serve_queue(self.queue))
         answer: asyncio.Future[Record] = loop.create_future()
-        await self.queue.put(_Waiting(record, answer))
+        await self.queue.put((record, answer))
         return await answer
 
     async def predict_many(self, records: list[Record]) -> list[Record]:
@@ -77,7 +67,7 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, self.score, records)
 
-    async def _serve_queue(self, queue: "asyncio.Queue[_Waiting]") -> None:
+    async def _serve_queue(self, queue: "asyncio.Queue[Waiting]") -> None:
         loop = asyncio.get_running_loop()
         finished = 0.0  # when the previous call ended
         while True:
@@ -87,18 +77,18 @@ class MicroBatcher:
             while len(waiting) < MAX_COALESCED and not queue.empty():
                 waiting.append(queue.get_nowait())
             self.observe(len(waiting))
-            records = [item.record for item in waiting]
+            records = [record for record, _ in waiting]
             try:
-                answers = await loop.run_in_executor(self.executor, self._score_each, records)
+                results = await loop.run_in_executor(self.executor, self._score_each, records)
             except Exception as error:  # a bug, not bad input: every waiting request gets it
-                answers = [error] * len(waiting)
-            for item, answer in zip(waiting, answers, strict=True):
-                if item.answer.done():  # the client went away
+                results = [error] * len(waiting)
+            for (_, answer), result in zip(waiting, results, strict=True):
+                if answer.done():  # the client went away
                     continue
-                if isinstance(answer, Exception):
-                    item.answer.set_exception(answer)
+                if isinstance(result, Exception):
+                    answer.set_exception(result)
                 else:
-                    item.answer.set_result(answer)
+                    answer.set_result(result)
             finished = loop.time()
 
     def _score_each(self, records: list[Record]) -> list[Record | Exception]:
@@ -108,13 +98,7 @@ class MicroBatcher:
         except ValueError as error:
             if len(records) == 1:
                 return [error]
-        answers: list[Record | Exception] = []
-        for record in records:
-            try:
-                answers.append(self.score([record])[0])
-            except ValueError as error:
-                answers.append(error)
-        return answers
+        return [self._score_each([record])[0] for record in records]
 
     def close(self) -> None:
         """Stop the queue's task and the scoring thread."""

@@ -9,7 +9,6 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 {%- if cookiecutter.include_monitoring %}
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import PredictionLogger
@@ -27,7 +26,6 @@ class ServiceState:
     """Everything the app holds for its lifetime; the model and its batcher arrive together."""
 
     settings: Settings
-    config: ProjectConfig
     contract: DataContract
     metrics: Metrics
     model: Model | None = None
@@ -38,28 +36,28 @@ class ServiceState:
 {%- endif %}
 
 
-async def service_state(request: Request) -> ServiceState:
+async def _state(request: Request) -> ServiceState:
     """The app's state."""
     state: ServiceState = request.app.state.service
     return state
 
 
-StateDep = Annotated[ServiceState, Depends(service_state)]
+StateDep = Annotated[ServiceState, Depends(_state)]
 
 
-async def loaded_model(state: StateDep) -> Model:
+async def _model(state: StateDep) -> Model:
     """The model; 503 until it is loaded."""
     if state.model is None:
         raise HTTPException(503, detail=NOT_LOADED)
     return state.model
 
 
-async def loaded_batcher(state: StateDep) -> MicroBatcher:
+async def _batcher(state: StateDep) -> MicroBatcher:
     """What scores records for the model; 503 until the model is loaded."""
     if state.batcher is None:
         raise HTTPException(503, detail=NOT_LOADED)
     return state.batcher
 
 
-ModelDep = Annotated[Model, Depends(loaded_model)]
-BatcherDep = Annotated[MicroBatcher, Depends(loaded_batcher)]
+ModelDep = Annotated[Model, Depends(_model)]
+BatcherDep = Annotated[MicroBatcher, Depends(_batcher)]

@@ -98,6 +98,7 @@ class BodyLimit:
         """Wrap the app."""
         self.app = app
         self.max_bytes = max_bytes
+        self.too_large = f"the body is larger than {max_bytes:,} bytes: send fewer records"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Hand the app a `receive` that checks the body of a POST request."""
@@ -114,16 +115,11 @@ class BodyLimit:
             if media_type != "application/json":
                 raise HTTPException(415, f"the body must be JSON: send the header {JSON}")
             if length.isdigit() and int(length) > self.max_bytes:
-                raise self.too_large()
+                raise HTTPException(413, self.too_large)
             message = await receive()
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                raise self.too_large()
+                raise HTTPException(413, self.too_large)
             return message
 
         await self.app(scope, limited, send)
-
-    def too_large(self) -> HTTPException:
-        """The answer to a body over the limit."""
-        error = f"the body is larger than {self.max_bytes:,} bytes: send fewer records"
-        return HTTPException(413, error)

@@ -44,43 +44,41 @@ from {{ cookiecutter.package_name }}.serving.observability import (
     instrument,
     log_config,
 )
-from {{ cookiecutter.package_name }}.serving.routers import health, metadata, predict
+from {{ cookiecutter.package_name }}.serving.routers import health, predict
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.training.predictions import threshold_of
 {%- endif %}
 
 logger = logging.getLogger(__name__)
+# Pydantic's messages, made specific for the errors clients meet most.
+PROBLEMS = {"extra_forbidden": "not a feature of the data contract", "missing": "required"}
 
 
 def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
     """The app for `settings` (read from the environment by default).
 
-    Args:
-        settings: where the config and the model are; from the environment when None.
-        model: an already loaded model (tests pass one); loaded at start-up when None.
+    The model is loaded at start-up, unless an already loaded `model` is given (tests do).
 
     Raises:
         ConfigError: the config or the data contract is missing or invalid.
     """
     settings = settings or load_settings()
-    config = load_config(settings.config_file)
-    contract = load_contract(config.data.contract)
-    state = ServiceState(
-        settings=settings,
-        config=config,
-        contract=contract,
-        metrics=Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %}),
-    )
+    contract = load_contract(load_config(settings.config_file).data.contract)
+    state = ServiceState(settings, contract, Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %}))
     if model is not None:
-        use_model(state, model)
+        _use_model(state, model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Load in the background: /health answers at once, /ready once the model is in.
-        task = None if state.model is not None else asyncio.create_task(load_in_background(state))
+        task = None if state.model is not None else asyncio.create_task(_load(state))
 {%- if cookiecutter.include_monitoring %}
-        state.prediction_log = start_prediction_log(state)
+        try:
+            log = open_log(settings)
+            state.prediction_log = None if log is None else PredictionLogger(log, contract)
+        except Exception:  # a log that cannot be opened is no reason to stop answering
+            logger.exception("prediction log not opened: predictions are served but not logged")
 {%- endif %}
         yield
         if task is not None:
@@ -100,11 +98,10 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
     )
     app.state.service = state
     app.include_router(predict.build_router(contract, settings.max_batch_size))
-    app.include_router(metadata.router)
     app.include_router(health.router)
-    app.exception_handler(RequestValidationError)(invalid_request)
-    app.exception_handler(HTTPException)(http_error)
-    app.exception_handler(Exception)(unexpected_error)
+    app.exception_handler(RequestValidationError)(_invalid_request)
+    app.exception_handler(HTTPException)(_http_error)
+    app.exception_handler(Exception)(_unexpected_error)
     # Middleware added later runs earlier: request IDs, then metrics, then CORS, then this.
     app.add_middleware(BodyLimit, max_bytes=settings.max_batch_size * BYTES_PER_RECORD)
     if settings.cors_origins:
@@ -131,50 +128,30 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-async def load_in_background(state: ServiceState) -> None:
+async def _load(state: ServiceState) -> None:
     """Load the model in a worker thread, recording either the model or why it failed."""
     started = time.perf_counter()
     try:
         model = await asyncio.to_thread(load_configured_model, state.settings, state.contract)
-    except ConfigError as error:
-        state.load_error = str(error)
-        logger.error("model not loaded: %s", error)
-        return
     except Exception as error:
-        state.load_error = f"{type(error).__name__}: {error}"
-        logger.exception("model not loaded")
+        expected = isinstance(error, ConfigError)  # one line to act on; anything else is a bug
+        state.load_error = str(error) if expected else f"{type(error).__name__}: {error}"
+        logger.error("model not loaded: %s", state.load_error, exc_info=not expected)
         return
-    use_model(state, model)
+    _use_model(state, model)
+    loaded = model.metadata
     logger.info(
         "model loaded",
         extra={
-            "model_name": model.metadata.name,
-            "model_version": model.metadata.version,
-            "source": model.metadata.source,
+            "model_name": loaded.name,
+            "model_version": loaded.version,
+            "source": loaded.source,
             "seconds": round(time.perf_counter() - started, 3),
         },
     )
 
 
-{%- if cookiecutter.include_monitoring %}
-
-
-def start_prediction_log(state: ServiceState) -> PredictionLogger | None:
-    """The prediction log the settings ask for; without it (off, or failing) the service serves.
-
-    A log that cannot be opened is an error in the service's log, not a reason to stop
-    answering predictions.
-    """
-    try:
-        log = open_log(state.settings)
-    except Exception:
-        logger.exception("prediction log not opened: predictions are served but not logged")
-        return None
-    return None if log is None else PredictionLogger(log, state.contract)
-{%- endif %}
-
-
-def use_model(state: ServiceState, model: Model) -> None:
+def _use_model(state: ServiceState, model: Model) -> None:
     """Make `model` the one that answers, with a batcher that scores for it."""
     score = partial(
         predict.predict_records,
@@ -190,75 +167,56 @@ def use_model(state: ServiceState, model: Model) -> None:
     state.metrics.model.labels(model.metadata.name, model.metadata.version).set(1)
 
 
-def error_body(error: str, problems: list[dict[str, str]]) -> dict[str, Any]:
-    """The body of every error answer."""
-    return {"error": error, "problems": problems, "request_id": correlation_id.get()}
+def _error(status: int, error: str, *problems: dict[str, str], headers: Any = None) -> JSONResponse:
+    """Every error answer: a summary, each problem, and the request ID to quote."""
+    body = {"error": error, "problems": problems, "request_id": correlation_id.get()}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 naming each field and its problem; 413 when a batch holds too many records."""
-    errors = exc.errors()
-    problems = [
-        {
-            "field": "body" if e["type"] == "json_invalid" else field_path(e["loc"]),
-            "problem": problem_of(e),
-        }
-        for e in errors
-    ]
-    if any(e["type"] == "too_long" and tuple(e["loc"]) == ("body", "records") for e in errors):
-        return JSONResponse(error_body("too many records", problems), status_code=413)
-    return JSONResponse(error_body("invalid request", problems), status_code=422)
+    problems = []
+    for e in exc.errors():
+        if e["type"] == "json_invalid":
+            reason = e.get("ctx", {}).get("error", "parse error")
+            problems.append({"field": "body", "problem": f"the body is not valid JSON ({reason})"})
+        else:  # `records.3.tenure_months` from a location that starts with `body`
+            field = ".".join(str(part) for part in e["loc"][1:]) or "body"
+            problems.append({"field": field, "problem": PROBLEMS.get(e["type"], str(e["msg"]))})
+    if any(
+        e["type"] == "too_long" and tuple(e["loc"]) == ("body", "records") for e in exc.errors()
+    ):
+        return _error(413, "too many records", *problems)
+    return _error(422, "invalid request", *problems)
 
 
-def field_path(location: tuple[Any, ...] | list[Any]) -> str:
-    """`records.3.tenure_months` from pydantic's location (which starts with `body`)."""
-    parts = [str(part) for part in location]
-    if parts and parts[0] == "body":
-        parts = parts[1:]
-    return ".".join(parts) or "body"
+async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    """Errors raised on purpose (404, 405, 503, ...) in the same shape as the others.
 
-
-def problem_of(error: dict[str, Any]) -> str:
-    """Pydantic's message, made specific for the errors clients meet most."""
-    if error["type"] == "json_invalid":
-        return f"the body is not valid JSON ({error.get('ctx', {}).get('error', 'parse error')})"
-    if error["type"] == "extra_forbidden":
-        return "not a feature of the data contract"
-    if error["type"] == "missing":
-        return "required"
-    return str(error["msg"])
-
-
-async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-    """Errors raised on purpose (404, 405, 503, ...) in the same shape as the others."""
-    if exc.status_code == 400:  # FastAPI's only 400: a body its JSON parser raised on
-        return unreadable(exc.__cause__)
-    return JSONResponse(
-        error_body(str(exc.detail), []), status_code=exc.status_code, headers=exc.headers
-    )
-
-
-def unreadable(cause: BaseException | None) -> JSONResponse:
-    """Why the JSON parser could not read a body, from the error it raised.
-
-    Valid JSON that Python will not read (too deeply nested, or an integer with more digits
-    than `sys.get_int_max_str_digits()`) is a 422 on the body; bytes that are not text, a 400.
+    FastAPI's only 400 is a body its JSON parser raised on. Valid JSON that Python will not
+    read (too deeply nested, or an integer with more digits than `sys.get_int_max_str_digits()`)
+    is a 422 on the body; bytes that are not text, a 400.
     """
+    cause = exc.__cause__
+    if exc.status_code != 400:
+        return _error(exc.status_code, str(exc.detail), headers=exc.headers)
     if isinstance(cause, RecursionError):
         problem = "the JSON is nested too deeply to read: a record is one flat object"
     elif isinstance(cause, ValueError) and not isinstance(cause, UnicodeDecodeError):
         digits = sys.get_int_max_str_digits()
         problem = f"a number has more than {digits:,} digits: too large to read"
     else:
-        body = error_body("the body cannot be read: send UTF-8 JSON", [])
-        return JSONResponse(body, status_code=400)
-    body = error_body("invalid request", [{"field": "body", "problem": problem}])
-    return JSONResponse(body, status_code=422)
+        return _error(400, "the body cannot be read: send UTF-8 JSON")
+    return _error(422, "invalid request", {"field": "body", "problem": problem})
 
 
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """A bug: logged with its traceback here, never sent to the client."""
-    logger.error("unexpected error", exc_info=exc, extra={"request_id": correlation_id.get()})
-    body = error_body("internal error: quote the request_id when you report it", [])
+    request_id = correlation_id.get()
+    logger.error("unexpected error", exc_info=exc, extra={"request_id": request_id})
     # Answered outside the request-ID middleware, which cannot add its header here.
-    return JSONResponse(body, status_code=500, headers={REQUEST_ID_HEADER: body["request_id"]})
+    return _error(
+        500,
+        "internal error: quote the request_id when you report it",
+        headers={REQUEST_ID_HEADER: request_id},
+    )

@@ -44,15 +44,23 @@ def load_configured_model(settings: Settings, contract: DataContract) -> Model:
     """
     uri = settings.model_uri
     if is_registry_uri(uri):
-        model = _load_registered(settings, contract)
+        metadata, pinned = registered_metadata(settings)  # which found MLflow installed
+        from {{ cookiecutter.package_name }}.training import tracking
+
+        # The version, not the alias: a promotion while loading cannot mix two models.
+        pipeline = tracking.load_model(pinned)
+        features = list(pipeline.named_steps["input"].types)  # what its input step reads
+        metadata = metadata.model_copy(update={"features": features})
     else:
-        model = _load_directory(Path(uri))
-    if model.metadata.features != contract.feature_names:
+        path = Path(uri)
+        metadata = _read_metadata(path).model_copy(update={"source": str(path)})
+        pipeline = load_saved(path)  # with skops, trusting only the classes the project allows
+    if metadata.features != contract.feature_names:
         raise ConfigError(
-            f"{uri} was trained on {', '.join(model.metadata.features)}, but the data contract "
+            f"{uri} was trained on {', '.join(metadata.features)}, but the data contract "
             f"lists {', '.join(contract.feature_names)}: serve a model trained on this contract"
         )
-    return model
+    return Model(pipeline, metadata)
 
 
 def check_model_source(settings: Settings) -> None:
@@ -61,35 +69,32 @@ def check_model_source(settings: Settings) -> None:
     Raises:
         ConfigError: the directory is missing or incomplete, or the registry has no such model.
     """
-    uri = settings.model_uri
-    if not is_registry_uri(uri):
-        _check_directory(Path(uri))
-        return
-    _registered_version(settings, uri)
+    if is_registry_uri(settings.model_uri):
+        registered_metadata(settings)
+    else:
+        _read_metadata(Path(settings.model_uri))
 
 
-def _check_directory(path: Path) -> None:
-    for name in (METADATA_FILE, MLMODEL_FILE):
-        if not (path / name).is_file():
-            raise ConfigError(
-                f"{path} holds no exported model ({name} missing): write one with "
-                "`{{ cookiecutter.project_slug }} export`, or set {{ cookiecutter.package_name | upper }}_MODEL_URI to a registry URI"
-            )
+def registered_metadata(settings: Settings) -> tuple[ModelMetadata, str]:
+    """What the registry knows about the version `model_uri` names, and that version's own URI.
 
+    The features are left empty: they are known once the model itself is read.
 
-def _registered_version(settings: Settings, uri: str) -> Any:
-    """The registered version (an MLflow ModelVersion) a registry URI resolves to now."""
+    Raises:
+        ConfigError: MLflow is not installed, or the registry has no such model.
+    """
     try:
         import mlflow
         from mlflow.exceptions import MlflowException
     except ModuleNotFoundError:  # the serve image: only what serving an exported model needs
         raise ConfigError(
-            f"{uri} is in a registry, and MLflow is not installed here: serve a folder written "
+            f"{settings.model_uri} is in a registry, and MLflow is not installed here: serve a folder written "
             "by `export` (or install the train extra)"
         ) from None
 
     from {{ cookiecutter.package_name }}.training import tracking
 
+    uri = settings.model_uri
     tracking.connect(settings)
     reference = uri.removeprefix(REGISTRY_PREFIX)
     client = mlflow.MlflowClient()
@@ -99,76 +104,43 @@ def _registered_version(settings: Settings, uri: str) -> Any:
     )
     try:
         if "@" in reference:
-            name, alias = reference.split("@", 1)
-            return client.get_model_version_by_alias(name, alias)
-        name, version = reference.rsplit("/", 1)
-        return client.get_model_version(name, version)
+            found = client.get_model_version_by_alias(*reference.split("@", 1))
+        else:
+            found = client.get_model_version(*reference.rsplit("/", 1))
     except ValueError:
         raise missing from None
     except MlflowException as error:
         if error.error_code not in tracking.NOT_FOUND:
             raise  # a server that does not answer is not a missing model: say that instead
         raise missing from None
-
-
-def registered_metadata(
-    settings: Settings, contract: DataContract, uri: str
-) -> tuple[ModelMetadata, str]:
-    """What the registry knows about the version `uri` names, and that version's own URI."""
-    found = _registered_version(settings, uri)
-    import mlflow  # installed: _registered_version checked
-
     name, version, run_id = found.name, str(found.version), found.run_id or ""
-    metrics = mlflow.MlflowClient().get_run(run_id).data.metrics if run_id else {}
+    metrics = client.get_run(run_id).data.metrics if run_id else {}
     metadata = ModelMetadata(
         name=name,
         version=version,
         run_id=run_id,
         source=uri,
         metrics=dict(sorted(metrics.items())),
-        features=contract.feature_names,
+        features=[],
     )
     return metadata, f"{REGISTRY_PREFIX}{name}/{version}"
 
 
-def _load_registered(settings: Settings, contract: DataContract) -> Model:
-    metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
-    # Imported once registered_metadata has found MLflow installed.
-    from {{ cookiecutter.package_name }}.training import tracking
-
-    # The version, not the alias: a promotion while loading cannot mix two models.
-    pipeline = tracking.load_model(pinned)
-    return Model(pipeline, metadata.model_copy(update={"features": _features_of(pipeline)}))
-
-
-def _load_directory(path: Path) -> Model:
-    """Load an exported model with skops, trusting only the classes the project allows."""
-    metadata = _read_metadata(path)
-    pipeline = load_saved(path)
-    return Model(pipeline, metadata.model_copy(update={"source": str(path)}))
-
-
 def _read_metadata(path: Path) -> ModelMetadata:
-    """The metadata of a directory written by `export`.
-
-    Raises:
-        ConfigError: the directory holds no exported model.
-    """
-    _check_directory(path)
+    """The metadata of a directory written by `export`; ConfigError if it holds no export."""
+    for name in (METADATA_FILE, MLMODEL_FILE):
+        if not (path / name).is_file():
+            raise ConfigError(
+                f"{path} holds no exported model ({name} missing): write one with "
+                "`{{ cookiecutter.project_slug }} export`, or set {{ cookiecutter.package_name | upper }}_MODEL_URI to a registry URI"
+            )
     try:
         return ModelMetadata.model_validate_json((path / METADATA_FILE).read_text("utf-8"))
     except ValueError as error:
         raise ConfigError(f"{path}: not a model written by `export` ({error})") from None
 
 
-def _features_of(pipeline: Any) -> list[str]:
-    """The raw features a pipeline reads, from its input step."""
-    return list(pipeline.named_steps["input"].types)
-
-
-def export_model(
-    settings: Settings, contract: DataContract, output: Path, *, force: bool = False
-) -> ModelMetadata:
+def export_model(settings: Settings, output: Path, *, force: bool = False) -> ModelMetadata:
     """Copy a registered model and its metadata into a directory that `serve` can load alone.
 
     The directory is written whole (`datasets.write_whole`): a run that fails or is killed
@@ -185,8 +157,18 @@ def export_model(
     # datasets is the training side's (and may need SQLAlchemy): not for `serve`.
     from {{ cookiecutter.package_name }}.data.datasets import write_whole
 
-    _check_replaceable(output, force=force)
-    metadata, pinned = registered_metadata(settings, contract, settings.model_uri)
+    if Path.cwd().is_relative_to(output.resolve()):
+        raise ConfigError(f"{output} holds the current directory; choose an empty or new directory")
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):  # not new or empty
+        try:
+            _read_metadata(output)
+        except (ConfigError, OSError):
+            raise ConfigError(
+                f"{output} is not an exported model; choose an empty or new directory"
+            ) from None
+        if not force:
+            raise FileExistsError(f"{output} exists: pass --force to replace it, or choose another")
+    metadata, pinned = registered_metadata(settings)
 
     def write(staging: Path) -> None:
         nonlocal metadata
@@ -195,33 +177,7 @@ def export_model(
         features = [column["name"] for column in json.loads(signature["inputs"])]
         metadata = metadata.model_copy(update={"features": features})
         (staging / METADATA_FILE).write_text(metadata.model_dump_json(indent=2), "utf-8")
-        _check_directory(staging)
+        _read_metadata(staging)
 
     write_whole(output.resolve(), write)
     return metadata
-
-
-def _check_replaceable(output: Path, *, force: bool) -> None:
-    """Refuse to write over anything but a new or empty directory, or an export with `force`.
-
-    Raises:
-        ConfigError: `output` holds the current directory, or is not an export.
-        FileExistsError: `output` is an export and `force` is not set.
-    """
-    if Path.cwd().is_relative_to(output.resolve()):
-        raise ConfigError(f"{output} holds the current directory; choose an empty or new directory")
-    if not output.exists() or (output.is_dir() and not any(output.iterdir())):
-        return
-    if not _is_export(output):
-        raise ConfigError(f"{output} is not an exported model; choose an empty or new directory")
-    if not force:
-        raise FileExistsError(f"{output} exists: pass --force to replace it, or choose another")
-
-
-def _is_export(path: Path) -> bool:
-    """Whether `path` is a directory `export` wrote: an MLmodel file beside our metadata."""
-    try:
-        _read_metadata(path)
-    except (ConfigError, OSError):
-        return False
-    return True

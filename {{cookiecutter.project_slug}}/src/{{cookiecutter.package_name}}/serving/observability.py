@@ -23,9 +23,12 @@ from {{ cookiecutter.package_name }}.data.contract import Column
 REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's own request ID is kept when it is short and plain; anything else is replaced.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-TEXT = {"schema": {"type": "string"}, "example": "http_requests_total 1.0"}
-CONTENT = {"text/plain": TEXT}
-PROMETHEUS_TEXT = {"description": "Prometheus text format.", "content": CONTENT}
+PROMETHEUS_TEXT = {
+    "description": "Prometheus text format.",
+    "content": {
+        "text/plain": {"schema": {"type": "string"}, "example": "http_requests_total 1.0"},
+    },
+}
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 requests_logger = logging.getLogger("{{ cookiecutter.package_name }}.serving.requests")
 

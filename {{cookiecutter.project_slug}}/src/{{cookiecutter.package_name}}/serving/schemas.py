@@ -7,14 +7,7 @@ ranges, allowed categories and nullability, each field with its description and 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    create_model,
-)
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, create_model
 
 from {{ cookiecutter.package_name }}.data.contract import (
 {%- if cookiecutter.task == "classification" %}
@@ -29,40 +22,29 @@ READABLE_YEARS = range(1678, 2262)
 EXAMPLE_DATETIME = "2024-01-31T00:00:00Z"
 
 
-def _iso_8601(value: object) -> datetime:
-    """A date or date-time in ISO 8601 text, read as training reads it (pandas' ISO 8601 format).
+def _datetime(value: object) -> datetime | None:
+    """An ISO 8601 date or date-time, read as training reads it, then naive in UTC.
 
     Nothing else counts as a date: not a number, and not digits in a string (`"1700000000"`),
-    which pydantic would otherwise read as seconds since 1970.
+    which pydantic would read as seconds since 1970. A date outside the years pandas can
+    represent (checked before the move to UTC too, which overflows for year 1 or 9999) is passed
+    on as unknown (None), like a missing value: it is valid, the model just cannot read it.
     """
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            pass  # the message would echo the whole value: say what to send instead
-    raise ValueError(f"Input should be an ISO 8601 date or date-time, e.g. {EXAMPLE_DATETIME}")
-
-
-def _naive_utc(value: datetime) -> datetime | None:
-    """One kind of datetime for the model: aware ones move to UTC, then lose the zone.
-
-    A date outside the years pandas can represent is passed on as unknown (None), like a
-    missing value, rather than refused: it is a valid date, the model just cannot read it.
-    That is checked before the move to UTC too, which overflows for year 1 or 9999
-    (`0001-01-01T00:00:00+14:00`).
-    """
-    if value.year not in READABLE_YEARS:
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None  # pydantic's message would echo the whole value: say what to send instead
+    if parsed is None:
+        raise ValueError(f"Input should be an ISO 8601 date or date-time, e.g. {EXAMPLE_DATETIME}")
+    if parsed.year not in READABLE_YEARS:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value if value.year in READABLE_YEARS else None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed if parsed.year in READABLE_YEARS else None
 
 
 def field_type(column: Column, max_length: int) -> Any:
-    """The Python type that validates one contract column in a JSON request.
-
-    Text is at most `max_length` characters (the contract's limit for the column).
-    """
+    """The type that validates one column in JSON; text is at most `max_length` characters long."""
     if column.type == "numeric":
         return Annotated[
             float, Field(ge=column.min, le=column.max, allow_inf_nan=False, strict=True)
@@ -70,7 +52,7 @@ def field_type(column: Column, max_length: int) -> Any:
     if column.type == "boolean":
         return Annotated[bool, Field(strict=True)]
     if column.type == "datetime":
-        return Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_naive_utc)]
+        return Annotated[datetime, PlainValidator(_datetime, json_schema_input_type=datetime)]
     if column.categories is not None and column.unknown_categories == "reject":
         return Literal[column.categories]
     text = Annotated[str, Field(strict=True, max_length=max_length)]
@@ -117,22 +99,20 @@ def record_model(contract: DataContract) -> type[BaseModel]:
             fields[f"f{position}"] = (kind | None, Field(default=None, **described))
         else:
             fields[f"f{position}"] = (kind, Field(**described))
-    model: type[BaseModel] = create_model(
+    return create_model(
         "Record",
         __config__=ConfigDict(
             extra="forbid",
-            populate_by_name=False,
             json_schema_extra={"examples": [example_record(contract)]},
         ),
         __doc__=f"One {contract.name} row to score: the features of the data contract.",
         **fields,
     )
-    return model
 
 
 def batch_model(record: type[BaseModel], contract: DataContract, max_size: int) -> type[BaseModel]:
     """The model of a batch request: 1 to `max_size` records."""
-    model: type[BaseModel] = create_model(
+    return create_model(
         "BatchRequest",
         __config__=ConfigDict(
             extra="forbid",
@@ -141,7 +121,6 @@ def batch_model(record: type[BaseModel], contract: DataContract, max_size: int) 
         __doc__=f"Up to {max_size} records to score in one call.",
         records=(list[record], Field(min_length=1, max_length=max_size)),  # type: ignore[valid-type]
     )
-    return model
 
 
 class Prediction(BaseModel):

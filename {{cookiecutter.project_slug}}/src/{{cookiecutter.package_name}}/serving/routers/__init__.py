@@ -1,1 +1,1 @@
-"""One router per resource: health, predictions, model metadata (/metrics is the instrumentator's)."""
+"""The routes: health, readiness and metadata; predictions (/metrics is the instrumentator's)."""

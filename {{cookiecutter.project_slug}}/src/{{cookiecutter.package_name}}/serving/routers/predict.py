@@ -90,8 +90,8 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
     ) -> JSONResponse:
         """Predict for one record."""
         row = record.model_dump(by_alias=True)  # type: ignore[attr-defined]
-        prediction = await scored(batcher.predict_one(row))
-        return JSONResponse(prediction | answered(state, model, {% if cookiecutter.include_monitoring %}[row], {% endif %}[prediction]))
+        prediction = await _scored(batcher.predict_one(row))
+        return JSONResponse(prediction | _answered(state, model, {% if cookiecutter.include_monitoring %}[row], {% endif %}[prediction]))
 
     @router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS)
     async def predict_batch(
@@ -102,14 +102,14 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
     ) -> JSONResponse:
         """Predict for a list of records, answered in the same order."""
         rows = [record.model_dump(by_alias=True) for record in batch.records]  # type: ignore[attr-defined]
-        predictions = await scored(batcher.predict_many(rows))
-        body = {"predictions": predictions} | answered(state, model, {% if cookiecutter.include_monitoring %}rows, {% endif %}predictions)
+        predictions = await _scored(batcher.predict_many(rows))
+        body = {"predictions": predictions} | _answered(state, model, {% if cookiecutter.include_monitoring %}rows, {% endif %}predictions)
         return JSONResponse(body)
 
     return router
 
 
-async def scored(prediction: Awaitable[Any]) -> Any:
+async def _scored(prediction: Awaitable[Any]) -> Any:
     """The batcher's answer; 422 when the model cannot score the input."""
     try:
         return await prediction
@@ -118,7 +118,7 @@ async def scored(prediction: Awaitable[Any]) -> Any:
         raise HTTPException(422, detail=f"the model cannot score this input: {problem}") from None
 
 
-def answered(
+def _answered(
     state: ServiceState,
     model: Model,
 {%- if cookiecutter.include_monitoring %}
