@@ -43,6 +43,7 @@ MONITORING_MODULES = (
     "monitoring/__init__.py",
     "monitoring/drift.py",
     "monitoring/drift_check.py",
+    "monitoring/drift_report.html.j2",
     "monitoring/performance.py",
     "monitoring/prediction_log.py",
     "monitoring/retrain.py",

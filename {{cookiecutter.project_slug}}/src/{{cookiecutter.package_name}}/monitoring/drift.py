@@ -1,22 +1,20 @@
 """Drift: is the distribution of recent rows still that of the reference rows? And its reports.
 
-Each feature is tested on its own, nulls dropped: numbers with the two-sample
-Kolmogorov-Smirnov test, categories and flags with a chi-squared test on the counts per category
-of either side. A p-value says how surprising a change is, not how big, so each feature also gets
-its population stability index (PSI), and drifted = p_value < p threshold AND psi >= PSI
-threshold. Datetime features, and features the current rows lack (such as sensitive ones), are
-not tested. scipy rather than a drift library (Evidently): the rule stays a few lines. The
-verdict is written as JSON for machines and as one self-contained HTML page for people.
+Each feature is tested on its own, nulls dropped: numbers with the two-sample Kolmogorov-Smirnov
+test, categories and flags with a chi-squared test on the counts per category of either side. A
+p-value says how surprising a change is, not how big, so each feature also gets its population
+stability index (PSI), and drifted = p_value < p threshold AND psi >= PSI threshold. scipy rather
+than a drift library (Evidently): the rule stays a few lines. Reports: JSON and one HTML page.
 """
 
 import base64
-import html
 import io
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import jinja2
 import numpy as np
 import pandas as pd
 from scipy import stats  # type: ignore[import-untyped]
@@ -33,18 +31,13 @@ PSI_BINS = 10
 HISTOGRAM_BINS = 30
 MAX_BARS = 15
 FIGURE_SIZE = (6.0, 3.5)
-STYLE = (
-    "body { font-family: sans-serif; margin: 2em; } table { border-collapse: collapse; } "
-    "th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }"
-)
+#: The HTML report's page: a Jinja2 template beside this module.
+PAGE = "drift_report.html.j2"
 
 
 @dataclass(frozen=True)
 class FeatureDrift:
-    """One column's test (ks: Kolmogorov-Smirnov, chi2: chi-squared), its PSI and its verdict.
-
-    The summaries are a few words on each side's values, such as "mean 42.1".
-    """
+    """One column's test (ks: Kolmogorov-Smirnov, chi2: chi-squared), PSI, verdict and summaries."""
 
     name: str
     kind: Kind
@@ -86,7 +79,7 @@ class DriftReport:
 
 
 def population_stability_index(
-    reference: pd.Series, current: pd.Series, *, categorical: bool, bins: int = PSI_BINS
+    reference: pd.Series, current: pd.Series, *, categorical: bool
 ) -> float:
     """How far the current distribution moved from the reference: sum of (c - r) * ln(c / r).
 
@@ -101,7 +94,8 @@ def population_stability_index(
     if reference.empty or current.empty:
         raise ValueError("the population stability index needs values on both sides")
     if not categorical:  # a number's category is its bin
-        edges = np.unique(np.quantile(reference.astype(float), np.linspace(0, 1, bins + 1)[1:-1]))
+        inner = np.linspace(0, 1, PSI_BINS + 1)[1:-1]  # the quantiles between the ends
+        edges = np.unique(np.quantile(reference.astype(float), inner))
         reference, current = (
             pd.Series(np.searchsorted(edges, side.astype(float), side="right"))
             for side in (reference, current)
@@ -125,15 +119,16 @@ def column_drift(
         result = stats.ks_2samp(reference.dropna().astype(float), current.dropna().astype(float))
     else:  # a row per side, a column per category seen on either
         result = stats.chi2_contingency(_category_counts(reference, current).to_numpy().T)
+    p_value = float(result.pvalue)
     psi = population_stability_index(reference, current, categorical=kind == "categorical")
     return FeatureDrift(
         name=name,
         kind=kind,
         test="ks" if kind == "numeric" else "chi2",
         statistic=float(result.statistic),
-        p_value=float(result.pvalue),
+        p_value=p_value,
         psi=psi,
-        drifted=result.pvalue < monitoring.p_value and psi >= monitoring.psi_threshold,
+        drifted=p_value < monitoring.p_value and psi >= monitoring.psi_threshold,
         reference_rows=int(reference.notna().sum()),
         current_rows=int(current.notna().sum()),
         reference_summary=_summary(reference, kind),
@@ -236,25 +231,16 @@ def write_html(
     """
     table = pd.DataFrame([asdict(feature) for feature in report.tested])
     skipped = pd.DataFrame(list(report.skipped.items()), columns=["feature", "why"])
-    plots = "\n".join(
-        f"<h3>{html.escape(feature.name)}</h3><img alt='{html.escape(feature.name)}' "
-        f"src='data:image/png;base64,{_plot(feature, reference, current)}'>"
-        for feature in report.tested
-        if feature.drifted
-    )
-    headline = (
-        f"{len(report.drifted_features)} of {len(report.features)} features drifted"
-        f"{'; the prediction drifted' if report.prediction and report.prediction.drifted else ''}"
-        f": {report.current_rows:,} current rows against {report.reference_rows:,} reference "
-        "rows. A column has drifted when its test's p-value is below the p-value threshold and "
-        "its PSI reaches the PSI threshold."
-    )
+    loader = jinja2.FileSystemLoader(Path(__file__).parent)
+    page = jinja2.Environment(loader=loader, autoescape=True).get_template(PAGE)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>Drift report"
-        f"</title><style>{STYLE}</style></head><body>\n<h1>Drift report</h1>\n<p>{headline}</p>\n"
-        f"{table.to_html(index=False)}\n<h2>Not tested</h2>\n{skipped.to_html(index=False)}\n"
-        f"<h2>Drifted columns</h2>\n{plots or '<p>none</p>'}\n</body></html>\n",
+        page.render(
+            report=report,
+            table=table.to_html(index=False),
+            skipped=skipped.to_html(index=False),
+            plots={f.name: _plot(f, reference, current) for f in report.tested if f.drifted},
+        ),
         "utf-8",
     )
     return path

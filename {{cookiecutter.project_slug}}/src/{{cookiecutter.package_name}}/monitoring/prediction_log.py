@@ -24,6 +24,8 @@ from {{ cookiecutter.package_name }}.data.contract import DataContract, plain
 from {{ cookiecutter.package_name }}.settings import Settings
 
 logger = logging.getLogger(__name__)
+#: A request's validated records, or its answers: one mapping per row.
+Rows = Sequence[Mapping[str, Any]]
 
 #: Compact JSON through the one conversion; NaN is refused (PostgreSQL's JSONB has none).
 ENCODE = json.JSONEncoder(
@@ -63,7 +65,8 @@ SELECT = (
     " CAST(outputs AS TEXT) FROM prediction_log WHERE logged_at >= ? AND logged_at < ?"
     " ORDER BY logged_at"
 )
-FIXED_COLUMNS = ["request_id", "row", "logged_at", "model_name", "model_version"]
+#: What `read` returns before the logged features: a row per record, not per request.
+COLUMNS = ["request_id", "row", "logged_at", "model_name", "model_version", "prediction"]
 
 
 class PredictionLog:
@@ -110,7 +113,7 @@ class PredictionLog:
             request_id, row (the record's place in its request), logged_at (UTC), model_name,
             model_version, prediction, and a column per logged feature.
         """
-        found = []
+        found: list[tuple[Any, ...]] = []
         if self.dialect == "postgresql" or Path(self.target).exists():  # reading creates nothing
             with self._transaction() as cursor:
                 bounds = (iso(since or datetime.min), iso(until or datetime.max))
@@ -122,7 +125,7 @@ class PredictionLog:
                 zip(json.loads(features), json.loads(outputs), strict=True)
             )
         ]
-        frame = pd.DataFrame(records, columns=[*FIXED_COLUMNS, "prediction", "features"])
+        frame = pd.DataFrame(records, columns=[*COLUMNS, "features"])
         frame["logged_at"] = pd.to_datetime(frame["logged_at"], utc=True, format="ISO8601")
         features = pd.DataFrame(frame.pop("features").tolist(), index=frame.index)
         return pd.concat([frame, features], axis=1)
@@ -199,12 +202,7 @@ class PredictionLogger:
         self._thread.start()
 
     def submit(
-        self,
-        request_id: str,
-        model_name: str,
-        model_version: str,
-        records: Sequence[Mapping[str, Any]],
-        outputs: Sequence[Mapping[str, Any]],
+        self, request_id: str, model_name: str, model_version: str, records: Rows, outputs: Rows
     ) -> None:
         """Queue a request's validated records and its answers, in order; never blocks or raises.
 
@@ -248,14 +246,12 @@ class PredictionLogger:
         """Encode each request (dropping those that cannot be) and write them together."""
         rows: list[tuple[Any, ...]] = []
         written = dropped = 0
-        for request_id, logged_at, name, version, records, outputs in batch:
+        for request_id, at, name, version, records, outputs in batch:
             try:
                 if len(records) != len(outputs):
                     raise ValueError(f"{len(records)} records but {len(outputs)} answers")
                 kept = [{k: v for k, v in r.items() if k not in self.sensitive} for r in records]
-                rows.append(
-                    (request_id, iso(logged_at), name, version, ENCODE(kept), ENCODE(outputs))
-                )
+                rows.append((request_id, iso(at), name, version, ENCODE(kept), ENCODE(outputs)))
                 written += len(records)
             except Exception:
                 logger.exception("prediction log: cannot encode request %s", request_id)
