@@ -15,7 +15,11 @@ from rich.console import Console
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import load_contract
-from {{ cookiecutter.package_name }}.data.datasets import read_source, read_table, write_parquet
+from {{ cookiecutter.package_name }}.data.datasets import (
+    read_source,
+    read_table,
+    write_parquet,
+)
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.errors import PromotionRefusedError
