@@ -1,6 +1,12 @@
-"""Drift statistics on rows generated from the contract, with real numbers: no drift planted, none found."""
+"""Drift statistics on rows generated from the contract, with real numbers: no drift planted, none found.
 
+Then the reports: JSON that round-trips, and one self-contained HTML page.
+"""
+
+import html
+import json
 import math
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -10,14 +16,17 @@ import pytest
 from {{ cookiecutter.package_name }}.config import MonitoringConfig
 from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.monitoring.drift import (
+    DriftReport,
     Kind,
-    Thresholds,
+    as_dict,
     column_drift,
     compare,
     population_stability_index,
+    write_html,
+    write_json,
 )
 
-THRESHOLDS = Thresholds()
+THRESHOLDS = MonitoringConfig()
 
 
 def split(rows: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -158,7 +167,7 @@ def test_a_significant_but_tiny_change_is_not_drift() -> None:
     current = pd.Series(rng.normal(loc=0.1, size=50_000))
     result = column_drift("x", "numeric", reference, current, THRESHOLDS)
     assert result.p_value < THRESHOLDS.p_value
-    assert result.psi < THRESHOLDS.psi
+    assert result.psi < THRESHOLDS.psi_threshold
     assert not result.drifted
 
 
@@ -173,9 +182,12 @@ def test_categorical_drift_counts_a_new_category_and_drops_nulls() -> None:
     assert "null" in result.reference_summary
 
 
-def test_thresholds_come_from_the_monitoring_config() -> None:
-    monitoring = MonitoringConfig(p_value=0.05, psi_threshold=0.1, min_rows=50)
-    assert Thresholds.from_config(monitoring) == Thresholds(p_value=0.05, psi=0.1, min_rows=50)
+def test_a_lower_psi_threshold_in_the_config_makes_a_small_change_drift() -> None:
+    rng = np.random.default_rng(0)
+    reference = pd.Series(rng.normal(size=50_000))
+    current = pd.Series(rng.normal(loc=0.1, size=50_000))
+    sensitive = MonitoringConfig(psi_threshold=0.001)
+    assert column_drift("x", "numeric", reference, current, sensitive).drifted
 
 
 # --- whole data sets ---------------------------------------------------------
@@ -301,3 +313,33 @@ def test_a_mostly_empty_feature_is_skipped(raw_data: pd.DataFrame, contract: Dat
     assert current[name].notna().sum() == 20
     report = compare(reference, current, contract, THRESHOLDS)
     assert report.skipped[name] == "20 non-null values in the current data: at least 100 are needed"
+
+
+# --- the reports ---------------------------------------------------------------
+
+
+def test_reports_are_json_and_self_contained_html(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    reference = pd.DataFrame({"amount": rng.normal(size=500), "plan <b>": ["a", "b"] * 250})
+    current = pd.DataFrame({"amount": rng.normal(loc=2, size=500), "plan <b>": ["c"] * 500})
+    features = tuple(
+        column_drift(name, kind, reference[name], current[name], THRESHOLDS)
+        for name, kind in (("amount", "numeric"), ("plan <b>", "categorical"))
+    )
+    report = DriftReport(features, None, {"signed_up": "datetime"}, 500, 500)
+    assert report.drifted_features == ["amount", "plan <b>"]
+
+    data = json.loads(json.dumps(as_dict(report), allow_nan=False))
+    assert data["drifted"] is True
+    assert data["drifted_features"] == report.drifted_features
+    assert data["skipped"] == {"signed_up": "datetime"}
+    json_path = write_json(report, tmp_path / "drift" / "report.json")
+    assert json.loads(json_path.read_text(encoding="utf-8")) == data
+
+    html_path = write_html(report, reference, current, tmp_path / "drift" / "report.html")
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 2
+    assert "plan <b>" not in page
+    assert html.escape("plan <b>") in page
+    assert "signed_up" in page
+    assert "http" not in page

@@ -1,50 +1,43 @@
-"""Drift statistics: is the distribution of recent rows still that of the reference rows?
+"""Drift: is the distribution of recent rows still that of the reference rows? And its reports.
 
-Each feature is tested on its own, nulls dropped: numbers with the two-sample
-Kolmogorov-Smirnov test, categories and flags with a chi-squared test on the counts per category
-of either side. A p-value says how surprising a change is, not how big, so each feature also gets
-its population stability index (PSI), and drifted = p_value < p threshold AND psi >= PSI
-threshold. Datetime features, and features the current rows lack (such as sensitive ones), are
-not tested. scipy rather than a drift library (Evidently): the rule stays a few lines.
+Each feature is tested on its own, nulls dropped: numbers with the two-sample Kolmogorov-Smirnov
+test, categories and flags with a chi-squared test on the counts per category of either side. A
+p-value says how surprising a change is, not how big, so each feature also gets its population
+stability index (PSI), and drifted = p_value < p threshold AND psi >= PSI threshold. scipy rather
+than a drift library (Evidently): the rule stays a few lines. Reports: JSON and one HTML page.
 """
 
-from dataclasses import dataclass
-from typing import Literal, Self
+import base64
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
 
+import jinja2
 import numpy as np
 import pandas as pd
 from scipy import stats  # type: ignore[import-untyped]
 
 from {{ cookiecutter.package_name }}.config import MonitoringConfig
-from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, plain
 
 Kind = Literal["numeric", "categorical"]
 # Proportions are floored at this in the PSI, so an empty bin gives a large, finite value.
 EPSILON = 1e-4
 # Numeric PSI bins: quantiles of the reference (deciles).
 PSI_BINS = 10
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When a feature counts as drifted, and how many rows a check needs."""
-
-    p_value: float = 0.01
-    psi: float = 0.2
-    min_rows: int = 100
-
-    @classmethod
-    def from_config(cls, monitoring: MonitoringConfig) -> Self:
-        """The thresholds of the project config's `monitoring` section."""
-        return cls(monitoring.p_value, monitoring.psi_threshold, monitoring.min_rows)
+# Plots: histogram bins, the most common categories drawn, and the figure size in inches.
+HISTOGRAM_BINS = 30
+MAX_BARS = 15
+FIGURE_SIZE = (6.0, 3.5)
+#: The HTML report's page: a Jinja2 template beside this module.
+PAGE = "drift_report.html.j2"
 
 
 @dataclass(frozen=True)
 class FeatureDrift:
-    """One column's test (ks: Kolmogorov-Smirnov, chi2: chi-squared), its PSI and its verdict.
-
-    The summaries are a few words on each side's values, such as "mean 42.1".
-    """
+    """One column's test (ks: Kolmogorov-Smirnov, chi2: chi-squared), PSI, verdict and summaries."""
 
     name: str
     kind: Kind
@@ -77,7 +70,7 @@ class DriftReport:
     @property
     def drifted(self) -> bool:
         """Whether any feature, or the prediction, drifted."""
-        return bool(self.drifted_features) or bool(self.prediction and self.prediction.drifted)
+        return any(feature.drifted for feature in self.tested)
 
     @property
     def tested(self) -> list[FeatureDrift]:
@@ -86,7 +79,7 @@ class DriftReport:
 
 
 def population_stability_index(
-    reference: pd.Series, current: pd.Series, *, categorical: bool, bins: int = PSI_BINS
+    reference: pd.Series, current: pd.Series, *, categorical: bool
 ) -> float:
     """How far the current distribution moved from the reference: sum of (c - r) * ln(c / r).
 
@@ -100,39 +93,32 @@ def population_stability_index(
     reference, current = reference.dropna(), current.dropna()
     if reference.empty or current.empty:
         raise ValueError("the population stability index needs values on both sides")
-    if categorical:
-        counts = category_counts(reference, current)
-        expected, actual = counts["reference"].to_numpy(), counts["current"].to_numpy()
-    else:
-        ref, cur = reference.to_numpy(dtype=float), current.to_numpy(dtype=float)
-        edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))  # inner edges
-        expected = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
-        actual = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
-    expected_share = np.maximum(expected / expected.sum(), EPSILON)
-    actual_share = np.maximum(actual / actual.sum(), EPSILON)
-    return float(np.sum((actual_share - expected_share) * np.log(actual_share / expected_share)))
+    if not categorical:  # a number's category is its bin
+        inner = np.linspace(0, 1, PSI_BINS + 1)[1:-1]  # the quantiles between the ends
+        edges = np.unique(np.quantile(reference.astype(float), inner))
+        reference, current = (
+            pd.Series(np.searchsorted(edges, side.astype(float), side="right"))
+            for side in (reference, current)
+        )
+    counts = _category_counts(reference, current).to_numpy()
+    expected, actual = np.maximum(counts / counts.sum(axis=0), EPSILON).T
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
-def category_counts(reference: pd.Series, current: pd.Series) -> pd.DataFrame:
+def _category_counts(reference: pd.Series, current: pd.Series) -> pd.DataFrame:
     """Rows per category (as text) in each series: columns reference and current, 0 if absent."""
-    counts = pd.DataFrame(
-        {
-            "reference": reference.dropna().astype(str).value_counts(),
-            "current": current.dropna().astype(str).value_counts(),
-        }
-    )
-    return counts.fillna(0).astype(int)
+    counts = [side.dropna().astype(str).value_counts() for side in (reference, current)]
+    return pd.concat(counts, axis=1, keys=["reference", "current"]).fillna(0).astype(int)
 
 
 def column_drift(
-    name: str, kind: Kind, reference: pd.Series, current: pd.Series, thresholds: Thresholds
+    name: str, kind: Kind, reference: pd.Series, current: pd.Series, monitoring: MonitoringConfig
 ) -> FeatureDrift:
     """Test one column, nulls dropped: Kolmogorov-Smirnov for numbers, else chi-squared."""
     if kind == "numeric":
-        values = [side.dropna().to_numpy(dtype=float) for side in (reference, current)]
-        result = stats.ks_2samp(*values)
+        result = stats.ks_2samp(reference.dropna().astype(float), current.dropna().astype(float))
     else:  # a row per side, a column per category seen on either
-        result = stats.chi2_contingency(category_counts(reference, current).to_numpy().T)
+        result = stats.chi2_contingency(_category_counts(reference, current).to_numpy().T)
     p_value = float(result.pvalue)
     psi = population_stability_index(reference, current, categorical=kind == "categorical")
     return FeatureDrift(
@@ -142,15 +128,15 @@ def column_drift(
         statistic=float(result.statistic),
         p_value=p_value,
         psi=psi,
-        drifted=p_value < thresholds.p_value and psi >= thresholds.psi,
+        drifted=p_value < monitoring.p_value and psi >= monitoring.psi_threshold,
         reference_rows=int(reference.notna().sum()),
         current_rows=int(current.notna().sum()),
-        reference_summary=summarise(reference, kind),
-        current_summary=summarise(current, kind),
+        reference_summary=_summary(reference, kind),
+        current_summary=_summary(current, kind),
     )
 
 
-def summarise(values: pd.Series, kind: Kind) -> str:
+def _summary(values: pd.Series, kind: Kind) -> str:
     """A few words on a column: "mean 42.1" or "top month-to-month (55%)", and its null share."""
     present = values.dropna()
     if present.empty:
@@ -168,43 +154,42 @@ def compare(
     reference: pd.DataFrame,
     current: pd.DataFrame,
     contract: DataContract,
-    thresholds: Thresholds,
+    monitoring: MonitoringConfig,
     *,
     prediction: Kind | None = None,
 ) -> DriftReport:
     """Test each feature of the contract, and the `prediction` column if its kind is given.
 
     Raises:
-        ValueError: the reference is empty, current has fewer than `thresholds.min_rows` rows, or
+        ValueError: the reference is empty, current has fewer than `monitoring.min_rows` rows, or
             `prediction` is given but a frame has no prediction column.
     """
     if reference.empty:
         raise ValueError("the reference data is empty: there is nothing to compare with")
-    if len(current) < thresholds.min_rows:
+    if len(current) < monitoring.min_rows:
         raise ValueError(
-            f"{len(current)} rows to check: at least {thresholds.min_rows} are needed "
+            f"{len(current)} rows to check: at least {monitoring.min_rows} are needed "
             "(monitoring.min_rows)"
         )
     features, skipped = [], {}
     for column in contract.features:
-        reason = skip_reason(column, reference, current, thresholds)
-        if reason is not None:
+        if reason := _skip_reason(column, reference, current, monitoring.min_rows):
             skipped[column.name] = reason
-            continue
-        kind: Kind = "numeric" if column.type == "numeric" else "categorical"
-        sides = reference[column.name], current[column.name]
-        features.append(column_drift(column.name, kind, *sides, thresholds))
+        else:
+            kind: Kind = "numeric" if column.type == "numeric" else "categorical"
+            sides = reference[column.name], current[column.name]
+            features.append(column_drift(column.name, kind, *sides, monitoring))
     tested = None
     if prediction is not None:
         if "prediction" not in reference.columns or "prediction" not in current.columns:
             raise ValueError("a frame has no 'prediction' column to test")
         sides = reference["prediction"], current["prediction"]
-        tested = column_drift("prediction", prediction, *sides, thresholds)
+        tested = column_drift("prediction", prediction, *sides, monitoring)
     return DriftReport(tuple(features), tested, skipped, len(reference), len(current))
 
 
-def skip_reason(
-    column: Column, reference: pd.DataFrame, current: pd.DataFrame, thresholds: Thresholds
+def _skip_reason(
+    column: Column, reference: pd.DataFrame, current: pd.DataFrame, min_rows: int
 ) -> str | None:
     """Why a feature cannot be tested, or None when it can."""
     if column.type == "datetime":
@@ -216,8 +201,71 @@ def skip_reason(
     if column.name not in reference.columns:
         return "not in the reference data"
     present = int(current[column.name].notna().sum())
-    if present < thresholds.min_rows:
-        return f"{present} non-null values in the current data: at least {thresholds.min_rows} are needed"
+    if present < min_rows:
+        return f"{present} non-null values in the current data: at least {min_rows} are needed"
     if reference[column.name].isna().all():
         return "no values in the reference data"
     return None
+
+
+def as_dict(report: DriftReport) -> dict[str, Any]:
+    """The report as plain JSON values; a number that is not finite becomes None."""
+    values = asdict(report, dict_factory=lambda pairs: {key: plain(value) for key, value in pairs})
+    return {"drifted": report.drifted, "drifted_features": report.drifted_features} | values
+
+
+def write_json(report: DriftReport, path: Path) -> Path:
+    """Write the report as JSON, creating the parent folders; returns the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(as_dict(report), indent=2, allow_nan=False) + "\n", "utf-8")
+    return path
+
+
+def write_html(
+    report: DriftReport, reference: pd.DataFrame, current: pd.DataFrame, path: Path
+) -> Path:
+    """Write the report as one HTML page; returns the path.
+
+    The page has a table of every tested column, the skipped features with why, and a plot of
+    each drifted column embedded as a PNG, from the reference and current frames compared.
+    """
+    table = pd.DataFrame([asdict(feature) for feature in report.tested])
+    skipped = pd.DataFrame(list(report.skipped.items()), columns=["feature", "why"])
+    loader = jinja2.FileSystemLoader(Path(__file__).parent)
+    page = jinja2.Environment(loader=loader, autoescape=True).get_template(PAGE)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        page.render(
+            report=report,
+            table=table.to_html(index=False),
+            skipped=skipped.to_html(index=False),
+            plots={f.name: _plot(f, reference, current) for f in report.tested if f.drifted},
+        ),
+        "utf-8",
+    )
+    return path
+
+
+def _plot(feature: FeatureDrift, reference: pd.DataFrame, current: pd.DataFrame) -> str:
+    """A PNG, base64-encoded: overlaid density histograms, or bars of the share per category."""
+    # A bare Figure (no pyplot) draws with Agg and keeps no global state.
+    from matplotlib.figure import Figure
+
+    sides = reference[feature.name], current[feature.name]
+    figure = Figure(figsize=FIGURE_SIZE)
+    axes = figure.add_subplot(title=feature.name)
+    if feature.kind == "numeric":  # several samples: matplotlib bins them on the same edges
+        values = [side.dropna().to_numpy(dtype=float) for side in sides]
+        axes.hist(
+            values, HISTOGRAM_BINS, density=True, histtype="step", label=["reference", "current"]
+        )
+        axes.legend()
+        axes.set_ylabel("density")
+    else:
+        counts = _category_counts(*sides)
+        shares = counts / counts.sum()
+        shares.loc[shares.sum(axis=1).nlargest(MAX_BARS).index].plot.bar(ax=axes, rot=30)
+        axes.set_ylabel("share of rows")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

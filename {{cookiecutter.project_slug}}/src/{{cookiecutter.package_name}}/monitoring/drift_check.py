@@ -19,27 +19,21 @@ from {{ cookiecutter.package_name }}.data.contract import DataContract, load_con
 from {{ cookiecutter.package_name }}.data.datasets import read_table
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.errors import ConfigError, mask
-from {{ cookiecutter.package_name }}.monitoring import drift_report, monitoring_experiment
-from {{ cookiecutter.package_name }}.monitoring.drift import (
-    DriftReport,
-    Kind,
-    Thresholds,
-    compare,
-)
+from {{ cookiecutter.package_name }}.monitoring import drift, monitoring_experiment
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import open_log
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.train import REFERENCE, predictions
 
 #: The prediction's kind for the drift test: a class label, or a number.
-PREDICTION_KIND: Kind = "{{ 'categorical' if cookiecutter.task == 'classification' else 'numeric' }}"
+PREDICTION_KIND: drift.Kind = "{{ 'categorical' if cookiecutter.task == 'classification' else 'numeric' }}"
 
 
 @dataclass(frozen=True)
 class DriftResult:
     """One drift check: the verdict, where it was written, and its MLflow run."""
 
-    report: DriftReport
+    report: drift.DriftReport
     source: str
     model_version: str
     json_path: Path
@@ -65,13 +59,14 @@ def check_drift(
     reference, version = champion_reference(settings)
     current, source = current_rows(config, settings, contract, path, since, until)
     try:
-        thresholds = Thresholds.from_config(config.monitoring)
-        found = compare(reference, current, contract, thresholds, prediction=PREDICTION_KIND)
+        found = drift.compare(
+            reference, current, contract, config.monitoring, prediction=PREDICTION_KIND
+        )
     except ValueError as error:
         raise ConfigError(f"{source}: {error}") from None
     folder = config.evaluate.reports_dir / "drift"
-    json_path = drift_report.write_json(found, folder / "drift.json")
-    html_path = drift_report.write_html(found, reference, current, folder / "drift.html")
+    json_path = drift.write_json(found, folder / "drift.json")
+    html_path = drift.write_html(found, reference, current, folder / "drift.html")
     mlflow.set_experiment(monitoring_experiment(settings))
     tags = {
         "stage": "drift",
@@ -80,15 +75,15 @@ def check_drift(
         "drifted": str(found.drifted).lower(),
         "drifted_features": ",".join(found.drifted_features),
     }
+    metrics: dict[str, float] = {
+        "rows": found.current_rows,
+        "drifted_features": len(found.drifted_features),
+    }
+    for feature in found.tested:
+        metrics[tracking.metric_name("psi", feature.name)] = feature.psi
+        metrics[tracking.metric_name("p_value", feature.name)] = feature.p_value
     with mlflow.start_run(run_name="drift", tags=tags) as run:
-        mlflow.log_metrics(
-            {"rows": found.current_rows, "drifted_features": len(found.drifted_features)}
-            | {tracking.metric_name("psi", feature.name): feature.psi for feature in found.tested}
-            | {
-                tracking.metric_name("p_value", feature.name): feature.p_value
-                for feature in found.tested
-            }
-        )
+        mlflow.log_metrics(metrics)
         mlflow.log_artifact(str(json_path))
         mlflow.log_artifact(str(html_path))
     return DriftResult(found, source, version, json_path, html_path, run.info.run_id)
@@ -103,11 +98,11 @@ def champion_reference(settings: Settings) -> tuple[pd.DataFrame, str]:
     version = tracking.champion_version(settings.model_name)
     if version is None:
         raise ConfigError(f"{settings.model_name} has no champion yet: run `run` first")
-    run = tracking.run_of_version(settings.model_name, version)
+    run_id = tracking.run_of_version(settings.model_name, version).info.run_id
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = mlflow.artifacts.download_artifacts(
-                run_id=run.info.run_id, artifact_path=REFERENCE, dst_path=folder
+                run_id=run_id, artifact_path=REFERENCE, dst_path=folder
             )
             return pd.read_parquet(path), version
     except (MlflowException, OSError) as error:

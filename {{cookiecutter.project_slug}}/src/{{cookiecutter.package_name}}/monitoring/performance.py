@@ -53,21 +53,18 @@ def record_performance(
     if version is None:
         raise ConfigError(f"{settings.model_name} has no champion yet: run `run` first")
     model = tracking.load_model(f"models:/{settings.model_name}/{version}")
-    metrics = score(
-        model,
-        labelled,
-        contract,
 {%- if cookiecutter.task == "classification" %}
-        threshold=tracking.decision_threshold(settings.model_name, version),
+    threshold = tracking.decision_threshold(settings.model_name, version)
+    metrics = score(model, labelled, contract, threshold=threshold)
+{%- else %}
+    metrics = score(model, labelled, contract)
 {%- endif %}
-    )
     tags = {"stage": "performance", "model_version": version, "as_of": as_of.isoformat()}
     with mlflow.start_run(run_name="performance", tags=tags) as run:
         mlflow.log_metrics(metrics | {"rows": len(labelled)})
         mlflow.log_param("data", path)
         # The history includes this run: its tags and metrics are stored already.
-        history = performance_history(settings)
-        figure = performance_figure(history, config.evaluate.reports_dir / "monitoring")
+        figure = _plot(performance_history(settings), config.evaluate.reports_dir / "monitoring")
         mlflow.log_artifact(str(figure))
     return PerformanceRecord(version, as_of, len(labelled), metrics, figure, run.info.run_id)
 
@@ -77,20 +74,19 @@ def performance_history(settings: Settings) -> pd.DataFrame:
     runs = mlflow.search_runs(
         experiment_names=[monitoring_experiment(settings)],
         filter_string="tags.stage = 'performance'",
-        output_format="list",
     )
     history = pd.DataFrame(
         {
-            "as_of": [pd.Timestamp(run.data.tags["as_of"]) for run in runs],
-            "model_version": [run.data.tags["model_version"] for run in runs],
-            PRIMARY_METRIC: [run.data.metrics.get(PRIMARY_METRIC) for run in runs],
+            "as_of": pd.to_datetime(runs["tags.as_of"], format="ISO8601"),
+            "model_version": runs["tags.model_version"],
+            PRIMARY_METRIC: runs[f"metrics.{PRIMARY_METRIC}"],
         }
     )
     return history.sort_values("as_of", ignore_index=True)
 
 
-def performance_figure(history: pd.DataFrame, folder: Path) -> Path:
-    """The primary metric against time, one line per model version, as a PNG."""
+def _plot(history: pd.DataFrame, folder: Path) -> Path:
+    """The primary metric against time, one line per model version, as a PNG in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     figure, axes = plt.subplots(figsize=(7, 3.5))
     for version, rows in history.groupby("model_version", sort=False):

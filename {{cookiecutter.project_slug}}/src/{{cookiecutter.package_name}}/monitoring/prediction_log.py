@@ -1,16 +1,15 @@
 """The prediction log: every answer the service gives, kept for drift checks and audits.
 
 One table, `prediction_log`, a row per request, in a SQLite file by default or in PostgreSQL,
-through the same SQL. Rows are inserted, never updated, and deleted once older than
-`prediction_log_keep_days`. A request never waits for it: `submit` only queues references, and
-a background thread encodes each request as one JSON document and writes a quarter second's
-requests in one transaction.
+through the same SQL and the same code on Linux, macOS and Windows. Rows are inserted, never
+updated, and deleted once older than `prediction_log_keep_days`. A request never waits for it:
+`submit` only queues references, and a background thread encodes each request as one JSON
+document and writes a quarter second's requests in one transaction.
 """
 
 import contextlib
 import json
 import logging
-import queue
 import sqlite3
 import threading
 import time
@@ -25,6 +24,8 @@ from {{ cookiecutter.package_name }}.data.contract import DataContract, plain
 from {{ cookiecutter.package_name }}.settings import Settings
 
 logger = logging.getLogger(__name__)
+#: A request's validated records, or its answers: one mapping per row.
+Rows = Sequence[Mapping[str, Any]]
 
 #: Compact JSON through the one conversion; NaN is refused (PostgreSQL's JSONB has none).
 ENCODE = json.JSONEncoder(
@@ -64,7 +65,8 @@ SELECT = (
     " CAST(outputs AS TEXT) FROM prediction_log WHERE logged_at >= ? AND logged_at < ?"
     " ORDER BY logged_at"
 )
-FIXED_COLUMNS = ["request_id", "row", "logged_at", "model_name", "model_version"]
+#: What `read` returns before the logged features: a row per record, not per request.
+COLUMNS = ["request_id", "row", "logged_at", "model_name", "model_version", "prediction"]
 
 
 class PredictionLog:
@@ -85,7 +87,7 @@ class PredictionLog:
         self.keep_days = keep_days
         self._next_prune = 0.0
         self._connection: Any = None
-        self._lock = threading.Lock()  # one connection: one thread at a time
+        self._lock = threading.RLock()  # one connection: one thread at a time
 
     def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
         """Append rows in one transaction (all or none), first deleting expired ones if due.
@@ -97,7 +99,7 @@ class PredictionLog:
         Raises:
             OSError, sqlite3.Error, psycopg.Error: the store cannot be reached or written.
         """
-        with self._session() as cursor:
+        with self._transaction() as cursor:
             if self.keep_days is not None and time.monotonic() >= self._next_prune:
                 self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
                 cutoff = datetime.now(UTC) - timedelta(days=self.keep_days)
@@ -109,24 +111,24 @@ class PredictionLog:
 
         Returns:
             request_id, row (the record's place in its request), logged_at (UTC), model_name,
-            model_version, a column per logged feature, and prediction.
+            model_version, prediction, and a column per logged feature.
         """
-        bounds = (iso(since or datetime.min), iso(until or datetime.max))
         found: list[tuple[Any, ...]] = []
         if self.dialect == "postgresql" or Path(self.target).exists():  # reading creates nothing
-            with self._session() as cursor:
+            with self._transaction() as cursor:
+                bounds = (iso(since or datetime.min), iso(until or datetime.max))
                 found = cursor.execute(self._sql(SELECT), bounds).fetchall()
-        fixed, features, predictions = [], [], []
-        for request_id, logged_at, name, version, records, outputs in found:
-            answers = zip(json.loads(records), json.loads(outputs), strict=True)
-            for row, (record, output) in enumerate(answers):
-                fixed.append((request_id, row, logged_at, name, version))
-                features.append(record)
-                predictions.append(output.get("prediction"))
-        frame = pd.DataFrame(fixed, columns=FIXED_COLUMNS)
+        records = [
+            (request_id, row, logged_at, name, version, output.get("prediction"), record)
+            for request_id, logged_at, name, version, features, outputs in found
+            for row, (record, output) in enumerate(
+                zip(json.loads(features), json.loads(outputs), strict=True)
+            )
+        ]
+        frame = pd.DataFrame(records, columns=[*COLUMNS, "features"])
         frame["logged_at"] = pd.to_datetime(frame["logged_at"], utc=True, format="ISO8601")
-        frame = pd.concat([frame, pd.DataFrame(features, index=frame.index)], axis=1)
-        return frame.assign(prediction=predictions)
+        features = pd.DataFrame(frame.pop("features").tolist(), index=frame.index)
+        return pd.concat([frame, features], axis=1)
 
     def close(self) -> None:
         """Close the connection (a later call opens a new one)."""
@@ -136,40 +138,29 @@ class PredictionLog:
                 self._connection = None
 
     @contextlib.contextmanager
-    def _session(self) -> Iterator[Any]:
+    def _transaction(self) -> Iterator[Any]:
         """A cursor in one transaction, committed at the end; an error closes the connection."""
         with self._lock:
             try:
                 if self._connection is None:
                     self._connection = self._connect()
+                    for statement in SETUP[self.dialect]:  # committed with the first transaction
+                        self._connection.execute(statement)
                 yield self._connection.cursor()
                 self._connection.commit()
             except BaseException:
-                if self._connection is not None:
-                    self._connection.close()
-                    self._connection = None
+                self.close()
                 raise
 
     def _connect(self) -> Any:
-        """A new connection, with the table in place."""
+        """A new connection to the SQLite file (its folder created) or the PostgreSQL server."""
         if isinstance(self.target, Path):
             self.target.parent.mkdir(parents=True, exist_ok=True)
-            connection: Any = sqlite3.connect(
-                self.target, timeout=WAIT_SECONDS, check_same_thread=False
-            )
-        else:
-            import psycopg  # in the serve extra; imported only when the log goes to PostgreSQL
+            return sqlite3.connect(self.target, timeout=WAIT_SECONDS, check_same_thread=False)
+        import psycopg  # in the serve extra; imported only when the log goes to PostgreSQL
 
-            url = self.target.replace("postgresql+psycopg://", "postgresql://", 1)
-            connection = psycopg.connect(url, connect_timeout=WAIT_SECONDS)
-        try:
-            for statement in SETUP[self.dialect]:
-                connection.execute(statement)
-            connection.commit()
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+        url = self.target.replace("postgresql+psycopg://", "postgresql://", 1)
+        return psycopg.connect(url, connect_timeout=WAIT_SECONDS)
 
     def _sql(self, statement: str) -> str:
         """A statement in the driver's placeholder style: sqlite3 takes ?, psycopg %s."""
@@ -181,11 +172,7 @@ def open_log(settings: Settings) -> PredictionLog | None:
     if not settings.prediction_log:
         return None
     url = settings.prediction_log_url
-    target = (
-        settings.prediction_log_dir / "predictions.sqlite3"
-        if url is None
-        else url.get_secret_value()
-    )
+    target = url.get_secret_value() if url else settings.prediction_log_dir / "predictions.sqlite3"
     return PredictionLog(target, settings.prediction_log_keep_days)
 
 
@@ -206,35 +193,28 @@ class PredictionLogger:
         self.log = log
         self.sensitive = frozenset(column.name for column in contract.columns if column.sensitive)
         self.max_queued = max_queued
-        self.written = 0
-        self.dropped = 0
+        self.written = self.dropped = 0
         self._queued = 0  # records submitted and not yet written or dropped
-        self._queue: queue.SimpleQueue[tuple[Any, ...] | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()  # for the counters and closing
+        self._pending: list[tuple[Any, ...]] = []  # the requests the writer takes next
+        self._lock = threading.Lock()  # for the pending list, the counters and closing
         self._closing = threading.Event()  # set once: no more submits; the writer stops waiting
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         self._thread.start()
 
     def submit(
-        self,
-        request_id: str,
-        model_name: str,
-        model_version: str,
-        records: Sequence[Mapping[str, Any]],
-        outputs: Sequence[Mapping[str, Any]],
+        self, request_id: str, model_name: str, model_version: str, records: Rows, outputs: Rows
     ) -> None:
         """Queue a request's validated records and its answers, in order; never blocks or raises.
 
         The records and answers must not change afterwards: the writer encodes them later.
         """
-        size = len(records)
+        request = (request_id, datetime.now(UTC), model_name, model_version, records, outputs)
         with self._lock:
-            if self._closing.is_set() or self._queued + size > self.max_queued:
-                self.dropped += size
-                return
-            self._queued += size
-        now = datetime.now(UTC)
-        self._queue.put((request_id, now, model_name, model_version, records, outputs))
+            if self._closing.is_set() or self._queued + len(records) > self.max_queued:
+                self.dropped += len(records)
+            else:
+                self._queued += len(records)
+                self._pending.append(request)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued (for at most `timeout` seconds), stop the thread, close the log."""
@@ -242,7 +222,6 @@ class PredictionLogger:
             if self._closing.is_set():
                 return
             self._closing.set()
-        self._queue.put(None)  # the stop marker, behind every queued request
         self._thread.join(timeout)
         if self._thread.is_alive():
             logger.error("prediction log: still writing after %s s; the rest is lost", timeout)
@@ -250,33 +229,29 @@ class PredictionLogger:
             self.log.close()
 
     def _run(self) -> None:
-        """The writer thread: take what a quarter second (or closing) brings, write it, repeat.
+        """The writer thread: every quarter second (and on closing), write what was submitted.
 
         A transaction costs far more than a row: one per quarter second keeps that cost, and
         the encoding, off the requests being answered.
         """
-        stopping = False
-        while not stopping:
-            batch = [self._queue.get()]  # waits for a request
-            self._closing.wait(FLUSH_SECONDS)
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    batch.append(self._queue.get_nowait())
-            stopping = None in batch
-            self._write([request for request in batch if request is not None])
+        closing = False
+        while not closing:
+            closing = self._closing.wait(FLUSH_SECONDS)
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if batch:
+                self._write(batch)
 
     def _write(self, batch: list[tuple[Any, ...]]) -> None:
         """Encode each request (dropping those that cannot be) and write them together."""
         rows: list[tuple[Any, ...]] = []
         written = dropped = 0
-        for request_id, logged_at, name, version, records, outputs in batch:
+        for request_id, at, name, version, records, outputs in batch:
             try:
                 if len(records) != len(outputs):
                     raise ValueError(f"{len(records)} records but {len(outputs)} answers")
                 kept = [{k: v for k, v in r.items() if k not in self.sensitive} for r in records]
-                rows.append(
-                    (request_id, iso(logged_at), name, version, ENCODE(kept), ENCODE(outputs))
-                )
+                rows.append((request_id, iso(at), name, version, ENCODE(kept), ENCODE(outputs)))
                 written += len(records)
             except Exception:
                 logger.exception("prediction log: cannot encode request %s", request_id)

@@ -35,10 +35,9 @@ from {{ cookiecutter.package_name }}.training.train import train
 
 @dataclass(frozen=True)
 class RetrainResult:
-    """What one retraining did: the drift that triggered it and the gate's decision."""
+    """What one retraining did: the drift check, and the gate's decision (None: not retrained)."""
 
-    drift: DriftResult | None
-    retrained: bool
+    drift: DriftResult
     decision: Decision | None
     reason: str
     run_id: str
@@ -66,9 +65,10 @@ def retrain(
         if not (checked.report.drifted or force):
             reason = "no drift found: the champion stays (pass --force to retrain anyway)"
             mlflow.set_tag("decision", reason)
-            return RetrainResult(checked, False, None, reason, run.info.run_id)
-        rows = ingest_with(config, settings, path)
+            return RetrainResult(checked, None, reason, run.info.run_id)
+        rows = _ingest_with(config, settings, path)
         console.print(f"[green]✓[/] ingested {rows:,} rows, the new ones included")
+    # Training opens runs of its own: the retrain run is tagged from outside from here on.
     trained = train(config, settings)
     console.print(f"[green]✓[/] trained run {trained.run_id}")
     evaluate_run(config, settings, trained.run_id)
@@ -81,23 +81,18 @@ def retrain(
         raise
     client.set_tag(run.info.run_id, "decision", decision.reason)
     reason = f"version {decision.model_version} promoted: {decision.reason}"
-    return RetrainResult(checked, True, decision, reason, run.info.run_id)
+    return RetrainResult(checked, decision, reason, run.info.run_id)
 
 
-def ingest_with(config: ProjectConfig, settings: Settings, path: str) -> int:
-    """Validate the configured data and the new labelled rows; write them as one data set.
-
-    A row of the new data replaces the configured row with the same ID. Nothing is written if
-    either fails validation.
-    """
+def _ingest_with(config: ProjectConfig, settings: Settings, path: str) -> int:
+    """Write the configured rows and the new ones as one data set: nothing if either is invalid."""
     contract = load_contract(config.data.contract)
 {%- if cookiecutter.data_source == "sql" %}
     old = validate(read_source(config.data, settings.database_url.get_secret_value()), contract)
 {%- else %}
     old = validate(read_source(config.data), contract)
 {%- endif %}
-    new = validate(read_table(path), contract)
-    combined = pd.concat([old, new], ignore_index=True)
+    combined = pd.concat([old, validate(read_table(path), contract)], ignore_index=True)
     if contract.id_column:  # a row seen again, relabelled: keep its newest label
         combined = combined.drop_duplicates(subset=contract.id_column, keep="last")
     write_parquet(combined.reset_index(drop=True), processed_path(config, contract))
