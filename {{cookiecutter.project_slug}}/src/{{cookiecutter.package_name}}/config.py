@@ -88,6 +88,7 @@ class EvaluateConfig(FrozenModel):
     threshold: Annotated[float, Field(gt=0, lt=1)] | Literal["max_f1"] = "max_f1"
 {%- endif %}
     slice_tolerance: float = Field(default=0.1, ge=0)
+    explanations: bool = True
     reports_dir: Path = Path("reports")
 
 
@@ -96,6 +97,14 @@ class PromoteConfig(FrozenModel):
 
     min_improvement_over_baseline: float = Field(default=0.02, ge=0)
     min_comparison_rows: int = Field(default=30, ge=1)
+    max_fairness_gap: float | None = Field(default=None, gt=0)
+{%- if cookiecutter.task == "classification" %}
+    fairness_metric: Literal[
+        "selection_rate", "true_positive_rate", "false_positive_rate", "accuracy", "f1_macro"
+    ] = "selection_rate"
+{%- else %}
+    fairness_metric: Literal["mae", "mean_error", "mean_prediction"] = "mae"
+{%- endif %}
 {%- if cookiecutter.include_monitoring %}
 
 

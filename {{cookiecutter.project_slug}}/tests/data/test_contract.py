@@ -114,6 +114,18 @@ def test_a_columns_max_length_overrides_the_contracts(
     assert DataContract.model_validate(contract_dict(contract)).max_string_length == 1000
 
 
+def test_a_protected_date_or_target_is_refused(contract: DataContract, tmp_path: Path) -> None:
+    values = contract_dict(contract)
+    values["features"] = [{"name": "born", "type": "datetime", "protected": True}]
+    with pytest.raises(ConfigError, match="born: protected applies to numeric, categorical or"):
+        load_contract(write(tmp_path, values))
+
+    values = contract_dict(contract)
+    values["target"] = values["target"] | {"protected": True}
+    with pytest.raises(ConfigError, match="the target cannot be protected, only a feature"):
+        load_contract(write(tmp_path, values))
+
+
 def test_min_above_max_is_refused(contract: DataContract, tmp_path: Path) -> None:
     values = contract_dict(contract)
     values["features"] = [{"name": "age", "type": "numeric", "min": 10, "max": 1}]

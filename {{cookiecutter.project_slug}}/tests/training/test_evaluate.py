@@ -39,9 +39,12 @@ def test_evaluation_is_logged_to_the_training_run_and_written_to_reports(
     }
     assert written
     assert logged == {f"figures/{name}" for name in written}
-    assert "permutation_importance.png" in written
+    assert {"permutation_importance.png", "shap_summary.png"} <= written
+    artifacts = {artifact.path for artifact in mlflow.MlflowClient().list_artifacts(run_id)}
+    assert "shap_importance.csv" in artifacts
     card = result.model_card.read_text(encoding="utf-8")
     assert run_id in card
+    assert "![SHAP summary plot](figures/shap_summary.png)" in card
     # The README's results describe the champion: a candidate's evaluation leaves them alone.
     assert "nothing yet" in readme.read_text(encoding="utf-8")
 
@@ -72,3 +75,15 @@ def test_evaluating_the_champion_again_rewrites_the_readme_results(
     text = readme.read_text(encoding="utf-8")
     assert "the champion, model version 1" in text
     assert f"**{PRIMARY_METRIC}**" in text
+
+
+def test_explanations_can_be_turned_off(trained_config: ProjectConfig, settings: Settings) -> None:
+    quiet = trained_config.evaluate.model_copy(update={"explanations": False})
+    config = trained_config.model_copy(update={"evaluate": quiet})
+    run_id = train(config, settings).run_id
+
+    result = evaluate_run(config, settings, run_id)
+
+    assert result.evaluation.explanation is None
+    assert not (config.evaluate.reports_dir / "figures" / "shap_summary.png").exists()
+    assert "SHAP explanations were turned off" in result.model_card.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -19,7 +20,7 @@ from {{ cookiecutter.package_name }}.config import (
     SplitConfig,
     TrainConfig,
 )
-from {{ cookiecutter.package_name }}.data.contract import DataContract, dump_contract
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, dump_contract
 from {{ cookiecutter.package_name }}.data.datasets import write_parquet
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.errors import ConfigError, PromotionRefusedError
@@ -397,3 +398,77 @@ def test_a_refused_candidates_model_card_is_marked_refused_once(
     assert "does not beat the baseline" in card
     local = (trained_config.evaluate.reports_dir / MODEL_CARD).read_text(encoding="utf-8")
     assert local == card
+
+
+def with_a_protected_group(
+    config: ProjectConfig, folder: Path, *, unfair: bool, protected: bool = True
+) -> ProjectConfig:
+    """`config` over generated people in groups a and b, under the fairness rule.
+
+    Unfair: the label follows the group, so the model treats the groups differently. Fair: it
+    follows another column, which is spread alike in both groups.
+    """
+    from {{ cookiecutter.package_name }}.data.validation import validate
+
+    folder.mkdir()
+{%- if cookiecutter.task == "classification" %}
+    target = Column(name="label", type="categorical", categories=("no", "yes"), positive="yes")
+    rule = PromoteConfig(max_fairness_gap=0.3, fairness_metric="selection_rate")
+{%- else %}
+    target = Column(name="label", type="numeric")
+    rule = PromoteConfig(max_fairness_gap=20, fairness_metric="mean_prediction")
+{%- endif %}
+    people = DataContract(
+        name="people",
+        target=target,
+        features=(
+            Column(name="group", type="categorical", categories=("a", "b"), protected=protected),
+            Column(name="x", type="numeric", min=0, max=1),
+        ),
+    )
+    rng = np.random.default_rng(0)
+    rows = pd.DataFrame({"group": rng.choice(["a", "b"], 1500), "x": rng.random(1500)})
+    signal = (rows["group"] == "b").astype(float) if unfair else rows["x"]
+{%- if cookiecutter.task == "classification" %}
+    rows["label"] = np.where(signal + rng.normal(0, 0.1, len(rows)) > 0.5, "yes", "no")
+{%- else %}
+    rows["label"] = 100 * signal + rng.normal(0, 5, len(rows))
+{%- endif %}
+    path = folder / "contract.yaml"
+    path.write_text(dump_contract(people), encoding="utf-8")
+    data = config.data.model_copy(update={"contract": path, "processed_dir": folder})
+    changes = {"data": data, "split": SplitConfig(), "features": FeaturesConfig(), "promote": rule}
+    audited = config.model_copy(update=changes)
+    write_parquet(validate(rows, people), processed_path(audited, people))
+    return audited
+
+
+def test_the_fairness_rule_refuses_an_unfair_model_and_passes_a_fair_one(
+    trained_config: ProjectConfig, settings: Settings, tmp_path: Path
+) -> None:
+    unfair = with_a_protected_group(trained_config, tmp_path / "unfair", unfair=True)
+    fair = with_a_protected_group(trained_config, tmp_path / "fair", unfair=False)
+
+    with pytest.raises(
+        PromotionRefusedError,
+        match=r"version 1 was not promoted: \S+ differs by [\d.]+ between the groups of group",
+    ):
+        promote(unfair, settings, train_and_evaluate(unfair, settings))
+    decision = promote(fair, settings, train_and_evaluate(fair, settings))
+
+    assert decision.model_version == "2"
+    assert "promote.max_fairness_gap is" in version_tags(settings, "1")["rejected"]
+    card = (unfair.evaluate.reports_dir / MODEL_CARD).read_text(encoding="utf-8")
+    assert "## Fairness" in card
+    assert "The fairness rule is on" in card
+
+
+def test_the_fairness_rule_without_a_protected_column_says_what_to_mark(
+    trained_config: ProjectConfig, settings: Settings, tmp_path: Path
+) -> None:
+    config = with_a_protected_group(trained_config, tmp_path / "p", unfair=True, protected=False)
+
+    with pytest.raises(ConfigError, match=r"recorded no fairness_gap_\w+: mark a contract column"):
+        promote(config, settings, train_and_evaluate(config, settings))
+
+    assert champion_version(settings.model_name) is None

@@ -128,6 +128,8 @@ def test_model_card_has_every_section(evaluation: Evaluation, contract: DataCont
 {%- endif %}
         "## Slices",
         "## What the model relies on",
+        "## Why the model predicts what it does",
+        "## Fairness",
         "## Limitations",
         "## Training configuration",
         "## Tracking",
@@ -316,3 +318,12 @@ def test_model_card_never_shows_a_password_in_a_url(
 
     assert "hunter2" not in text
     assert "Tracking URI: `http://ml:***@127.0.0.1:5000`" in text
+
+
+def test_model_card_says_when_explanations_and_the_fairness_audit_did_not_run(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    text = card(evaluation, contract)
+
+    assert "SHAP explanations were turned off (`evaluate.explanations: false`)" in text
+    assert "No contract column is marked `protected: true`" in text

@@ -55,6 +55,9 @@ class Column(BaseModel):
     max_length: int | None = Field(default=None, ge=1)
     # A two-class target only: the class that precision, recall and the threshold are about.
     positive: Category | None = None
+    # A protected characteristic (age, sex, a disability...): the model is used as it is, and
+    # `evaluate` audits how its metrics differ between the column's groups.
+    protected: bool = False
 {%- if cookiecutter.include_monitoring %}
     # Personal or protected data: used by the model, but never written to the prediction log.
     sensitive: bool = False
@@ -72,6 +75,10 @@ class Column(BaseModel):
             raise ValueError(f"{self.name}: unknown_categories applies to listed categories only")
         if self.positive is not None and str(self.positive) not in map(str, self.categories or ()):
             raise ValueError(f"{self.name}: positive must be one of the listed categories")
+        if self.protected and self.type == "datetime":
+            raise ValueError(
+                f"{self.name}: protected applies to numeric, categorical or boolean columns"
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"{self.name}: min {self.min} is greater than max {self.max}")
         return self
@@ -96,6 +103,8 @@ class DataContract(BaseModel):
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"column names appear more than once: {', '.join(duplicates)}")
+        if self.target.protected:
+            raise ValueError(f"{self.target.name}: the target cannot be protected, only a feature")
         return self
 
     @property

@@ -13,7 +13,11 @@ import mlflow
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
-from {{ cookiecutter.package_name }}.training.gate import Comparison, compare_with_champion
+from {{ cookiecutter.package_name }}.training.gate import (
+    Comparison,
+    compare_with_champion,
+    fairness_gaps,
+)
 from {{ cookiecutter.package_name }}.training.inputs import fit_baseline, load_splits
 from {{ cookiecutter.package_name }}.training.metrics import Evaluation, evaluate
 {%- if cookiecutter.task == "classification" %}
@@ -66,6 +70,7 @@ def evaluate_run(
 {%- endif %}
         seed=config.seed,
         slice_tolerance=config.evaluate.slice_tolerance,
+        background=parts.train if config.evaluate.explanations else None,
     )
     version = tracking.version_of_run(settings.model_name, run.info.run_id)
     reports = config.evaluate.reports_dir
@@ -98,6 +103,12 @@ def evaluate_run(
         mlflow.log_text(evaluation.importances.to_csv(index=False), "importances.csv")
         if not evaluation.per_class.empty:
             mlflow.log_text(evaluation.per_class.to_csv(index=False), "per_class.csv")
+        if evaluation.explanation is not None:
+            shap_table = evaluation.explanation.importance().to_csv(index=False)
+            mlflow.log_text(shap_table, "shap_importance.csv")
+        if evaluation.fairness is not None:
+            mlflow.log_text(evaluation.fairness.by_group.to_csv(index=False), "fairness.csv")
+            mlflow.log_metrics(fairness_gaps(evaluation.fairness))
         mlflow.set_tag("slice_warnings", str(len(evaluation.warnings)))
         card = model_card(
             model_name=settings.model_name,
@@ -111,6 +122,7 @@ def evaluate_run(
             data_rows={part: len(getattr(parts, part)) for part in ("train", "validation", "test")},
             data_digest=run.data.tags.get("data_sha256", "unknown"),
             sample=is_sample({% if cookiecutter.data_source == "sql" %}settings{% else %}config{% endif %}),
+            promote_config=config.promote,
         )
         mlflow.log_text(card, MODEL_CARD)
     card_path = reports / MODEL_CARD

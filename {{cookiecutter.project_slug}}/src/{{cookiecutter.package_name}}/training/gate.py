@@ -16,8 +16,11 @@ import pandas as pd
 from mlflow.entities import Metric, Run, RunTag
 from mlflow.exceptions import MlflowException
 
+from {{ cookiecutter.package_name }}.config import PromoteConfig
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, row_keys
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.governance.fairness import FairnessAudit
 from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.metrics import score
 from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC, is_better
@@ -28,6 +31,9 @@ COMPARISON = "champion_comparison"
 #: Metrics on a candidate's run: its and the champion's primary metric on the same rows.
 CANDIDATE_SCORE = f"comparison_{PRIMARY_METRIC}"
 CHAMPION_SCORE = f"champion_comparison_{PRIMARY_METRIC}"
+#: Metrics on a run: `fairness_gap_<metric>`, its largest fairness gap over the protected
+#: columns, and `fairness_gap_<metric>.<column>` for each column.
+FAIRNESS_GAP = "fairness_gap_"
 
 
 @dataclass(frozen=True)
@@ -147,3 +153,46 @@ def recorded_comparison(run: Run, champion: str) -> Comparison | None:
     rows = int(metrics.get("comparison_rows", 0))
     scores = metrics.get(CANDIDATE_SCORE), metrics.get(CHAMPION_SCORE)
     return Comparison(champion, rows, *scores, tags.get(COMPARISON, ""))
+
+
+def fairness_gaps(fairness: FairnessAudit) -> dict[str, float]:
+    """The audit's gaps as run metrics: per metric and column, and each metric's largest."""
+    gaps = {
+        tracking.metric_name(f"{FAIRNESS_GAP}{row['metric']}", row["column"]): row["gap"]
+        for row in fairness.gaps.to_dict(orient="records")
+    }
+    for metric in fairness.gaps["metric"].unique():
+        gaps[f"{FAIRNESS_GAP}{metric}"] = fairness.largest_gap(metric)[0]
+    return gaps
+
+
+def fairness_refusal(run: Run, rule: PromoteConfig) -> str | None:
+    """Why the fairness rule refuses a candidate (None: it passes, or the rule is off).
+
+    Raises:
+        ConfigError: the rule is on, but the run recorded no such gap.
+    """
+    if rule.max_fairness_gap is None:
+        return None
+    key = f"{FAIRNESS_GAP}{rule.fairness_metric}"
+    gap = run.data.metrics.get(key)
+    if gap is None:
+        raise ConfigError(
+            f"promote.max_fairness_gap is set, but run {run.info.run_id} recorded no {key}: mark a "
+            "contract column `protected: true` and run `evaluate`, or choose a fairness_metric "
+            "of this task"
+        )
+    prefix = f"{key}."
+    worst = max(
+        (name for name in run.data.metrics if name.startswith(prefix)),
+        key=lambda name: np.nan_to_num(run.data.metrics[name], nan=-np.inf),
+        default=prefix,
+    ).removeprefix(prefix)
+    if np.isnan(gap):
+        return f"the {rule.fairness_metric} gap cannot be measured: no two groups have enough test rows"
+    if gap > rule.max_fairness_gap:
+        return (
+            f"{rule.fairness_metric} differs by {gap:.4f} between the groups of {worst} "
+            f"(promote.max_fairness_gap is {rule.max_fairness_gap})"
+        )
+    return None

@@ -17,6 +17,16 @@ from sklearn.calibration import CalibrationDisplay
 from sklearn.inspection import permutation_importance
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.governance.explain import (
+    Explanation,
+    explain,
+    summary_figure,
+)
+from {{ cookiecutter.package_name }}.governance.fairness import (
+    FairnessAudit,
+    audit,
+    fairness_figure,
+)
 from {{ cookiecutter.package_name }}.training.models import (
     GREATER_IS_BETTER,
     PRIMARY_METRIC,
@@ -26,8 +36,11 @@ from {{ cookiecutter.package_name }}.training.predictions import (
     DEFAULT_THRESHOLD,
     Array,
     positive_class,
+    predict_rows,
     predicted_classes,
 )
+{%- else %}
+from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 {%- endif %}
 
 # A slice (one category of one feature) needs this many test rows to be evaluated at all.
@@ -35,6 +48,8 @@ MIN_SLICE_ROWS = 30
 # Permutation importance predicts n_repeats times per feature: it runs on at most this many rows.
 MAX_IMPORTANCE_ROWS = 2_000
 IMPORTANCE_REPEATS = 5
+# SHAP values are computed for at most this many test rows.
+MAX_EXPLAINED_ROWS = 500
 {%- if cookiecutter.task == "classification" %}
 
 SLICE_METRICS: tuple[str, ...] = ("roc_auc", "accuracy")
@@ -59,6 +74,8 @@ class Evaluation:
         importances: feature, importance_mean, importance_std; most important first.
         per_class: class, rows, precision, recall and f1 of each class (classification only).
         threshold: two classes only: the positive-class probability the model decides at.
+        explanation: SHAP values of (up to MAX_EXPLAINED_ROWS) test rows; None when skipped.
+        fairness: the audit over the contract's protected columns; None when none is protected.
     """
 
     metrics: dict[str, float]
@@ -69,6 +86,8 @@ class Evaluation:
     figures: dict[str, Figure]
     per_class: pd.DataFrame
     threshold: float | None = None
+    explanation: Explanation | None = None
+    fairness: FairnessAudit | None = None
 
 
 def evaluate(
@@ -80,15 +99,30 @@ def evaluate(
     threshold: float = 0.5,
     seed: int = 42,
     slice_tolerance: float = 0.1,
+    background: pd.DataFrame | None = None,
 ) -> Evaluation:
     """Evaluate a fitted pipeline, and a baseline (the dummy model) beside it, on the test rows.
 
     `slice_tolerance` is how much worse than the whole a slice may score (0.1: 10%, relatively).
+    Given `background` rows (the training set), the test rows' SHAP values are computed too.
     """
     overall = score(model, test, contract, threshold=threshold)
     slices = slice_scores(model, test, contract, threshold=threshold)
     importances = feature_importances(model, test, contract, seed=seed)
     figures, per_class = _task_details(model, test, contract, threshold=threshold)
+    explanation = None
+    if background is not None:
+        explained = test.sample(n=min(len(test), MAX_EXPLAINED_ROWS), random_state=seed)
+        explanation = explain(model, explained, background, contract, seed=seed)
+        figures["shap_summary"] = summary_figure(explanation)
+{%- if cookiecutter.task == "classification" %}
+    outputs = predict_rows(model, test[contract.feature_names], contract, threshold=threshold)
+{%- else %}
+    outputs = predict_rows(model, test[contract.feature_names], contract)
+{%- endif %}
+    fairness = audit(test[contract.target.name], outputs.predictions, test, contract)
+    if fairness is not None:
+        figures["fairness"] = fairness_figure(fairness)
     return Evaluation(
         metrics=overall,
         baseline_metrics=score(baseline, test, contract, threshold=threshold),
@@ -102,6 +136,8 @@ def evaluate(
 {%- else %}
         per_class=per_class,
 {%- endif %}
+        explanation=explanation,
+        fairness=fairness,
     )
 
 

@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.gate import (
     compare_with_champion,
     decide,
+    fairness_refusal,
     recorded_comparison,
 )
 from {{ cookiecutter.package_name }}.training.inputs import load_splits
@@ -84,6 +85,7 @@ def promote(
     if missing:
         raise ConfigError(f"run {run.info.run_id} has no {missing[0]}: run `evaluate` first")
     candidate, baseline = (run.data.metrics[key] for key in keys)
+    unfair = fairness_refusal(run, config.promote)
     lock = promotion_lock(settings)
     try:
         lock.acquire()
@@ -110,6 +112,8 @@ def promote(
                 comparison.record(run.info.run_id)
         margin = config.promote.min_improvement_over_baseline
         promoted, reason = decide(candidate, baseline, comparison, margin=margin)
+        if promoted and unfair is not None:
+            promoted, reason = False, unfair
         client.set_tag(run.info.run_id, GATE, reason)
         if promoted:
             # The alias before the version's tag: a kill between the two leaves a champion

@@ -12,10 +12,12 @@ import jinja2
 import mlflow
 from mlflow.exceptions import MlflowException
 
-from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.config import ProjectConfig, PromoteConfig
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.datasets import write_whole
 from {{ cookiecutter.package_name }}.errors import mask
+from {{ cookiecutter.package_name }}.governance.explain import in_words
+from {{ cookiecutter.package_name }}.governance.fairness import MIN_GROUP_ROWS
 {%- if cookiecutter.data_source == "sql" %}
 from {{ cookiecutter.package_name }}.settings import Settings
 {%- endif %}
@@ -76,6 +78,7 @@ TEMPLATES.globals |= {
     "slice_metrics": SLICE_METRICS,
     "importance_repeats": IMPORTANCE_REPEATS,
     "top_features": TOP_FEATURES,
+    "min_group_rows": MIN_GROUP_ROWS,
 }
 
 
@@ -92,13 +95,16 @@ def model_card(
     data_rows: dict[str, int],
     data_digest: str,
     sample: bool = False,
+    promote_config: PromoteConfig | None = None,
 ) -> str:
     """A model card in Markdown: what the model is for, what it was trained on, how good it is.
 
     `model_version` is None when the run is not registered; a password in `tracking_uri` or
     `run_link` is never shown; `data_rows` counts the rows of each split; `sample` says whether
-    the data is the synthetic sample that ships with the template.
+    the data is the synthetic sample that ships with the template; `promote_config` holds the
+    fairness rule the card states.
     """
+    explained = evaluation.explanation
     # Every argument as it is, but for these:
     return TEMPLATES.get_template("model_card.md.j2").render(
         locals()
@@ -108,6 +114,8 @@ def model_card(
             "metrics": evaluation.metrics,
             "baseline_metrics": evaluation.baseline_metrics,
             "train_config": json.dumps(train_config, indent=2, default=str),
+            "rule": promote_config or PromoteConfig(),
+            "explained_in_words": in_words(explained) if explained else [],
         }
     )
 

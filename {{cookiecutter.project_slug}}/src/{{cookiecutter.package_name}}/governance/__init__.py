@@ -1,0 +1,1 @@
+"""Model governance: why the model predicts what it does, and whether it treats groups alike."""
