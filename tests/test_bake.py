@@ -139,6 +139,16 @@ TEST_MODULES = (
     "training/test_tune.py",
 )
 
+#: The decision records every project gets; 0004, the drift test, comes with monitoring only.
+DOCS = (
+    "decisions/0001-one-data-contract.md",
+    "decisions/0002-champion-alias-and-quality-gate.md",
+    "decisions/0003-micro-batching-in-the-service.md",
+    "decisions/0005-skops-not-pickle.md",
+    "decisions/README.md",
+    "decisions/template.md",
+)
+
 
 def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> set[str]:
     """The exact file tree a combination of answers must bake."""
@@ -161,6 +171,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         "configs/project.yaml",
         "data/README.md",
         data_file,
+        *(f"docs/{name}" for name in DOCS),
         "pyproject.toml",
         *(f"src/{package}/{name}" for name in SOURCE_MODULES),
         *(f"tests/{name}" for name in TEST_MODULES),
@@ -186,6 +197,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
     if answers["include_monitoring"]:
         files |= {f"src/{package}/{name}" for name in MONITORING_MODULES}
         files |= {f"tests/{name}" for name in MONITORING_TESTS}
+        files.add("docs/decisions/0004-drift-test.md")
     return files
 
 
