@@ -139,7 +139,8 @@ TEST_MODULES = (
     "training/test_tune.py",
 )
 
-#: The decision records every project gets; 0004, the drift test, comes with monitoring only.
+#: The candidate's notes for the model card, and the decision records every project gets (0004,
+#: the drift test, comes with monitoring only).
 DOCS = (
     "decisions/0001-one-data-contract.md",
     "decisions/0002-champion-alias-and-quality-gate.md",
@@ -147,6 +148,7 @@ DOCS = (
     "decisions/0005-skops-not-pickle.md",
     "decisions/README.md",
     "decisions/template.md",
+    "model-card-notes.md",
 )
 
 
