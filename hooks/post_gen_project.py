@@ -35,6 +35,7 @@ UNSELECTED += [".github/workflows/release.yml"]
 UNSELECTED += ["src/{{ cookiecutter.package_name }}/monitoring", "tests/monitoring"]
 UNSELECTED += ["src/{{ cookiecutter.package_name }}/cli/monitoring.py"]
 UNSELECTED += ["tests/serving/test_prediction_logging.py"]
+UNSELECTED += ["docs/decisions/0004-drift-test.md"]
 # {% if cookiecutter.include_ci %}
 UNSELECTED += [".github/workflows/drift.yml"]
 # {% endif %}

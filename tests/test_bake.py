@@ -75,6 +75,9 @@ SOURCE_MODULES = (
     "data/profile.py",
     "data/splits.py",
     "data/validation.py",
+    "governance/__init__.py",
+    "governance/explain.py",
+    "governance/fairness.py",
     "errors.py",
     "py.typed",
     "serving/__init__.py",
@@ -116,6 +119,8 @@ TEST_MODULES = (
     "data/test_profile.py",
     "data/test_splits.py",
     "data/test_validation.py",
+    "governance/test_explain.py",
+    "governance/test_fairness.py",
     "serving/conftest.py",
     "serving/test_batch.py",
     "serving/test_batching.py",
@@ -137,6 +142,18 @@ TEST_MODULES = (
     "training/test_tracking.py",
     "training/test_train.py",
     "training/test_tune.py",
+)
+
+#: The candidate's notes for the model card, and the decision records every project gets (0004,
+#: the drift test, comes with monitoring only).
+DOCS = (
+    "decisions/0001-one-data-contract.md",
+    "decisions/0002-champion-alias-and-quality-gate.md",
+    "decisions/0003-micro-batching-in-the-service.md",
+    "decisions/0005-skops-not-pickle.md",
+    "decisions/README.md",
+    "decisions/template.md",
+    "model-card-notes.md",
 )
 
 
@@ -161,6 +178,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         "configs/project.yaml",
         "data/README.md",
         data_file,
+        *(f"docs/{name}" for name in DOCS),
         "pyproject.toml",
         *(f"src/{package}/{name}" for name in SOURCE_MODULES),
         *(f"tests/{name}" for name in TEST_MODULES),
@@ -186,6 +204,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
     if answers["include_monitoring"]:
         files |= {f"src/{package}/{name}" for name in MONITORING_MODULES}
         files |= {f"tests/{name}" for name in MONITORING_TESTS}
+        files.add("docs/decisions/0004-drift-test.md")
     return files
 
 

@@ -1,9 +1,7 @@
 """Reports: the model card tells the whole story; the README's results change between markers only."""
 
 import dataclasses
-{%- if cookiecutter.data_source == "csv" %}
 from pathlib import Path
-{%- endif %}
 
 import pandas as pd
 import pytest
@@ -26,6 +24,8 @@ from {{ cookiecutter.package_name }}.training.metrics import (
 )
 from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
 from {{ cookiecutter.package_name }}.training.reports import (
+    NOTE_SECTIONS,
+    NOTES,
     REFUSED,
     RESULTS_END,
     RESULTS_START,
@@ -63,6 +63,25 @@ PER_CLASS = pd.DataFrame()
 {%- endif %}
 RUN_ID = "0123456789abcdef"
 PARAMS = {"learning_rate": 0.1}
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# A notes file as a candidate fills it in: a title, a prompt left in, a section each.
+NOTES_TEXT = """# Model card notes
+
+Nothing before the first section is copied.
+
+## Intended use
+
+<!-- a prompt, never copied -->
+Ranks this week's rows for a person to review first.
+
+## Limitations
+
+Rows unlike the training data get confident, wrong answers.
+
+## What I would do differently
+
+Collect a second year of data before trusting the slices.
+"""
 
 
 @pytest.fixture
@@ -121,6 +140,7 @@ def test_model_card_has_every_section(evaluation: Evaluation, contract: DataCont
     assert headings == [
         "# Model card: customer-churn",
         "## Intended use",
+        "### In my words",
         "## Data",
         "## Metrics",
 {%- if cookiecutter.task == "classification" %}
@@ -131,9 +151,67 @@ def test_model_card_has_every_section(evaluation: Evaluation, contract: DataCont
         "## Why the model predicts what it does",
         "## Fairness",
         "## Limitations",
+        "### In my words",
+        "## What I would do differently",
         "## Training configuration",
         "## Tracking",
     ]
+
+
+def section(card_text: str, heading: str) -> str:
+    """The text under a `## ` heading of a card, up to the next `## ` heading."""
+    return card_text.split(f"\n{heading}\n")[1].split("\n## ")[0]
+
+
+def test_the_candidates_notes_appear_beside_the_evidence(
+    evaluation: Evaluation, contract: DataContract, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    notes.write_text(NOTES_TEXT, encoding="utf-8")
+
+    text = card(evaluation, contract, notes=notes)
+
+    generated, mine = section(text, "## Intended use").split("### In my words")
+    assert "support a person's decision" in generated
+    assert mine.strip() == "Ranks this week's rows for a person to review first."
+    generated, mine = section(text, "## Limitations").split("### In my words")
+    assert "one test set of 750 rows" in generated
+    assert mine.strip() == "Rows unlike the training data get confident, wrong answers."
+    differently = section(text, "## What I would do differently")
+    assert differently.strip() == "Collect a second year of data before trusting the slices."
+    assert "prompt" not in text
+    assert "Nothing before the first section" not in text
+
+
+def test_without_a_notes_file_each_section_says_which_file_to_edit(
+    evaluation: Evaluation, contract: DataContract
+) -> None:
+    # The working directory is empty: the default notes file is not there.
+    text = card(evaluation, contract)
+
+    for name in NOTE_SECTIONS:
+        assert f"Not written yet: write it under `## {name}` in `{NOTES}`" in text
+
+
+def test_a_section_missing_or_left_as_a_prompt_says_which_file_to_edit(
+    evaluation: Evaluation, contract: DataContract, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.md"
+    written = "## Intended use\n\nMine.\n\n## Limitations\n\n<!-- a prompt -->\n"
+    notes.write_text(written, encoding="utf-8")
+
+    text = card(evaluation, contract, notes=notes)
+
+    assert section(text, "## Intended use").split("### In my words")[1].strip() == "Mine."
+    for name in ("Limitations", "What I would do differently"):
+        assert f"Not written yet: write it under `## {name}` in `{notes}`" in text
+
+
+def test_the_shipped_notes_file_has_every_section_the_card_reads() -> None:
+    shipped = (PROJECT_ROOT / NOTES).read_text(encoding="utf-8").splitlines()
+
+    for name in NOTE_SECTIONS:
+        assert f"## {name}" in shipped
 
 
 def test_model_card_puts_model_and_baseline_side_by_side(

@@ -1,11 +1,13 @@
 """What an evaluation found, as Markdown: the model card, and the README's results table.
 
 Both are Jinja2 templates beside this module (`model_card.md.j2`, `metrics_table.md.j2`): change
-the wording or the layout there. This module gives them the facts, and writes the files.
+the wording or the layout there. This module gives them the facts (and the card the candidate's
+own words, from NOTES), and writes the files.
 """
 
 import json
 import logging
+import re
 from pathlib import Path
 
 import jinja2
@@ -46,6 +48,10 @@ MODEL_CARD = "model_card.md"
 REFUSED = "> **Refused by the quality gate:**"
 # The model card lists this many of the most important features.
 TOP_FEATURES = 10
+#: Your own words for the model card, one `## ` section each: edit this file, never the card.
+NOTES = Path("docs/model-card-notes.md")
+#: The sections of NOTES that the model card shows, in its order.
+NOTE_SECTIONS = ("Intended use", "Limitations", "What I would do differently")
 {%- if cookiecutter.data_source == "sql" %}
 #: The synthetic sample data that ships with the template: a model card on it says so.
 SAMPLE_DATABASE = "sqlite:///data/raw/{{ cookiecutter.__sample }}.db"
@@ -96,19 +102,22 @@ def model_card(
     data_digest: str,
     sample: bool = False,
     promote_config: PromoteConfig | None = None,
+    notes: Path = NOTES,
 ) -> str:
     """A model card in Markdown: what the model is for, what it was trained on, how good it is.
 
     `model_version` is None when the run is not registered; a password in `tracking_uri` or
     `run_link` is never shown; `data_rows` counts the rows of each split; `sample` says whether
     the data is the synthetic sample that ships with the template; `promote_config` holds the
-    fairness rule the card states.
+    fairness rule the card states; `notes` is the file of the candidate's own sections (see
+    `read_notes`).
     """
     explained = evaluation.explanation
     # Every argument as it is, but for these:
     return TEMPLATES.get_template("model_card.md.j2").render(
         locals()
         | {
+            "notes": read_notes(notes),
             "tracking_uri": mask(tracking_uri),
             "run_link": mask(run_link) if run_link else None,
             "metrics": evaluation.metrics,
@@ -118,6 +127,26 @@ def model_card(
             "explained_in_words": in_words(explained) if explained else [],
         }
     )
+
+
+def read_notes(path: Path) -> dict[str, str]:
+    """Each of NOTE_SECTIONS as written under its `## ` heading in `path`, comments left out.
+
+    A missing or unreadable file, or a missing or empty section, gives a line that says where to
+    write it: the card is written all the same.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    written: dict[str, str] = {}
+    for section in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        heading, _, body = section.partition("\n")
+        written[heading.strip()] = re.sub(r"<!--.*?-->", "", body, flags=re.DOTALL).strip()
+    return {
+        name: written.get(name) or f"_Not written yet: write it under `## {name}` in `{path}`._"
+        for name in NOTE_SECTIONS
+    }
 
 
 {% if cookiecutter.data_source == "sql" -%}
