@@ -86,4 +86,4 @@ def test_explanations_can_be_turned_off(trained_config: ProjectConfig, settings:
 
     assert result.evaluation.explanation is None
     assert not (config.evaluate.reports_dir / "figures" / "shap_summary.png").exists()
-    assert "SHAP explanations were turned off" in result.model_card.read_text(encoding="utf-8")
+    assert "No SHAP explanations: they were turned off" in result.model_card.read_text("utf-8")

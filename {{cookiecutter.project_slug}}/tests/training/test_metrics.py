@@ -206,12 +206,34 @@ def test_slice_warnings_respect_the_tolerance_and_skip_unscored_slices() -> None
     assert slice_warnings(slices, overall, tolerance=0.5) == []
 
 
-def test_figures_have_the_expected_stems_and_save(evaluated: Evaluation, tmp_path: Any) -> None:
-    assert set(evaluated.figures) == FIGURES
+def test_figures_have_the_expected_stems_and_save(
+    evaluated: Evaluation, contract: DataContract, tmp_path: Any
+) -> None:
+    audited = any(column.protected for column in contract.features)
+    assert set(evaluated.figures) == FIGURES | ({"fairness"} if audited else set())
     for stem, figure in evaluated.figures.items():
         assert tuple(figure.get_size_inches()) == (6.0, 4.5)
         figure.savefig(tmp_path / f"{stem}.png", dpi=50)
         assert (tmp_path / f"{stem}.png").stat().st_size > 0
+
+
+def test_an_explainer_that_fails_costs_the_explanations_only(
+    models: tuple[Pipeline, Pipeline],
+    parts: Splits,
+    contract: DataContract,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def fails(*_: object, **__: object) -> None:
+        raise TypeError("this estimator cannot be explained")
+
+    monkeypatch.setattr(evaluation, "explain", fails)
+
+    result = evaluate(*models, parts.test.head(200), contract, background=parts.train)
+
+    assert result.explanation is None
+    assert "shap_summary" not in result.figures
+    assert "no SHAP explanations: TypeError: this estimator cannot be explained" in caplog.text
 
 
 def test_evaluating_leaves_no_figure_open_in_pyplot(

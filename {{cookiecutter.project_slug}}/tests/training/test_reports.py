@@ -403,5 +403,5 @@ def test_model_card_says_when_explanations_and_the_fairness_audit_did_not_run(
 ) -> None:
     text = card(evaluation, contract)
 
-    assert "SHAP explanations were turned off (`evaluate.explanations: false`)" in text
+    assert "No SHAP explanations: they were turned off (`evaluate.explanations: false`)" in text
     assert "No contract column is marked `protected: true`" in text

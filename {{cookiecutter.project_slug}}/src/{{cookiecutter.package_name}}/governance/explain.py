@@ -34,7 +34,7 @@ class Explanation:
         base: rows x outputs: what the model outputs before it sees the row (its average).
         columns: the contract's feature columns (and custom features), in the pipeline's order.
         outputs: what each output is about: the positive class, each class, or the target.
-        space: the unit of the values: "log-odds", "probability" or "target".
+        space: the unit of the values: "log-odds", "probability" or (of a number) "units".
         data: rows x columns: each row's value of each column, as the model read it (numbers).
     """
 
@@ -84,7 +84,7 @@ def explain(
             explainer = shap.PermutationExplainer(predict, shap.maskers.Independent(sample))
             features, space = features[:FALLBACK_ROWS], "probability"
     if not classes:
-        space = "target"
+        space = "units"
     explained = (
         explainer(features, max_evals=2 * features.shape[1] + 1, silent=True)
         if isinstance(explainer, shap.PermutationExplainer)
@@ -156,7 +156,7 @@ def summary_figure(explanation: Explanation, *, top: int = 10) -> Figure:
     """SHAP's summary (beeswarm) plot for one output, or a bar per class for several."""
     import shap
 
-    figure = Figure(figsize=(7.0, 4.5), layout="constrained")
+    figure = Figure(figsize=(6.0, 4.5), layout="constrained")
     axes = figure.add_subplot()
     if len(explanation.outputs) == 1:
         values = shap.Explanation(

@@ -128,7 +128,7 @@ def _groups(values: pd.Series, column_type: str) -> pd.Series:
 
 def fairness_figure(audit: FairnessAudit) -> Figure:
     """A bar per group and metric: the groups of each protected column side by side."""
-    figure = Figure(figsize=(7.0, 4.5), layout="constrained")
+    figure = Figure(figsize=(6.0, 4.5), layout="constrained")
     axes = figure.add_subplot()
     table = audit.by_group.assign(group=audit.by_group["column"] + " = " + audit.by_group["group"])
     table.drop(columns=["column", "rows"]).set_index("group").iloc[::-1].plot.barh(ax=axes)

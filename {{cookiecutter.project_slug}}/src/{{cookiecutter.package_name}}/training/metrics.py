@@ -1,5 +1,6 @@
 """Judge a model: its metrics (one `score` for every stage), slices, importances and figures."""
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ from {{ cookiecutter.package_name }}.training.predictions import (
 {%- else %}
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 {%- endif %}
+
+logger = logging.getLogger(__name__)
 
 # A slice (one category of one feature) needs this many test rows to be evaluated at all.
 MIN_SLICE_ROWS = 30
@@ -113,8 +116,12 @@ def evaluate(
     explanation = None
     if background is not None:
         explained = test.sample(n=min(len(test), MAX_EXPLAINED_ROWS), random_state=seed)
-        explanation = explain(model, explained, background, contract, seed=seed)
-        figures["shap_summary"] = summary_figure(explanation)
+        try:
+            explanation = explain(model, explained, background, contract, seed=seed)
+        except Exception as error:  # SHAP on any custom model: a failure costs this section only
+            logger.warning("no SHAP explanations: %s: %s", type(error).__name__, error)
+        else:
+            figures["shap_summary"] = summary_figure(explanation)
 {%- if cookiecutter.task == "classification" %}
     outputs = predict_rows(model, test[contract.feature_names], contract, threshold=threshold)
 {%- else %}
