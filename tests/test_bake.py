@@ -144,8 +144,8 @@ TEST_MODULES = (
     "training/test_tune.py",
 )
 
-#: The candidate's notes for the model card, and the decision records every project gets (0004,
-#: the drift test, comes with monitoring only).
+#: The candidate's notes for the model card, the decision records every project gets (0004,
+#: the drift test, comes with monitoring only), and the documentation site's build hooks.
 DOCS = (
     "decisions/0001-one-data-contract.md",
     "decisions/0002-champion-alias-and-quality-gate.md",
@@ -153,6 +153,7 @@ DOCS = (
     "decisions/0005-skops-not-pickle.md",
     "decisions/README.md",
     "decisions/template.md",
+    "hooks.py",
     "model-card-notes.md",
 )
 
@@ -168,6 +169,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         ".pre-commit-config.yaml",
         ".python-version",
         "Makefile",
+        "mkdocs.yml",
         "benchmarks/attack.py",
         "benchmarks/figures.py",
         "benchmarks/pipeline.py",
@@ -396,6 +398,22 @@ def test_licence_matches_the_answer(combination: tuple[dict[str, Any], Path]) ->
         text = (project / "LICENSE").read_text(encoding="utf-8")
         assert text.lstrip().startswith(first_line[answers["license"]])
         assert "[yyyy]" not in text.split("APPENDIX")[0]  # the licence itself is complete
+
+
+def test_docs_site_lists_every_page_and_no_other(combination: tuple[dict[str, Any], Path]) -> None:
+    """mkdocs.yml's nav names each baked page and the ones docs/hooks.py makes, and no other."""
+    _, project = combination
+    config = yaml.safe_load((project / "mkdocs.yml").read_text(encoding="utf-8"))
+
+    def pages(nav: Any) -> list[str]:
+        if isinstance(nav, str):
+            return [nav]
+        items = nav.values() if isinstance(nav, dict) else nav
+        return [page for item in items for page in pages(item)]
+
+    generated = {"index.md", "model-card.md", "contract.md", "api.md"}
+    baked = {path.relative_to(project / "docs").as_posix() for path in project.glob("docs/**/*.md")}
+    assert set(pages(config["nav"])) == generated | (baked - {config["not_in_nav"].lstrip("/")})
 
 
 def test_readme_describes_only_what_was_baked(combination: tuple[dict[str, Any], Path]) -> None:
