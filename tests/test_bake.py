@@ -488,15 +488,29 @@ def test_ci_follows_the_answers(combination: tuple[dict[str, Any], Path]) -> Non
     assert ci["on"]["push"] == {"branches": ["main"]}
     assert "pull_request" in ci["on"]
     assert ci["concurrency"]["cancel-in-progress"] is True
-    expected_jobs = {"lint", "typecheck", "test", "pipeline"}
+    expected_jobs = {"lint", "typecheck", "test", "pipeline", "pages"}
     assert set(ci["jobs"]) == expected_jobs | ({"image"} if answers["include_docker"] else set())
     assert ci["jobs"]["test"]["strategy"]["matrix"]["python-version"] == sorted({version, "3.13"})
     for name, job in ci["jobs"].items():
+        if name == "pages":  # deploys what the pipeline job built: no Python
+            continue
         (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
         if name != "test":
             assert setup["with"]["python-version"] == version, name
-    uploads = [s for s in ci["jobs"]["pipeline"]["steps"] if "upload-artifact" in s.get("uses", "")]
+    pipeline = ci["jobs"]["pipeline"]["steps"]
+    uploads = [s for s in pipeline if "upload-artifact" in s.get("uses", "")]
     assert uploads[0]["with"]["path"].split() == ["reports/model_card.md", "reports/figures/"]
+    # The site is built from the pipeline's model card, and deployed from pushes to main only.
+    runs = [s.get("run") for s in pipeline]
+    assert runs.index("make docs") > runs.index("make run")
+    assert pipeline[-1]["uses"].startswith("actions/upload-pages-artifact@")
+    assert pipeline[-1]["with"]["path"] == "site/"
+    pages = ci["jobs"]["pages"]
+    assert pages["needs"] == "pipeline"
+    assert pages["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert pages["permissions"] == {"pages": "write", "id-token": "write"}
+    assert pages["environment"]["name"] == "github-pages"
+    assert pages["steps"][-1]["uses"].startswith("actions/deploy-pages@")
 
     if answers["include_docker"]:
         dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")
