@@ -144,8 +144,8 @@ TEST_MODULES = (
     "training/test_tune.py",
 )
 
-#: The candidate's notes for the model card, and the decision records every project gets (0004,
-#: the drift test, comes with monitoring only).
+#: The candidate's notes for the model card, the decision records every project gets (0004,
+#: the drift test, comes with monitoring only), and the documentation site's build hooks.
 DOCS = (
     "decisions/0001-one-data-contract.md",
     "decisions/0002-champion-alias-and-quality-gate.md",
@@ -153,6 +153,7 @@ DOCS = (
     "decisions/0005-skops-not-pickle.md",
     "decisions/README.md",
     "decisions/template.md",
+    "hooks.py",
     "model-card-notes.md",
 )
 
@@ -168,6 +169,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         ".pre-commit-config.yaml",
         ".python-version",
         "Makefile",
+        "mkdocs.yml",
         "benchmarks/attack.py",
         "benchmarks/figures.py",
         "benchmarks/pipeline.py",
@@ -398,6 +400,22 @@ def test_licence_matches_the_answer(combination: tuple[dict[str, Any], Path]) ->
         assert "[yyyy]" not in text.split("APPENDIX")[0]  # the licence itself is complete
 
 
+def test_docs_site_lists_every_page_and_no_other(combination: tuple[dict[str, Any], Path]) -> None:
+    """mkdocs.yml's nav names each baked page and the ones docs/hooks.py makes, and no other."""
+    _, project = combination
+    config = yaml.safe_load((project / "mkdocs.yml").read_text(encoding="utf-8"))
+
+    def pages(nav: Any) -> list[str]:
+        if isinstance(nav, str):
+            return [nav]
+        items = nav.values() if isinstance(nav, dict) else nav
+        return [page for item in items for page in pages(item)]
+
+    generated = {"index.md", "model-card.md", "contract.md", "api.md"}
+    baked = {path.relative_to(project / "docs").as_posix() for path in project.glob("docs/**/*.md")}
+    assert set(pages(config["nav"])) == generated | (baked - {config["not_in_nav"].lstrip("/")})
+
+
 def test_readme_describes_only_what_was_baked(combination: tuple[dict[str, Any], Path]) -> None:
     answers, project = combination
     readme = (project / "README.md").read_text(encoding="utf-8")
@@ -470,15 +488,29 @@ def test_ci_follows_the_answers(combination: tuple[dict[str, Any], Path]) -> Non
     assert ci["on"]["push"] == {"branches": ["main"]}
     assert "pull_request" in ci["on"]
     assert ci["concurrency"]["cancel-in-progress"] is True
-    expected_jobs = {"lint", "typecheck", "test", "pipeline"}
+    expected_jobs = {"lint", "typecheck", "test", "pipeline", "pages"}
     assert set(ci["jobs"]) == expected_jobs | ({"image"} if answers["include_docker"] else set())
     assert ci["jobs"]["test"]["strategy"]["matrix"]["python-version"] == sorted({version, "3.13"})
     for name, job in ci["jobs"].items():
+        if name == "pages":  # deploys what the pipeline job built: no Python
+            continue
         (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
         if name != "test":
             assert setup["with"]["python-version"] == version, name
-    uploads = [s for s in ci["jobs"]["pipeline"]["steps"] if "upload-artifact" in s.get("uses", "")]
+    pipeline = ci["jobs"]["pipeline"]["steps"]
+    uploads = [s for s in pipeline if "upload-artifact" in s.get("uses", "")]
     assert uploads[0]["with"]["path"].split() == ["reports/model_card.md", "reports/figures/"]
+    # The site is built from the pipeline's model card, and deployed from pushes to main only.
+    runs = [s.get("run") for s in pipeline]
+    assert runs.index("make docs") > runs.index("make run")
+    assert pipeline[-1]["uses"].startswith("actions/upload-pages-artifact@")
+    assert pipeline[-1]["with"]["path"] == "site/"
+    pages = ci["jobs"]["pages"]
+    assert pages["needs"] == "pipeline"
+    assert pages["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    assert pages["permissions"] == {"pages": "write", "id-token": "write"}
+    assert pages["environment"]["name"] == "github-pages"
+    assert pages["steps"][-1]["uses"].startswith("actions/deploy-pages@")
 
     if answers["include_docker"]:
         dockerfile = (project / "Dockerfile").read_text(encoding="utf-8")

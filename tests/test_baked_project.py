@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from dockerfiles import replay
 from live_service import check_live_service, free_port, http, wait_for_status, wait_until_answering
 from monitoring_loop import check_monitoring_loop
@@ -72,15 +73,18 @@ def test_first_push_is_green_and_the_documented_commands_work(
     `make install`, `make test` and `make run` need no network once uv's cache holds the
     dependencies. Then the commands the README documents run in the checkout CI trained in.
     """
-    every_python = answers == DEFAULTS  # the matrix's other Pythons cost CI's time elsewhere
+    default_answers = answers == DEFAULTS  # before installable() may change the Python version
+    every_python = default_answers  # the matrix's other Pythons cost CI's time elsewhere
     answers, env = installable(answers)
     project = bake(**answers)
     commit_all(project, "Bake the project")
     ci = load(project / ".github/workflows/ci.yml")
-    expected = {"lint", "typecheck", "test", "pipeline"} | (
+    expected = {"lint", "typecheck", "test", "pipeline", "pages"} | (
         {"image"} if answers["include_docker"] else set()
     )
     assert set(ci["jobs"]) == expected
+    # pages only deploys the site the pipeline job built, on GitHub: it cannot run here.
+    jobs = [name for name in ci["jobs"] if name != "pages"]
 
     offline = env | {"UV_OFFLINE": "1", "COLUMNS": "200"}
     entries = None if every_python else 1
@@ -88,7 +92,7 @@ def test_first_push_is_green_and_the_documented_commands_work(
         name: run_job(
             ci, name, project, tmp_path / "ci", env if name == "lint" else offline, entries=entries
         )
-        for name in ci["jobs"]
+        for name in jobs
     }
     print(report(runs))
     for name, job_runs in runs.items():
@@ -125,6 +129,8 @@ def test_first_push_is_green_and_the_documented_commands_work(
     assert len([name for name in uploaded if name.endswith(".png")]) >= 3
     checkout = pipeline.workspace
     assert (checkout / "mlflow.db").is_file()
+    site_files = pipeline.artifacts["github-pages"]
+    check_docs_site(checkout, site_files, answers, offline, failures=default_answers)
     readme = (checkout / "README.md").read_text(encoding="utf-8")
     assert "Run `make run` to train" not in readme  # the results table holds real numbers now
 
@@ -150,6 +156,62 @@ def test_first_push_is_green_and_the_documented_commands_work(
         check_release_steps(project, checkout, tmp_path / "release", offline)
     if answers["include_monitoring"]:
         check_scheduled_drift_check(project, tmp_path / "drift", offline)
+
+
+def check_docs_site(
+    checkout: Path,
+    uploaded: list[Path],
+    answers: dict[str, Any],
+    env: dict[str, str],
+    *,
+    failures: bool,
+) -> None:
+    """The site `make docs` built after `make run` has every page.
+
+    With `failures`, `make docs` is also run where it must fail: on a broken link, and without
+    a model card.
+    """
+    site = checkout / "site"
+    assert site / "index.html" in uploaded
+    pages = {
+        "index.html": "Quick start",  # the README
+        "model-card/index.html": "Fairness",
+        "contract/index.html": "<th>protected</th>",
+        "api/index.html": "/predict/batch",
+        "decisions/index.html": "Decision records",
+        "decisions/0001-one-data-contract/index.html": "data contract",
+        "model-card-notes/index.html": "Model card notes",
+    }
+    for page, text in pages.items():
+        assert text in (site / page).read_text(encoding="utf-8"), page
+    drift_record = site / "decisions/0004-drift-test/index.html"
+    assert drift_record.is_file() is answers["include_monitoring"]
+    card = (site / "model-card/index.html").read_text(encoding="utf-8")
+    figures = sorted(path.name for path in (checkout / "reports/figures").glob("*.png"))
+    assert figures
+    for name in figures:  # each figure of the evaluation is on the page, and in the site
+        assert f'src="../figures/{name}"' in card, name
+        assert (site / "figures" / name).is_file(), name
+    contract = (site / "contract/index.html").read_text(encoding="utf-8")
+    assert contract.count("<tr>") == 1 + 1 + len(
+        yaml.safe_load((checkout / "configs/contract.yaml").read_text(encoding="utf-8"))["features"]
+    )
+    if not failures:
+        return
+    notes = checkout / "docs/model-card-notes.md"
+    written = notes.read_text(encoding="utf-8")
+    notes.write_text(written + "\n[gone](no-such-page.md)\n", encoding="utf-8")
+    broken = execute("make docs", checkout, env)
+    notes.write_text(written, encoding="utf-8")
+    assert broken.returncode != 0
+    assert "no-such-page.md" in broken.stdout + broken.stderr
+    assert "Aborted with 1 warnings in strict mode" in broken.stdout + broken.stderr
+
+    (checkout / "reports").rename(checkout / "reports-aside")  # as in a fresh clone
+    unrun = execute("make docs", checkout, env)
+    (checkout / "reports-aside").rename(checkout / "reports")
+    assert unrun.returncode != 0
+    assert "reports/model_card.md not found: run `make run` first" in unrun.stdout + unrun.stderr
 
 
 def check_scheduled_drift_check(project: Path, scratch: Path, env: dict[str, str]) -> None:

@@ -8,8 +8,9 @@ variables a runner provides (`GITHUB_ENV`, `GITHUB_STEP_SUMMARY`, ...). What a s
 `uses:` steps are provided here instead of downloaded: actions/checkout is the clone itself,
 astral-sh/setup-uv is the uv of the template's test environment with the Python this machine
 has for the version asked, and actions/upload-artifact checks that its paths match files and
-keeps them. Secrets are unset, as in a repository that has not configured them yet; an `if:` on
-a step's output is evaluated. A step that needs something this machine lacks (a Docker engine, a
+keeps them (actions/upload-pages-artifact too, for its one folder, as `github-pages`). Secrets
+are unset, as in a repository that has not configured them yet; an `if:` on a step's output is
+evaluated. A step that needs something this machine lacks (a Docker engine, a
 Python version) is not run, and neither is anything after it in that job: each is listed with
 the reason.
 """
@@ -35,7 +36,12 @@ PINNED_USES = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+(
 NEEDS_DOCKER = re.compile(r"(^|[\s;&|(])(docker|make image)\b", re.MULTILINE)
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
-PROVIDED = ("actions/checkout", "astral-sh/setup-uv", "actions/upload-artifact")
+PROVIDED = (
+    "actions/checkout",
+    "astral-sh/setup-uv",
+    "actions/upload-artifact",
+    "actions/upload-pages-artifact",
+)
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -220,6 +226,13 @@ def provide(
             for path in matched:
                 files += [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
         job_run.artifacts[inputs["name"]] = files
+        return None
+    if action == "actions/upload-pages-artifact":
+        site = job_run.workspace / inputs["path"]
+        assert site.is_dir(), f"upload-pages-artifact: {inputs['path']} is not a folder"
+        job_run.artifacts[inputs.get("name", "github-pages")] = sorted(
+            path for path in site.rglob("*") if path.is_file()
+        )
         return None
     raise AssertionError(f"{job_run.label} uses {action}, which this runner cannot provide")
 
