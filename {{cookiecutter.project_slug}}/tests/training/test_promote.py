@@ -20,7 +20,11 @@ from {{ cookiecutter.package_name }}.config import (
     SplitConfig,
     TrainConfig,
 )
-from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, dump_contract
+from {{ cookiecutter.package_name }}.data.contract import (
+    Column,
+    DataContract,
+    dump_contract,
+)
 from {{ cookiecutter.package_name }}.data.datasets import write_parquet
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.errors import ConfigError, PromotionRefusedError

@@ -19,6 +19,8 @@ from sklearn.pipeline import Pipeline
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.features import DATE_PARTS
 
+# Tree and linear explainers explain at most this many rows (a sample of them).
+MAX_ROWS = 500
 # The permutation explainer scores (2 x features + 1) x background rows for each row it
 # explains: it explains at most this many rows, against this many background rows.
 FALLBACK_ROWS = 100
@@ -60,15 +62,17 @@ def explain(
     *,
     seed: int = 42,
 ) -> Explanation:
-    """Explain a fitted pipeline's outputs on `rows`, against `background` rows (training data).
+    """Explain a fitted pipeline's outputs on (up to MAX_ROWS of) `rows`, against `background`.
 
     A two-class model is explained for its positive class; more classes, for each class.
+    `background` is what the model's output is compared with: rows of the training data.
     """
     with warnings.catch_warnings():  # shap's import warns about matplotlib's future, not ours
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         import shap  # seconds to import: only when explaining
 
     prepare, estimator = model[:-1], model[-1]
+    rows = rows.sample(n=min(len(rows), MAX_ROWS), random_state=seed)
     features = prepare.transform(rows)
     classes = [str(c) for c in getattr(estimator, "classes_", [])]
     try:

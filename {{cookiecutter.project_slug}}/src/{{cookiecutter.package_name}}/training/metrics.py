@@ -51,8 +51,6 @@ MIN_SLICE_ROWS = 30
 # Permutation importance predicts n_repeats times per feature: it runs on at most this many rows.
 MAX_IMPORTANCE_ROWS = 2_000
 IMPORTANCE_REPEATS = 5
-# SHAP values are computed for at most this many test rows.
-MAX_EXPLAINED_ROWS = 500
 {%- if cookiecutter.task == "classification" %}
 
 SLICE_METRICS: tuple[str, ...] = ("roc_auc", "accuracy")
@@ -77,7 +75,7 @@ class Evaluation:
         importances: feature, importance_mean, importance_std; most important first.
         per_class: class, rows, precision, recall and f1 of each class (classification only).
         threshold: two classes only: the positive-class probability the model decides at.
-        explanation: SHAP values of (up to MAX_EXPLAINED_ROWS) test rows; None when skipped.
+        explanation: SHAP values of test rows (see governance.explain); None when skipped.
         fairness: the audit over the contract's protected columns; None when none is protected.
     """
 
@@ -115,9 +113,8 @@ def evaluate(
     figures, per_class = _task_details(model, test, contract, threshold=threshold)
     explanation = None
     if background is not None:
-        explained = test.sample(n=min(len(test), MAX_EXPLAINED_ROWS), random_state=seed)
         try:
-            explanation = explain(model, explained, background, contract, seed=seed)
+            explanation = explain(model, test, background, contract, seed=seed)
         except Exception as error:  # SHAP on any custom model: a failure costs this section only
             logger.warning("no SHAP explanations: %s: %s", type(error).__name__, error)
         else:
