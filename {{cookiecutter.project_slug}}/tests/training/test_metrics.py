@@ -26,6 +26,7 @@ from {{ cookiecutter.package_name }}.data.splits import (
     split,
 )
 from {{ cookiecutter.package_name }}.data.validation import validate
+from {{ cookiecutter.package_name }}.governance import explain as explaining
 from {{ cookiecutter.package_name }}.training import metrics as evaluation
 from {{ cookiecutter.package_name }}.training.metrics import (
     MIN_SLICE_ROWS,
@@ -227,7 +228,7 @@ def test_an_explainer_that_fails_costs_the_explanations_only(
     def fails(*_: object, **__: object) -> None:
         raise TypeError("this estimator cannot be explained")
 
-    monkeypatch.setattr(evaluation, "explain", fails)
+    monkeypatch.setattr(explaining, "explain", fails)
 
     result = evaluate(*models, parts.test.head(200), contract, background=parts.train)
 

@@ -18,16 +18,7 @@ from sklearn.calibration import CalibrationDisplay
 from sklearn.inspection import permutation_importance
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
-from {{ cookiecutter.package_name }}.governance.explain import (
-    Explanation,
-    explain,
-    summary_figure,
-)
-from {{ cookiecutter.package_name }}.governance.fairness import (
-    FairnessAudit,
-    audit,
-    fairness_figure,
-)
+from {{ cookiecutter.package_name }}.governance import explain, fairness
 from {{ cookiecutter.package_name }}.training.models import (
     GREATER_IS_BETTER,
     PRIMARY_METRIC,
@@ -87,8 +78,8 @@ class Evaluation:
     figures: dict[str, Figure]
     per_class: pd.DataFrame
     threshold: float | None = None
-    explanation: Explanation | None = None
-    fairness: FairnessAudit | None = None
+    explanation: explain.Explanation | None = None
+    fairness: fairness.FairnessAudit | None = None
 
 
 def evaluate(
@@ -114,19 +105,19 @@ def evaluate(
     explanation = None
     if background is not None:
         try:
-            explanation = explain(model, test, background, contract, seed=seed)
+            explanation = explain.explain(model, test, background, contract, seed=seed)
         except Exception as error:  # SHAP on any custom model: a failure costs this section only
             logger.warning("no SHAP explanations: %s: %s", type(error).__name__, error)
         else:
-            figures["shap_summary"] = summary_figure(explanation)
+            figures["shap_summary"] = explain.summary_figure(explanation)
 {%- if cookiecutter.task == "classification" %}
     outputs = predict_rows(model, test[contract.feature_names], contract, threshold=threshold)
 {%- else %}
     outputs = predict_rows(model, test[contract.feature_names], contract)
 {%- endif %}
-    fairness = audit(test[contract.target.name], outputs.predictions, test, contract)
-    if fairness is not None:
-        figures["fairness"] = fairness_figure(fairness)
+    audited = fairness.audit(test[contract.target.name], outputs.predictions, test, contract)
+    if audited is not None:
+        figures["fairness"] = fairness.fairness_figure(audited)
     return Evaluation(
         metrics=overall,
         baseline_metrics=score(baseline, test, contract, threshold=threshold),
@@ -141,7 +132,7 @@ def evaluate(
         per_class=per_class,
 {%- endif %}
         explanation=explanation,
-        fairness=fairness,
+        fairness=audited,
     )
 
 
