@@ -106,9 +106,9 @@ def evaluate_run(
         if evaluation.explanation is not None:
             shap_table = evaluation.explanation.importance().to_csv(index=False)
             mlflow.log_text(shap_table, "shap_importance.csv")
-        if evaluation.fairness is not None:
-            mlflow.log_text(evaluation.fairness.by_group.to_csv(index=False), "fairness.csv")
-            mlflow.log_metrics(fairness_gaps(evaluation.fairness))
+        if evaluation.audit is not None:
+            mlflow.log_text(evaluation.audit.by_group.to_csv(index=False), "fairness.csv")
+            mlflow.log_metrics(fairness_gaps(evaluation.audit))
         mlflow.set_tag("slice_warnings", str(len(evaluation.warnings)))
         card = model_card(
             model_name=settings.model_name,

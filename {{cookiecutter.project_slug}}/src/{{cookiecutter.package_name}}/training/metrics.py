@@ -67,7 +67,7 @@ class Evaluation:
         per_class: class, rows, precision, recall and f1 of each class (classification only).
         threshold: two classes only: the positive-class probability the model decides at.
         explanation: SHAP values of test rows (see governance.explain); None when skipped.
-        fairness: the audit over the contract's protected columns; None when none is protected.
+        audit: the fairness audit over the protected columns; None when none is protected.
     """
 
     metrics: dict[str, float]
@@ -79,7 +79,7 @@ class Evaluation:
     per_class: pd.DataFrame
     threshold: float | None = None
     explanation: explain.Explanation | None = None
-    fairness: fairness.FairnessAudit | None = None
+    audit: fairness.FairnessAudit | None = None
 
 
 def evaluate(
@@ -132,7 +132,7 @@ def evaluate(
         per_class=per_class,
 {%- endif %}
         explanation=explanation,
-        fairness=audited,
+        audit=audited,
     )
 
 
