@@ -122,6 +122,28 @@ def test_one_hot_columns_and_date_parts_fold_back_into_one_value_per_contract_co
     )
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # shap's import, if first
+def test_the_background_is_a_bounded_sample_of_the_rows_given(
+    data: dict[str, tuple[DataContract, pd.DataFrame]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shap
+
+    contract, rows = next(iter(data.values()))
+    seen: list[int] = []
+    real = shap.LinearExplainer
+
+    def spy(model: Any, background: Any, **options: Any) -> Any:
+        seen.append(len(background))
+        return real(model, background, **options)
+
+    monkeypatch.setattr(shap, "LinearExplainer", spy)
+    monkeypatch.setattr(explaining, "MAX_BACKGROUND", 7)
+
+    explain(fitted("linear", contract, rows), rows.head(20), rows, contract)
+
+    assert seen == [7]
+
+
 @pytest.mark.slow
 def test_the_fallback_explains_a_bounded_sample(
     data: dict[str, tuple[DataContract, pd.DataFrame]], monkeypatch: pytest.MonkeyPatch

@@ -19,8 +19,9 @@ from sklearn.pipeline import Pipeline
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.features import DATE_PARTS
 
-# Tree and linear explainers explain at most this many rows (a sample of them).
+# Explained: at most this many rows (a sample of them), against at most this many background rows.
 MAX_ROWS = 500
+MAX_BACKGROUND = 1_000
 # The permutation explainer scores (2 x features + 1) x background rows for each row it
 # explains: it explains at most this many rows, against this many background rows.
 FALLBACK_ROWS = 100
@@ -79,7 +80,8 @@ def explain(
         explainer = shap.TreeExplainer(estimator)
         space = "log-odds" if hasattr(estimator, "decision_function") else "probability"
     except ValueError:  # shap's InvalidModelError: not a tree model it knows
-        reference = prepare.transform(background)
+        sample = background.sample(n=min(len(background), MAX_BACKGROUND), random_state=seed)
+        reference = prepare.transform(sample)
         if hasattr(estimator, "coef_"):
             explainer, space = shap.LinearExplainer(estimator, reference), "log-odds"
         else:
