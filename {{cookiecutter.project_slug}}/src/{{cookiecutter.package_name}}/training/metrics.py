@@ -28,11 +28,8 @@ from {{ cookiecutter.package_name }}.training.predictions import (
     DEFAULT_THRESHOLD,
     Array,
     positive_class,
-    predict_rows,
     predicted_classes,
 )
-{%- else %}
-from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 {%- endif %}
 
 logger = logging.getLogger(__name__)
@@ -101,7 +98,7 @@ def evaluate(
     overall = score(model, test, contract, threshold=threshold)
     slices = slice_scores(model, test, contract, threshold=threshold)
     importances = feature_importances(model, test, contract, seed=seed)
-    figures, per_class = _task_details(model, test, contract, threshold=threshold)
+    figures, per_class, predicted = _task_details(model, test, contract, threshold=threshold)
     explanation = None
     if background is not None:
         try:
@@ -110,12 +107,7 @@ def evaluate(
             logger.warning("no SHAP explanations: %s: %s", type(error).__name__, error)
         else:
             figures["shap_summary"] = explain.summary_figure(explanation)
-{%- if cookiecutter.task == "classification" %}
-    outputs = predict_rows(model, test[contract.feature_names], contract, threshold=threshold)
-{%- else %}
-    outputs = predict_rows(model, test[contract.feature_names], contract)
-{%- endif %}
-    audited = fairness.audit(test[contract.target.name], outputs.predictions, test, contract)
+    audited = fairness.audit(test[contract.target.name], predicted, test, contract)
     if audited is not None:
         figures["fairness"] = fairness.fairness_figure(audited)
     return Evaluation(
@@ -213,8 +205,8 @@ def _one_vs_rest(
 
 def _task_details(
     model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
-) -> tuple[dict[str, Figure], pd.DataFrame]:
-    """Confusion matrix, ROC, precision-recall and calibration curves, and per-class scores."""
+) -> tuple[dict[str, Figure], pd.DataFrame, Array]:
+    """Confusion matrix, ROC, precision-recall and calibration curves; per-class scores; classes."""
     truth, probabilities, classes, positive = _predict(model, test, contract)
     predicted = predicted_classes(probabilities, classes, positive, threshold)
     precision, recall, f1, rows = metrics.precision_recall_fscore_support(
@@ -246,7 +238,7 @@ def _task_details(
         "precision_recall_curve": precision_recall,
         "calibration_curve": calibration,
     }
-    return figures, pd.DataFrame(per_class)
+    return figures, pd.DataFrame(per_class), predicted
 {%- else %}
 
 
@@ -279,8 +271,8 @@ def _predict(
 
 def _task_details(
     model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
-) -> tuple[dict[str, Figure], pd.DataFrame]:
-    """Predicted against actual values, and residuals against predictions (no per-class scores)."""
+) -> tuple[dict[str, Figure], pd.DataFrame, npt.NDArray[np.float64]]:
+    """Predicted-vs-actual and residual plots, no per-class scores, and each row's prediction."""
     truth, predicted = _predict(model, test, contract)
     figures: dict[str, Figure] = {}
     for stem, kind, title in (
@@ -292,7 +284,7 @@ def _task_details(
             truth, predicted, kind=kind, subsample=MAX_PLOTTED_ROWS, random_state=0, ax=axes
         )
         figures[stem] = figure
-    return figures, pd.DataFrame()
+    return figures, pd.DataFrame(), predicted
 {%- endif %}
 
 
