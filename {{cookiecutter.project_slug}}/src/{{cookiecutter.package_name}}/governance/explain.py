@@ -9,15 +9,17 @@ they came from: the explanation speaks the contract's language, not the encoder'
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.features import DATE_PARTS
+
+if TYPE_CHECKING:  # Matplotlib draws the evaluation's figure only: the API explains without it
+    from matplotlib.figure import Figure
 
 # Explained: at most this many rows (a sample of them), against at most this many background rows.
 MAX_ROWS = 500
@@ -48,11 +50,91 @@ class Explanation:
     space: str
     data: pd.DataFrame
 
+    def contributions(self, row: int, output: int = 0, top: int | None = None) -> dict[str, float]:
+        """One row's contribution of each column to one output, the largest (either way) first."""
+        values = dict(zip(self.columns, self.values[row, :, output].tolist(), strict=True))
+        return dict(sorted(values.items(), key=lambda item: -abs(item[1]))[:top])
+
     def importance(self) -> pd.DataFrame:
         """column, mean_abs_shap: the average size of each column's contribution, largest first."""
         mean_abs = np.abs(self.values).mean(axis=(0, 2))
         table = pd.DataFrame({"column": self.columns, "mean_abs_shap": mean_abs})
         return table.sort_values("mean_abs_shap", ascending=False, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Explainer:
+    """A fitted pipeline's SHAP explainer, built once: call it with rows to explain them in order.
+
+    Attributes:
+        model: the fitted pipeline.
+        contract: the data contract it reads.
+        shap_explainer: SHAP's explainer of the pipeline's estimator, on its prepared features.
+        space: the unit of the values (see Explanation).
+        max_rows: how many rows to explain at a time at most: the permutation explainer's
+            cost grows with each row (FALLBACK_ROWS), the others' hardly (MAX_ROWS).
+        options: what SHAP's explainer is called with besides the rows.
+    """
+
+    model: Pipeline
+    contract: DataContract
+    shap_explainer: Any
+    space: str
+    max_rows: int
+    options: dict[str, Any]
+
+    def __call__(self, rows: pd.DataFrame) -> Explanation:
+        """The SHAP values of `rows` (raw, as the contract describes them), in their order."""
+        prepare, contract = self.model[:-1], self.contract
+        typed = prepare[0].transform(rows)  # the input step: raw values as the contract types them
+        features = prepare[1:].transform(typed)
+        explained = self.shap_explainer(features, **self.options)
+        classes = [str(c) for c in getattr(self.model[-1], "classes_", [])]
+        values, base = _by_output(explained.values, explained.base_values, classes, contract)
+        sources = source_columns(prepare, contract)
+        names = list(dict.fromkeys(sources))
+        folded = np.stack([values[:, [s == n for s in sources], :].sum(axis=1) for n in names], 1)
+        data = pd.DataFrame(
+            {name: _as_number(typed.get(name)) for name in names}, index=typed.index
+        )
+        one = contract.positive_class if classes else contract.target.name
+        outputs = classes if len(classes) > 2 else [str(one)]
+        return Explanation(folded, base, names, outputs, self.space, data)
+
+
+def explainer(
+    model: Pipeline, background: pd.DataFrame, contract: DataContract, *, seed: int = 42
+) -> Explainer:
+    """The SHAP explainer that fits `model`'s estimator, built once to explain many rows.
+
+    `background` (rows of the training data; at most MAX_BACKGROUND of them are used) is what
+    the model's output is compared with. A two-class model is explained for its positive
+    class; more classes, for each class.
+    """
+    with warnings.catch_warnings():  # shap's import warns about matplotlib's future, not ours
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        import shap  # seconds to import: only when explaining
+
+    prepare, estimator = model[:-1], model[-1]
+    classified = hasattr(estimator, "classes_")
+    max_rows, options = MAX_ROWS, dict[str, Any]()
+    try:
+        found = shap.TreeExplainer(estimator)
+        space = "log-odds" if hasattr(estimator, "decision_function") else "probability"
+    except ValueError:  # shap's InvalidModelError: not a tree model it knows
+        sample = background.sample(n=min(len(background), MAX_BACKGROUND), random_state=seed)
+        reference = prepare.transform(sample)
+        if hasattr(estimator, "coef_"):
+            found, space = shap.LinearExplainer(estimator, reference), "log-odds"
+        else:
+            predict = estimator.predict_proba if classified else estimator.predict
+            sample = shap.utils.sample(reference, FALLBACK_BACKGROUND, random_state=seed)
+            found = shap.PermutationExplainer(predict, shap.maskers.Independent(sample))
+            space, max_rows = "probability", FALLBACK_ROWS
+            # Each feature moved once each way (and the row itself): the least SHAP accepts.
+            options = {"max_evals": 2 * reference.shape[1] + 1, "silent": True}
+    space = space if classified else "units"
+    return Explainer(model, contract, found, space, max_rows, options)
 
 
 def explain(
@@ -63,48 +145,12 @@ def explain(
     *,
     seed: int = 42,
 ) -> Explanation:
-    """Explain a fitted pipeline's outputs on (up to MAX_ROWS of) `rows`, against `background`.
+    """Explain a fitted pipeline on a sample of `rows`, as many as its explainer takes at once.
 
-    A two-class model is explained for its positive class; more classes, for each class.
-    `background` is what the model's output is compared with: rows of the training data.
+    `background` is what the outputs are compared with (see `explainer`).
     """
-    with warnings.catch_warnings():  # shap's import warns about matplotlib's future, not ours
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        import shap  # seconds to import: only when explaining
-
-    prepare, estimator = model[:-1], model[-1]
-    rows = rows.sample(n=min(len(rows), MAX_ROWS), random_state=seed)
-    features = prepare.transform(rows)
-    classes = [str(c) for c in getattr(estimator, "classes_", [])]
-    try:
-        explainer = shap.TreeExplainer(estimator)
-        space = "log-odds" if hasattr(estimator, "decision_function") else "probability"
-    except ValueError:  # shap's InvalidModelError: not a tree model it knows
-        sample = background.sample(n=min(len(background), MAX_BACKGROUND), random_state=seed)
-        reference = prepare.transform(sample)
-        if hasattr(estimator, "coef_"):
-            explainer, space = shap.LinearExplainer(estimator, reference), "log-odds"
-        else:
-            predict = estimator.predict_proba if classes else estimator.predict
-            sample = shap.utils.sample(reference, FALLBACK_BACKGROUND, random_state=seed)
-            explainer = shap.PermutationExplainer(predict, shap.maskers.Independent(sample))
-            features, space = features[:FALLBACK_ROWS], "probability"
-    if not classes:
-        space = "units"
-    explained = (
-        explainer(features, max_evals=2 * features.shape[1] + 1, silent=True)
-        if isinstance(explainer, shap.PermutationExplainer)
-        else explainer(features)
-    )
-    values, base = _by_output(explained.values, explained.base_values, classes, contract)
-    sources = source_columns(prepare, contract)
-    names = list(dict.fromkeys(sources))
-    folded = np.stack([values[:, [s == n for s in sources], :].sum(axis=1) for n in names], 1)
-    typed = prepare[0].transform(rows.iloc[: len(folded)])
-    data = pd.DataFrame({name: _as_number(typed.get(name)) for name in names}, index=typed.index)
-    one = contract.positive_class if classes else contract.target.name
-    outputs = classes if len(classes) > 2 else [str(one)]
-    return Explanation(folded, base, names, outputs, space, data)
+    explaining = explainer(model, background, contract, seed=seed)
+    return explaining(rows.sample(n=min(len(rows), explaining.max_rows), random_state=seed))
 
 
 def _by_output(
@@ -158,9 +204,10 @@ def _as_number(values: pd.Series | None) -> pd.Series | float:
     return values.astype("float64")
 
 
-def summary_figure(explanation: Explanation, *, top: int = 10) -> Figure:
+def summary_figure(explanation: Explanation, *, top: int = 10) -> "Figure":
     """SHAP's summary (beeswarm) plot for one output, or a bar per class for several."""
     import shap
+    from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.0, 4.5), layout="constrained")
     axes = figure.add_subplot()
