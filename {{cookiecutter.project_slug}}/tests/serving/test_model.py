@@ -29,6 +29,7 @@ from {{ cookiecutter.package_name }}.serving.model import (
     load_configured_model,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.models import EXAMPLE_ROWS
 from {{ cookiecutter.package_name }}.training.tracking import CHAMPION, load_model
 from {{ cookiecutter.package_name }}.training.train import TrainResult, train
 
@@ -81,6 +82,29 @@ def test_an_exported_directory_serves_the_same_model_without_the_registry(
         pd.Series(from_directory.pipeline.predict(rows)),
         pd.Series(from_registry.pipeline.predict(rows)),
     )
+    # The training rows explanations compare with travel with the export.
+    assert from_registry.background is not None
+    assert list(from_registry.background.columns) == contract.feature_names
+    assert 0 < len(from_registry.background) <= EXAMPLE_ROWS
+    pd.testing.assert_frame_equal(from_directory.background, from_registry.background)
+
+
+@pytest.mark.parametrize("damage", ["missing", "outside the folder"])
+def test_a_model_without_readable_example_rows_still_serves(
+    exported: Path, trained_settings: Settings, contract: DataContract, damage: str
+) -> None:
+    described = yaml.safe_load((exported / MLMODEL_FILE).read_text(encoding="utf-8"))
+    example = described["saved_input_example_info"]["artifact_path"]
+    if damage == "missing":
+        (exported / example).unlink()
+    else:  # a file beside the folder, not in it: never read
+        (exported.parent / example).write_bytes((exported / example).read_bytes())
+        described["saved_input_example_info"]["artifact_path"] = f"../{example}"
+        (exported / MLMODEL_FILE).write_text(yaml.safe_dump(described), encoding="utf-8")
+    offline = trained_settings.model_copy(update={"model_uri": str(exported)})
+    model = load_configured_model(offline, contract)
+    assert model.background is None  # /explain says so with a 501; /predict is untouched
+    assert model.metadata.features == contract.feature_names
 
 
 def test_export_never_replaces_a_directory_without_force(

@@ -10,13 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.errors import ConfigError, mask
 from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.training.models import MLMODEL_FILE, load_saved
+from {{ cookiecutter.package_name }}.training.models import (
+    MLMODEL_FILE,
+    load_saved,
+    saved_example,
+)
 
 REGISTRY_PREFIX = "models:/"
 METADATA_FILE = "metadata.json"
@@ -24,10 +29,14 @@ METADATA_FILE = "metadata.json"
 
 @dataclass(frozen=True)
 class Model:
-    """A loaded pipeline and what is known about it."""
+    """A loaded pipeline, what is known about it, and the training rows it was logged with.
+
+    Explanations compare a record with `background`: None for a model logged without them.
+    """
 
     pipeline: Any
     metadata: ModelMetadata
+    background: pd.DataFrame | None = None
 
 
 def is_registry_uri(uri: str) -> bool:
@@ -48,19 +57,20 @@ def load_configured_model(settings: Settings, contract: DataContract) -> Model:
         from {{ cookiecutter.package_name }}.training import tracking
 
         # The version, not the alias: a promotion while loading cannot mix two models.
-        pipeline = tracking.load_model(pinned)
+        pipeline, background = tracking.load_with_example(pinned)
         features = list(pipeline.named_steps["input"].types)  # what its input step reads
         metadata = metadata.model_copy(update={"features": features})
     else:
         path = Path(uri)
         metadata = _read_metadata(path).model_copy(update={"source": str(path)})
         pipeline = load_saved(path)  # with skops, trusting only the classes the project allows
+        background = saved_example(path)
     if metadata.features != contract.feature_names:
         raise ConfigError(
             f"{uri} was trained on {', '.join(metadata.features)}, but the data contract "
             f"lists {', '.join(contract.feature_names)}: serve a model trained on this contract"
         )
-    return Model(pipeline, metadata)
+    return Model(pipeline, metadata, background)
 
 
 def check_model_source(settings: Settings) -> None:

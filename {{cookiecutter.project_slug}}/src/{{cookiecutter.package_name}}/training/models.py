@@ -1,10 +1,12 @@
 """The estimators a project can train, their search spaces, and how a saved one is loaded."""
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 {%- if cookiecutter.task == "classification" %}
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -60,6 +62,28 @@ TRUSTED_MODULES = ("{{ cookiecutter.package_name }}", "sklearn", "numpy", "scipy
 
 #: MLflow's description of a saved model: which file holds it, and which classes it may load.
 MLMODEL_FILE = "MLmodel"
+#: How many training rows a model is logged with as its input example (see saved_example).
+EXAMPLE_ROWS = 100
+
+
+def saved_example(folder: Path) -> pd.DataFrame | None:
+    """The input example MLflow saved beside a model in `folder` (raw rows), if it saved one.
+
+    `train` logs up to EXAMPLE_ROWS training rows as the example: the rows a served model's
+    explanations compare with. None when there is none to read: the model still serves.
+    """
+    import yaml
+
+    try:
+        described = yaml.safe_load((folder / MLMODEL_FILE).read_text("utf-8"))
+        info = described.get("saved_input_example_info") or {}
+        example = folder / str(info["artifact_path"])
+        if info.get("type") != "dataframe" or example.resolve().parent != folder.resolve():
+            return None
+        split = json.loads(example.read_text("utf-8"))
+        return pd.DataFrame(split["data"], columns=split["columns"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError):
+        return None
 
 
 def load_saved(folder: Path) -> Any:

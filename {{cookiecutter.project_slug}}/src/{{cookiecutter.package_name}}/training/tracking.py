@@ -22,7 +22,11 @@ from mlflow.models import infer_signature
 
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.training.models import TRUSTED_MODULES, load_saved
+from {{ cookiecutter.package_name }}.training.models import (
+    TRUSTED_MODULES,
+    load_saved,
+    saved_example,
+)
 {%- if cookiecutter.task == "classification" %}
 from {{ cookiecutter.package_name }}.training.predictions import threshold_of
 {%- endif %}
@@ -135,9 +139,14 @@ def load_model(uri: str) -> Any:
     Raises:
         ConfigError: the artifact is not a model saved that way.
     """
+    return load_with_example(uri)[0]
+
+
+def load_with_example(uri: str) -> tuple[Any, pd.DataFrame | None]:
+    """A logged pipeline (see `load_model`) and the rows it was logged with as its example."""
     with tempfile.TemporaryDirectory() as folder:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder)
-        return load_saved(Path(local))
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=folder))
+        return load_saved(local), saved_example(local)
 
 
 def champion_version(model_name: str) -> str | None:

@@ -33,7 +33,11 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.inputs import fit_baseline, load_splits
 from {{ cookiecutter.package_name }}.training.metrics import {% if cookiecutter.task == "classification" %}choose_threshold, {% endif %}score
-from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC, make_estimator
+from {{ cookiecutter.package_name }}.training.models import (
+    EXAMPLE_ROWS,
+    PRIMARY_METRIC,
+    make_estimator,
+)
 {%- if cookiecutter.task == "classification" and cookiecutter.include_monitoring %}
 from {{ cookiecutter.package_name }}.training.predictions import (
     DEFAULT_THRESHOLD,
@@ -145,7 +149,11 @@ def train(
 {%- endif %}
             mlflow.log_artifacts(folder)
         version = tracking.log_model(
-            model, features.head(5), name="model", registered_name=settings.model_name
+            model,
+            # Rows of the training set: the served model's explanations compare with them.
+            features.sample(n=min(len(features), EXAMPLE_ROWS), random_state=config.seed),
+            name="model",
+            registered_name=settings.model_name,
         )
     return TrainResult(run.info.run_id, version, validation_score, baseline_score, seconds)
 
