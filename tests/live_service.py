@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from http.client import HTTPConnection, HTTPException
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from conftest import tool
@@ -230,12 +232,31 @@ def load(
     return LoadResult(sent[0], errors, time.monotonic() - started)
 
 
+def assert_explanation_adds_up(predicted: dict[str, Any], explained: dict[str, Any]) -> None:
+    """An /explain answer: its base values plus contributions give /predict's answer."""
+    outputs = explained["explanations"]
+    totals = [output["base_value"] + sum(output["contributions"].values()) for output in outputs]
+    if explained["space"] == "units":
+        assert totals == pytest.approx([predicted["prediction"]], abs=1e-6), explained
+        return
+    wanted = [predicted["probabilities"][output["output"]] for output in outputs]
+    if explained["space"] == "log-odds" and len(totals) == 1:
+        totals = [1 / (1 + math.exp(-totals[0]))]
+    elif explained["space"] == "log-odds":  # each class's score: probabilities are their softmax
+        exps = [math.exp(total - max(totals)) for total in totals]
+        totals = [e / sum(exps) for e in exps]
+    assert totals == pytest.approx(wanted, abs=1e-6), explained
+
+
 def check_live_service(project: Path, slug: str, prefix: str, env: dict[str, str]) -> None:
     """Serve the champion; the README example, the fuzzer and a bounded load must all pass."""
     with serving(project, slug, prefix, env) as url:
         status, body = http("POST", f"{url}/predict", readme_example(project))
         assert status == 200, body
         assert body["model_version"] == "1"
+        status, explained = http("POST", f"{url}/explain", readme_example(project), timeout=60)
+        assert status == 200, explained
+        assert_explanation_adds_up(body, explained)
         print(fuzz(url, project))
         result = load(url, sample_records(project, 50))
         print(

@@ -151,6 +151,7 @@ DOCS = (
     "decisions/0002-champion-alias-and-quality-gate.md",
     "decisions/0003-micro-batching-in-the-service.md",
     "decisions/0005-skops-not-pickle.md",
+    "decisions/0006-explanations-served-on-request.md",
     "decisions/README.md",
     "decisions/template.md",
     "hooks.py",

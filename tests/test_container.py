@@ -24,7 +24,13 @@ from containers import (
     qualified,
     wait_healthy,
 )
-from live_service import free_port, http, sample_records, wait_for_status
+from live_service import (
+    assert_explanation_adds_up,
+    free_port,
+    http,
+    sample_records,
+    wait_for_status,
+)
 from test_baked_project import installable
 
 from conftest import DEFAULTS, FAST, run, tool
@@ -138,6 +144,9 @@ def test_serve_image_answers_predictions(
         assert status == 200, batch
         assert len(batch["predictions"]) == 2
         assert batch["predictions"][0]["prediction"] == answer["prediction"]
+        status, refused = http("POST", f"{url}/explain", record)  # no SHAP in this image
+        assert status == 501, refused
+        assert "--extra explain" in refused["error"], refused
         total = time.monotonic() - started
         # Only what serving an exported model imports: no tracking or training packages.
         packages = "('mlflow', 'optuna', 'matplotlib')"
@@ -152,4 +161,44 @@ def test_serve_image_answers_predictions(
         f"Healthy {healthy_in:.1f} s after `podman run -d` returned, ready {ready_in:.1f} s "
         f"later; a prediction {answer['prediction']!r} from version {answer['model_version']}; "
         f"{total:.1f} s in all"
+    )
+
+
+def test_serve_image_built_to_explain_answers_explanations(
+    podman: Podman, project: tuple[Path, dict[str, str]]
+) -> None:
+    """`--build-arg EXPLAIN=1`: the serve image with SHAP, whose /explain adds up."""
+    path, env = project
+    champion = path / "models" / "champion"
+    if not champion.is_dir():
+        run(["make", "run"], cwd=path, env=env | {"COLUMNS": "200"})
+        run(["uv", "run", SLUG, "export", str(champion)], cwd=path, env=env)
+    tag = f"{IMAGE}:serve-explain"
+    seconds = build(podman, path, tag, "--build-arg", "EXPLAIN=1")
+    base = qualified(base_images(path / "Dockerfile")[0])
+    added, _ = podman.added_layers(tag, base)
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with container(
+        podman,
+        f"--publish=127.0.0.1:{port}:8000",
+        f"--volume={champion}:/app/models/champion:ro",
+        tag,
+    ) as container_id:
+        wait_healthy(podman, container_id)
+        wait_for_status(f"{url}/ready", 200, timeout=60)
+        (record,) = sample_records(path, 1)
+        status, predicted = http("POST", f"{url}/predict", record)
+        assert status == 200, predicted
+        started = time.monotonic()
+        status, explained = http("POST", f"{url}/explain", record, timeout=60)
+        first = time.monotonic() - started
+        assert status == 200, explained
+        assert explained["prediction"] == predicted["prediction"]
+        assert_explanation_adds_up(predicted, explained)
+
+    print(
+        f"Serve image with SHAP: built in {seconds:.0f} s, {added / 1e6:.0f} MB above {base}; "
+        f"the first /explain took {first:.1f} s (SHAP's import)"
     )

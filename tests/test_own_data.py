@@ -2,9 +2,9 @@
 
 Each table (tests/byod.py) has other column names, another size and label type, and two have
 no id column. The baked project takes it in with one command and no file edited by hand, runs
-its pipeline, serves one of its rows, and its test suite passes unchanged: every test (`make
-test-all`) for the multiclass table, the hardest to take in, and the quick loop (`make test`)
-for the other two (CI's time is bounded).
+its pipeline, serves and explains one of its rows, and its test suite passes unchanged: every
+test (`make test-all`) for the multiclass table, the hardest to take in, and the quick loop
+(`make test`) for the other two (CI's time is bounded).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from byod import Table, tables
-from live_service import http, sample_records, serving
+from live_service import assert_explanation_adds_up, http, sample_records, serving
 from test_baked_project import installable
 
 from conftest import DEFAULTS, FAST, commit_all, run
@@ -54,7 +54,10 @@ def test_own_table_is_adopted_trained_served_and_keeps_every_baked_test_green(
     record = sample_records(project, 1)[0]
     with serving(project, SLUG, PREFIX, env) as url:
         status, body = http("POST", f"{url}/predict", record)
+        explained_status, explained = http("POST", f"{url}/explain", record, timeout=60)
     assert status == 200, body
+    assert explained_status == 200, explained
+    assert_explanation_adds_up(body, explained)
     target = table.columns.index(table.target)
     if table.task == "classification":
         labels = {row[target] for row in table.rows}

@@ -8,7 +8,7 @@ Usage, from the project root, once `run` has made a champion:
 On one champion model, in one run: the registered version is exported to a temporary folder;
 the in-process floor is timed (`predict_records`, the handler's prediction path without HTTP,
 JSON or validation); then our service (`{{ cookiecutter.project_slug }} serve`, loading the
-exported folder{% if cookiecutter.include_monitoring %}, once logging every prediction and once with the log off{% endif %}) and MLflow's scoring server
+exported folder, its /explain timed too where SHAP is installed{% if cookiecutter.include_monitoring %}, once logging every prediction and once with the log off{% endif %}) and MLflow's scoring server
 (`mlflow models serve`, loading the same version) are started one after the other, each timed
 from process start to ready, warmed up, and sent a fixed number of requests at a fixed
 concurrency: single records, then batches of 100, built from the shipped sample data. Every
@@ -383,8 +383,8 @@ def measure(
     check: Callable[[bytes, int], bool],
 ) -> Load:
     """Warm a server up (checking an answer), then drive it and summarise what was measured."""
-    rows = 1 if kind == "single" else BATCH_ROWS
-    total = arguments.requests if kind == "single" else arguments.batch_requests
+    rows = BATCH_ROWS if kind == "batch" else 1
+    total = arguments.batch_requests if kind == "batch" else arguments.requests
     warmup = min(WARMUP_REQUESTS, total)
     warm, sent, bodies = run(
         drive(port, requests, warmup, arguments.concurrency, arguments.duration)
@@ -432,7 +432,7 @@ def holds(key: str) -> Callable[[bytes, int], bool]:
             return False
         if not isinstance(answer, dict) or key not in answer:
             return False
-        return key == "prediction" or len(answer[key]) == rows
+        return key != "predictions" or len(answer[key]) == rows
 
     return check
 
@@ -539,6 +539,10 @@ def main() -> None:
                     measure(name, "single", pid, port, one, arguments, holds("prediction")),
                     measure(name, "batch", pid, port, many, arguments, holds("predictions")),
                 ]
+                if name == "ours" and importlib.util.find_spec("shap"):  # /explain, one record
+                    why = requests_for("/explain", port, singles)
+                    explained = holds("explanations")
+                    results.append(measure(name, "explain", pid, port, why, arguments, explained))
             print(f"{name} measured (ready in {seconds:.1f} s).", flush=True)
 
         if mlflow_cli is not None:

@@ -99,9 +99,10 @@ def records(raw_data: pd.DataFrame, contract: DataContract) -> list[dict[str, An
 
 
 @pytest.fixture
-def model(fitted_model: Any, contract: DataContract) -> Model:
-    """The fitted model as the service holds it."""
-    return Model(fitted_model, metadata_for(contract))
+def model(fitted_model: Any, contract: DataContract, raw_data: pd.DataFrame) -> Model:
+    """The fitted model as the service holds it, with 100 training rows to explain against."""
+    background = validate(raw_data.head(100), contract)[contract.feature_names]
+    return Model(fitted_model, metadata_for(contract), background)
 
 
 @pytest.fixture
@@ -160,7 +161,7 @@ def app_for(
             pipeline = build_pipeline(contract, Ridge())
 {%- endif %}
             pipeline.fit(rows[contract.feature_names], rows[contract.target.name])
-            model = Model(pipeline, metadata_for(contract))
+            model = Model(pipeline, metadata_for(contract), rows[contract.feature_names])
             settings = Settings(config_file=config_file, max_batch_size=MAX_BATCH)
             app = create_app(settings, model=model)
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))

@@ -1,7 +1,9 @@
 """The API through a test client: every endpoint, and every kind of bad input, answered cleanly."""
 
+import importlib.util
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -111,6 +113,7 @@ def test_not_ready_and_no_predictions_while_the_model_cannot_load(
         assert ready.status_code == 503
         assert "export" in ready.json()["detail"]
         assert_clean_error(client.post("/predict", json=records[0]), 503)
+        assert_clean_error(client.post("/explain", json=records[0]), 503)
         assert_clean_error(client.get("/metadata"), 503)
 
 
@@ -289,6 +292,87 @@ def test_an_unknown_category_passes_where_the_contract_accepts_it(
     column = api.feature(accepting).name
     response = api.client.post("/predict", json=api.records[0] | {column: "never-seen-before"})
     assert response.status_code == 200, response.text
+
+
+# --- explanations ---------------------------------------------------------------
+
+
+def test_an_explanation_adds_up_to_the_prediction_it_explains(
+    client: TestClient, records: list[dict[str, Any]]
+) -> None:
+    for record in records[:3]:
+        predicted = client.post("/predict", json=record).json()
+        response = client.post("/explain", json=record)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["request_id"] == response.headers["x-request-id"]
+        explained = body["explanations"]
+        totals = [
+            output["base_value"] + sum(output["contributions"].values()) for output in explained
+        ]
+{%- if cookiecutter.task == "classification" %}
+        assert body["prediction"] == predicted["prediction"]
+        assert body["space"] == "log-odds"
+        wanted = [predicted["probabilities"][output["output"]] for output in explained]
+        if len(totals) == 1:  # the positive class's log-odds
+            probabilities = [1 / (1 + math.exp(-totals[0]))]
+        else:  # each class's score: the probabilities are their softmax
+            exps = [math.exp(total - max(totals)) for total in totals]
+            probabilities = [e / sum(exps) for e in exps]
+        assert probabilities == pytest.approx(wanted, abs=1e-6)
+{%- else %}
+        assert body["space"] == "units"
+        assert totals == pytest.approx([predicted["prediction"]], abs=1e-6)
+        assert math.isclose(body["prediction"], predicted["prediction"], rel_tol=1e-9)
+{%- endif %}
+
+
+def test_an_explanation_names_each_contract_column_once_largest_first(own_api: Any) -> None:
+    response = own_api.client.post("/explain", json=own_api.records[0])
+    assert response.status_code == 200, response.text
+    for output in response.json()["explanations"]:
+        contributions = output["contributions"]  # a category's one-hot columns summed into it
+        assert sorted(contributions) == sorted(own_api.contract.feature_names)
+        sizes = [abs(value) for value in contributions.values()]
+        assert sizes == sorted(sizes, reverse=True)
+
+
+@pytest.mark.parametrize("body", ["{}", "[]", '{"records": ', "3"])
+def test_explain_refuses_bad_input_as_predict_does(client: TestClient, body: str) -> None:
+    predicted = post_text(client, "/predict", body)
+    explained = assert_clean_error(post_text(client, "/explain", body), predicted.status_code)
+    assert explained["problems"] == predicted.json()["problems"]
+
+
+def test_an_unknown_field_is_refused_by_explain_too(
+    client: TestClient, records: list[dict[str, Any]], contract: DataContract
+) -> None:
+    extra = not_a_feature(contract)
+    response = client.post("/explain", json=records[0] | {extra: 1})
+    assert_clean_error(response, 422)
+    assert extra in problem_fields(response)
+
+
+def test_explain_says_what_is_missing_where_it_cannot_explain(
+    service_settings: Callable[..., Settings],
+    model: Model,
+    records: list[dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    without_rows = Model(model.pipeline, model.metadata)  # logged before models carried them
+    with TestClient(create_app(service_settings(), model=without_rows)) as client:
+        body = assert_clean_error(client.post("/explain", json=records[0]), 501)
+        assert body["error"] == predict_router.NO_BACKGROUND
+        assert client.post("/predict", json=records[0]).status_code == 200
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(  # a service installed without the explain extra
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "shap" else find_spec(name, *args),
+    )
+    with TestClient(create_app(service_settings(), model=model)) as client:
+        body = assert_clean_error(client.post("/explain", json=records[0]), 501)
+        assert body["error"] == predict_router.NO_SHAP
 
 
 # --- bad input: never a 500, always the field and the problem -------------------

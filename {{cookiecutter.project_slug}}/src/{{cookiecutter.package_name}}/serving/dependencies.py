@@ -5,7 +5,7 @@ in a thread pool, and that hop costs more than the dependency itself.
 """
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request
 
@@ -17,6 +17,9 @@ from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.serving.observability import Metrics
 from {{ cookiecutter.package_name }}.settings import Settings
+
+if TYPE_CHECKING:  # built on the first POST /explain, where SHAP is installed
+    from {{ cookiecutter.package_name }}.governance.explain import Explainer
 
 NOT_LOADED = "the model is not loaded yet: see GET /ready"
 
@@ -31,6 +34,7 @@ class ServiceState:
     model: Model | None = None
     batcher: MicroBatcher | None = None
     load_error: str | None = None
+    explainer: "Explainer | None" = None
 {%- if cookiecutter.include_monitoring %}
     prediction_log: PredictionLogger | None = None
 {%- endif %}

@@ -162,7 +162,7 @@ def _use_model(state: ServiceState, model: Model) -> None:
 {%- endif %}
     )
     state.batcher = MicroBatcher(score, observe=state.metrics.batch_size.observe)
-    state.model = model
+    state.model, state.explainer = model, None
     state.load_error = None
     state.metrics.model.labels(model.metadata.name, model.metadata.version).set(1)
 

@@ -150,6 +150,34 @@ class PredictionResponse(Prediction, ResponseBase):
     """The prediction for one record."""
 
 
+class OutputExplanation(BaseModel):
+    """How each column moved one of the model's outputs for this record (SHAP values)."""
+
+    output: str = Field(
+        description="What is explained: the positive class (two classes), a class, or the target."
+    )
+    base_value: float = Field(
+        description="The output before the record is seen: its average over training rows."
+    )
+    contributions: dict[str, float] = Field(
+        description=(
+            "Each column's contribution, the largest (either way) first. They add up: the "
+            "base value plus all of them is the model's output, in `space`."
+        )
+    )
+
+
+class ExplanationResponse(PredictionResponse):
+    """The prediction for one record, and why: each column's contribution to it."""
+
+    space: str = Field(
+        description='The unit of the values: "log-odds", "probability", or "units" of the target.'
+    )
+    explanations: list[OutputExplanation] = Field(
+        description="One per output: the positive class, each class, or the target."
+    )
+
+
 class BatchResponse(ResponseBase):
     """One prediction per record, in request order."""
 

@@ -1,7 +1,12 @@
-"""Predictions for one record or a batch, in the request schema generated from the contract."""
+"""Predictions for one record or a batch, and explanations of one record.
 
+Requests are in the schema generated from the contract.
+"""
+
+import asyncio
+import importlib.util
 from collections.abc import Awaitable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 {% if cookiecutter.task == "regression" -%}
 import numpy as np
@@ -22,11 +27,15 @@ from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.serving.schemas import (
     BatchResponse,
     ErrorResponse,
+    ExplanationResponse,
     PredictionResponse,
     batch_model,
     record_model,
 )
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
+
+if TYPE_CHECKING:
+    from {{ cookiecutter.package_name }}.governance.explain import Explainer
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body cannot be read as text."},
@@ -41,6 +50,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
     503: {"model": ErrorResponse, "description": "The model is not loaded yet."},
 }
+NO_SHAP = "this service cannot explain: install SHAP (uv sync --extra explain)"
+NO_BACKGROUND = "this model was logged without training rows to compare with: retrain it"
 
 
 def predict_records(
@@ -106,7 +117,55 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
         body = {"predictions": predictions} | _answered(state, model, {% if cookiecutter.include_monitoring %}rows, {% endif %}predictions)
         return JSONResponse(body)
 
+    explain_errors = ERRORS | {
+        501: {"model": ErrorResponse, "description": f"{NO_SHAP}; or {NO_BACKGROUND}."}
+    }
+
+    @router.post("/explain", response_model=ExplanationResponse, responses=explain_errors)
+    async def explain(
+        record: record_type,  # type: ignore[valid-type]
+        model: ModelDep,
+        batcher: BatcherDep,
+        state: StateDep,
+    ) -> JSONResponse:
+        """Predict for one record, and say how much each column moved the prediction (SHAP).
+
+        The prediction is counted{% if cookiecutter.include_monitoring %} and logged{% endif %} as /predict's is: call one or the other.
+        """
+        row = record.model_dump(by_alias=True)  # type: ignore[attr-defined]
+        explainer = await _explainer(state, model)
+        prediction = await _scored(batcher.predict_one(row))
+        frame = pd.DataFrame({name: [row[name]] for name in contract.feature_names})
+        explained = await _scored(asyncio.to_thread(explainer, frame))
+        outputs = [
+            {
+                "output": output,
+                "base_value": explained.base[0, position].item(),
+                "contributions": explained.contributions(0, position),
+            }
+            for position, output in enumerate(explained.outputs)
+        ]
+        body = prediction | {"space": explained.space, "explanations": outputs}
+        return JSONResponse(body | _answered(state, model, {% if cookiecutter.include_monitoring %}[row], {% endif %}[prediction]))
+
     return router
+
+
+async def _explainer(state: ServiceState, model: Model) -> "Explainer":
+    """The model's explainer, built on the first call: importing SHAP takes seconds.
+
+    501 where SHAP is not installed, or the model carries no training rows.
+    """
+    if state.explainer is None:
+        if importlib.util.find_spec("shap") is None:
+            raise HTTPException(501, detail=NO_SHAP)
+        if model.background is None:
+            raise HTTPException(501, detail=NO_BACKGROUND)
+        from {{ cookiecutter.package_name }}.governance.explain import explainer
+
+        built = await asyncio.to_thread(explainer, model.pipeline, model.background, state.contract)
+        state.explainer = built
+    return state.explainer
 
 
 async def _scored(prediction: Awaitable[Any]) -> Any:
