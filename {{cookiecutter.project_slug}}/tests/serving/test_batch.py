@@ -1,5 +1,6 @@
 """Batch scoring: chunk by chunk, validated, the same predictions as the model, all or nothing."""
 
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,16 +13,26 @@ from sklearn.linear_model import LogisticRegression
 {%- else %}
 from sklearn.linear_model import Ridge
 {%- endif %}
+from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.contract import Column, DataContract
 from {{ cookiecutter.package_name }}.data.datasets import read_table
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.errors import (
+    ConfigError,
     DataSourceError,
     DataValidationError,
 )
-from {{ cookiecutter.package_name }}.serving.batch import ROW_COLUMN, predict_file
+from {{ cookiecutter.package_name }}.governance import explain as explaining
+from {{ cookiecutter.package_name }}.serving.batch import NO_SHAP, ROW_COLUMN, predict_file
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
+from {{ cookiecutter.package_name }}.training import tracking
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.training.predictions import positive_class
+{%- endif %}
+from {{ cookiecutter.package_name }}.training.train import TrainResult
 
 VERSION = "7"
 
@@ -390,3 +401,243 @@ def test_chunks_must_hold_at_least_one_row(
         predict_file(
             model, contract, source, tmp_path / "out.csv", model_version=VERSION, chunk_rows=0
         )
+
+
+# --- explanations ---------------------------------------------------------------
+
+
+@pytest.fixture
+def background(rows: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Rows to explain against, as a model is logged with them: validated features."""
+    return validate(rows.head(100), contract, require_target=False)[contract.feature_names]
+
+
+def contributions(scored: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each row's explained columns and their contributions, by rank: rows x ranks, twice."""
+    return (
+        scored.filter(regex=r"^contribution_\d+_column$"),
+        scored.filter(regex=r"^contribution_\d+_value$"),
+    )
+
+
+def model_output(  # type: ignore[no-untyped-def]
+    model, contract: DataContract, features: pd.DataFrame, predicted: pd.Series
+) -> np.ndarray:
+{%- if cookiecutter.task == "classification" %}
+    """What a row's explanation adds up to: the positive class's log-odds (two classes), or
+    the predicted class's score (more)."""
+    classes = [str(label) for label in model.classes_]
+    raw = model.decision_function(features)
+    if raw.ndim == 1:  # two classes: the log-odds of the model's last class
+        positive = str(positive_class(list(model.classes_), contract))
+        return np.asarray(raw if classes.index(positive) == 1 else -raw)
+    chosen = [classes.index(str(label)) for label in predicted]
+    return np.asarray(raw[np.arange(len(raw)), chosen])
+{%- else %}
+    """What a row's explanation adds up to: the prediction."""
+    return np.asarray(model.predict(features))
+{%- endif %}
+
+
+def test_explaining_adds_contributions_that_add_up_to_the_models_output(
+    model,  # type: ignore[no-untyped-def]
+    contract: DataContract,
+    rows: pd.DataFrame,
+    background: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    source = write(rows, tmp_path / "rows.csv")
+    plain = predict_file(model, contract, source, tmp_path / "plain.parquet", model_version=VERSION)
+
+    summary = predict_file(  # more than there are columns: every column's contribution
+        model,
+        contract,
+        source,
+        tmp_path / "explained.parquet",
+        model_version=VERSION,
+        explain_top=1000,
+        background=background,
+    )
+
+    scored = read_back(summary.output)
+    names, values = contributions(scored)
+    ranks = len(names.columns)
+    pairs = [
+        f"contribution_{i}_{part}" for i in range(1, ranks + 1) for part in ("column", "value")
+    ]
+    columns = expected_columns(model, contract)
+    assert list(scored.columns) == [
+        *columns[:-1],
+        *pairs,
+        "base_value",
+        "explanation_space",
+        "model_version",
+    ]
+    pd.testing.assert_frame_equal(scored[columns], read_back(plain.output))  # rows, order, answers
+    assert ranks >= len(contract.feature_names)  # the contract's columns and any custom feature
+    for row in names.itertuples(index=False):
+        assert len(set(row)) == ranks
+        assert set(contract.feature_names) <= set(row)
+    assert (np.diff(values.abs().to_numpy(), axis=1) <= 0).all()  # largest first
+    assert set(scored["explanation_space"]) == {"{{ "log-odds" if cookiecutter.task == "classification" else "units" }}"}
+    features = validate(rows, contract, require_target=False)[contract.feature_names]
+    np.testing.assert_allclose(
+        scored["base_value"] + values.sum(axis=1),
+        model_output(model, contract, features, scored["prediction"]),
+        atol=1e-6,
+    )
+
+{%- if cookiecutter.task == "classification" %}
+
+
+def test_more_than_two_classes_are_explained_for_each_rows_predicted_class(
+    every_kind: Callable[..., DataContract],
+    generate: Callable[..., pd.DataFrame],
+    tmp_path: Path,
+) -> None:
+    graded = every_kind(Column(name="grade", type="categorical", categories=(1, 2, 3)))
+    labelled = generate(graded, 600, seed=6)
+    model = fitted_on(graded, labelled)
+    features = validate(labelled, graded)[graded.feature_names]
+    source = write(labelled.drop(columns=[graded.target.name]).head(200), tmp_path / "rows.csv")
+
+    summary = predict_file(
+        model,
+        graded,
+        source,
+        tmp_path / "out.parquet",
+        model_version=VERSION,
+        explain_top=1000,
+        background=features.head(100),
+    )
+
+    scored = read_back(summary.output)
+    assert scored["prediction"].nunique() > 1
+    np.testing.assert_allclose(
+        scored["base_value"] + contributions(scored)[1].sum(axis=1),
+        model_output(model, graded, features.head(200), scored["prediction"]),
+        atol=1e-6,
+    )
+{%- endif %}
+
+
+def test_explanations_in_chunks_and_slices_are_the_same_as_in_one_go(
+    model,  # type: ignore[no-untyped-def]
+    contract: DataContract,
+    rows: pd.DataFrame,
+    background: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = write(rows, tmp_path / "rows.csv")
+    whole = predict_file(
+        model,
+        contract,
+        source,
+        tmp_path / "whole.parquet",
+        model_version=VERSION,
+        explain_top=2,
+        background=background,
+    )
+    built: list[object] = []
+    explained: list[int] = []
+    build, call = explaining.explainer, explaining.Explainer.__call__
+
+    def counted_build(*args: Any, **options: Any) -> Any:
+        built.append(args)
+        return build(*args, **options)
+
+    def counted_call(self: Any, rows: pd.DataFrame) -> Any:
+        explained.append(len(rows))
+        return call(self, rows)
+
+    monkeypatch.setattr(explaining, "explainer", counted_build)
+    monkeypatch.setattr(explaining.Explainer, "__call__", counted_call)
+    monkeypatch.setattr(explaining, "MAX_ROWS", 40)  # the explainer takes 40 rows a call
+
+    chunked = predict_file(
+        model,
+        contract,
+        source,
+        tmp_path / "chunked.parquet",
+        model_version=VERSION,
+        chunk_rows=100,
+        explain_top=2,
+        background=background,
+    )
+
+    assert len(built) == 1  # once per file
+    assert explained == [40, 40, 20] * 3 + [40, 10]  # 350 rows in chunks of 100, 40 at a time
+    scored = read_back(chunked.output)
+    assert [len(part.columns) for part in contributions(scored)] == [2, 2]
+    pd.testing.assert_frame_equal(scored, read_back(whole.output))
+
+
+def test_explaining_without_shap_is_one_line_and_writes_nothing(
+    model,  # type: ignore[no-untyped-def]
+    contract: DataContract,
+    rows: pd.DataFrame,
+    background: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(  # installed without the explain extra, as the serving image is
+        importlib.util,
+        "find_spec",
+        lambda name, *args: None if name == "shap" else find_spec(name, *args),
+    )
+    source = write(rows, tmp_path / "rows.csv")
+
+    with pytest.raises(ConfigError) as raised:
+        predict_file(
+            model,
+            contract,
+            source,
+            tmp_path / "out.csv",
+            model_version=VERSION,
+            explain_top=3,
+            background=background,
+        )
+
+    assert str(raised.value) == NO_SHAP
+    assert list(tmp_path.iterdir()) == [source]
+    plain = predict_file(model, contract, source, tmp_path / "out.csv", model_version=VERSION)
+    assert plain.rows == len(rows)  # scoring alone needs no SHAP
+
+
+@pytest.mark.slow
+def test_predict_explain_writes_the_champions_top_contributions(
+    runner: CliRunner,
+    project_env: dict[str, str],
+    trained: TrainResult,
+    trained_settings: Settings,
+    rows: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = project_env | {
+        f"{ENV_PREFIX}TRACKING_URI": trained_settings.tracking_uri,
+        f"{ENV_PREFIX}MODEL_NAME": trained_settings.model_name,
+    }
+    write(rows.head(30), tmp_path / "rows.csv")
+    command = ["predict", "rows.csv", "out.csv", "--explain", "--top", "2", "--chunk-rows", "20"]
+
+    result = runner.invoke(app, command, env=env)
+
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(tmp_path / "out.csv")
+    assert len(scored) == 30
+    assert [column for column in scored.columns if column.startswith("contribution_")] == [
+        "contribution_1_column",
+        "contribution_1_value",
+        "contribution_2_column",
+        "contribution_2_value",
+    ]
+    assert scored["base_value"].notna().all()
+    load = tracking.load_with_example
+    monkeypatch.setattr(tracking, "load_with_example", lambda uri: (load(uri)[0], None))
+    unexplained = runner.invoke(app, command, env=env)  # a model logged without training rows
+    assert unexplained.exit_code == 1
+    assert unexplained.stderr.count("\n") == 1, unexplained.output
+    assert "train it again with `train`" in unexplained.stderr

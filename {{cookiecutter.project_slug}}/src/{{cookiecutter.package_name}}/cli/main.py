@@ -150,11 +150,26 @@ def predict(
     source: Annotated[Path, typer.Argument(help="A CSV or Parquet file of rows to score.")],
     output: Annotated[Path, typer.Argument(help="Where to write predictions (.csv or .parquet).")],
     chunk_rows: Annotated[int, typer.Option(min=1, help="Rows scored at a time.")] = 100_000,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add each row's top SHAP contributions (slower).")
+    ] = False,
+    top: Annotated[int, typer.Option(min=1, help="Contributions per row, with --explain.")] = 3,
 ) -> None:
-    """Score a file with the champion model, a chunk at a time."""
+    """Score a file with the champion model, a chunk at a time; explain each row with --explain.
+
+    --explain adds contribution_<i>_column and contribution_<i>_value (largest first),
+    base_value and explanation_space; it needs the explain extra (SHAP).
+    """
     from {{ cookiecutter.package_name }}.serving.batch import predict_with_champion
 
-    summary = call(predict_with_champion, source, output, chunk_rows, status=f"Scoring {source}")
+    summary = call(
+        predict_with_champion,
+        source,
+        output,
+        chunk_rows,
+        top if explain else 0,
+        status=f"Scoring{' and explaining' if explain else ''} {source}",
+    )
     ui.console.print(
         f"Wrote {summary.rows:,} predictions to {summary.output} in {summary.seconds:.1f} s"
     )

@@ -2,14 +2,17 @@
 
 Each chunk is validated against the contract, scored and appended to the output, so memory
 holds one chunk, never the whole file. A run that fails part-way leaves no output behind.
+Asked to, it also writes each row's largest SHAP contributions (see `governance/explain.py`).
 """
 
+import importlib.util
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -26,9 +29,13 @@ from {{ cookiecutter.package_name }}.errors import (
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 
+if TYPE_CHECKING:  # SHAP and the explainer are imported only to explain
+    from {{ cookiecutter.package_name }}.governance.explain import Explainer
+
 FILE_KINDS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet"}
 #: The output column that numbers rows when the contract has no id column.
 ROW_COLUMN = "row"
+NO_SHAP = "explanations need SHAP: install the explain extra (uv sync --extra explain)"
 
 
 @dataclass(frozen=True)
@@ -52,12 +59,20 @@ def predict_file(
 {%- if cookiecutter.task == "classification" %}
     threshold: float = 0.5,
 {%- endif %}
+    explain_top: int = 0,
+    background: pd.DataFrame | None = None,
 ) -> PredictionSummary:
     """Score every row of a CSV or Parquet file and write the predictions, chunk by chunk.
 
     The output holds the ID column, `prediction`{% if cookiecutter.task == "classification" %}, one
     `probability_<class>` column per class{% endif %} and `model_version`. It is written whole
     (`datasets.write_whole`): renamed into place only once every chunk has been scored.
+
+    With `explain_top`, each row also gets its largest SHAP contributions, largest (either way)
+    first: `contribution_<i>_column` and `contribution_<i>_value` for i up to `explain_top` (or
+    the number of columns), then `base_value` (the output before the row is seen; it plus every
+    column's contribution is the model's output) and `explanation_space` (their unit).{% if cookiecutter.task == "classification" %} Two
+    classes are explained for the positive class; more, for each row's predicted class.{% endif %}
 
     Args:
         model: a fitted pipeline that takes the contract's raw feature columns.
@@ -69,12 +84,15 @@ def predict_file(
 {%- if cookiecutter.task == "classification" %}
         threshold: the positive-class probability from which a two-class model predicts it.
 {%- endif %}
+        explain_top: how many contributions to write per row; 0 explains nothing.
+        background: training rows to compare with; needed to explain.
 
     Raises:
+        ConfigError: explaining, and SHAP is not installed.
         DataSourceError: the source is missing, empty or unreadable, or a suffix is unknown.
         DataValidationError: a chunk breaks the contract; each problem names its rows
             (counted from 1, header excluded). Nothing is written.
-        ValueError: `chunk_rows` is less than 1.
+        ValueError: `chunk_rows` is less than 1, or there is no `background` to explain with.
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
@@ -85,6 +103,7 @@ def predict_file(
             raise DataSourceError(f"{source}: the file is empty")
     except FileNotFoundError:
         raise DataSourceError(f"{source}: file not found") from None
+    explaining = _explainer(model, background, contract) if explain_top > 0 else None
     rows = count = 0
 
     def write(temporary: Path) -> None:
@@ -95,11 +114,15 @@ def predict_file(
                 if chunk.empty:
                     continue
                 first, last = rows + 1, rows + len(chunk)
+                typed = _validated(contract, chunk, f"rows {first:,}-{last:,}")
 {%- if cookiecutter.task == "classification" %}
-                scored = _score(model, contract, chunk, f"rows {first:,}-{last:,}", threshold)
+                scored = _score(model, contract, typed, threshold)
 {%- else %}
-                scored = _score(model, contract, chunk, f"rows {first:,}-{last:,}")
+                scored = _score(model, contract, typed)
 {%- endif %}
+                if explaining is not None:
+                    features, predicted = typed[contract.feature_names], scored["prediction"]
+                    scored = scored.join(_explained(explaining, features, predicted, explain_top))
                 scored["model_version"] = model_version
                 if output_kind == "csv":
                     scored.to_csv(
@@ -122,12 +145,20 @@ def predict_file(
 
 
 def predict_with_champion(
-    config: ProjectConfig, settings: Settings, source: Path, output: Path, chunk_rows: int
+    config: ProjectConfig,
+    settings: Settings,
+    source: Path,
+    output: Path,
+    chunk_rows: int,
+    explain_top: int = 0,
 ) -> PredictionSummary:
     """Score a file with the registry's champion, as `predict_file` does (the `predict` command).
 
+    Explanations compare each row with the training rows the champion was logged with.
+
     Raises:
-        ConfigError: there is no champion yet, or no contract.
+        ConfigError: there is no champion yet, or no contract; or, explaining, no SHAP or a
+            champion logged without training rows.
     """
     # MLflow, imported only here: the API never needs it.
     from {{ cookiecutter.package_name }}.training import tracking
@@ -136,8 +167,15 @@ def predict_with_champion(
     version = tracking.champion_version(settings.model_name)
     if version is None:
         raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
+    # The version, not the alias: a promotion meanwhile cannot mix two models' answers.
+    model, example = tracking.load_with_example(f"models:/{settings.model_name}/{version}")
+    if explain_top > 0 and example is None:
+        raise ConfigError(
+            f"{settings.model_name} version {version} was logged without training rows to "
+            "explain against: train it again with `train`"
+        )
     return predict_file(
-        tracking.load_model(f"models:/{settings.model_name}@{tracking.CHAMPION}"),
+        model,
         load_contract(config.data.contract),
         source,
         output,
@@ -146,6 +184,8 @@ def predict_with_champion(
 {%- if cookiecutter.task == "classification" %}
         threshold=tracking.decision_threshold(settings.model_name, version),
 {%- endif %}
+        explain_top=explain_top,
+        background=example,
     )
 
 
@@ -179,21 +219,24 @@ def _chunks(
         raise DataSourceError(f"{source}: cannot be read ({str(error).splitlines()[0]})") from None
 
 
+def _validated(contract: DataContract, chunk: pd.DataFrame, where: str) -> pd.DataFrame:
+    """One chunk, validated without its target; problems are prefixed with `where`."""
+    unlabelled = chunk.drop(columns=[contract.target.name], errors="ignore")
+    try:
+        return validate(unlabelled, contract, require_target=False)
+    except DataValidationError as error:
+        raise DataValidationError([f"{where}: {problem}" for problem in error.problems]) from None
+
+
 def _score(
     model: Any,
     contract: DataContract,
-    chunk: pd.DataFrame,
-    where: str,
+    typed: pd.DataFrame,
 {%- if cookiecutter.task == "classification" %}
     threshold: float,
 {%- endif %}
 ) -> pd.DataFrame:
-    """Validate one chunk and return its predictions; problems are prefixed with `where`."""
-    unlabelled = chunk.drop(columns=[contract.target.name], errors="ignore")
-    try:
-        typed = validate(unlabelled, contract, require_target=False)
-    except DataValidationError as error:
-        raise DataValidationError([f"{where}: {problem}" for problem in error.problems]) from None
+    """One validated chunk's predictions{% if cookiecutter.task == "classification" %}, with each class's probability{% endif %}."""
 {%- if cookiecutter.task == "classification" %}
     outputs = predict_rows(model, typed[contract.feature_names], contract, threshold=threshold)
 {%- else %}
@@ -210,3 +253,46 @@ def _score(
         scored[f"probability_{label}"] = outputs.probabilities[:, position]
 {%- endif %}
     return scored
+
+
+def _explainer(model: Any, background: pd.DataFrame | None, contract: DataContract) -> "Explainer":
+    """The model's SHAP explainer, built once for a file; SHAP is imported only here."""
+    if background is None:
+        raise ValueError("explaining needs background rows")
+    if importlib.util.find_spec("shap") is None:
+        raise ConfigError(NO_SHAP)
+    from {{ cookiecutter.package_name }}.governance.explain import explainer
+
+    return explainer(model, background, contract)
+
+
+def _explained(
+    explaining: "Explainer", features: pd.DataFrame, predicted: pd.Series, top: int
+) -> pd.DataFrame:
+    """Each row's `top` largest contributions, its base value and their space, in its order.
+
+    The explainer takes at most `max_rows` rows a call. A model with more than one output (one
+    per class) is explained for each row's predicted class.
+    """
+    parts = []
+    for start in range(0, len(features), explaining.max_rows):
+        rows = features.iloc[start : start + explaining.max_rows]
+        explanation = explaining(rows)
+        chosen: np.ndarray[Any, Any] = np.zeros(len(rows), dtype=np.intp)
+        if len(explanation.outputs) > 1:  # one output per class: the predicted class's
+            index = {output: position for position, output in enumerate(explanation.outputs)}
+            labels = predicted.iloc[start : start + len(rows)].astype(str)
+            chosen = labels.map(index).to_numpy(dtype=np.intp)
+        each = np.arange(len(rows))
+        values = explanation.values[each, :, chosen]  # rows x columns
+        order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :top]
+        names = np.asarray(explanation.columns)[order]
+        largest = np.take_along_axis(values, order, axis=1)
+        part = pd.DataFrame(index=rows.index)
+        for rank in range(order.shape[1]):
+            part[f"contribution_{rank + 1}_column"] = names[:, rank]
+            part[f"contribution_{rank + 1}_value"] = largest[:, rank]
+        part["base_value"] = explanation.base[each, chosen]
+        part["explanation_space"] = explanation.space
+        parts.append(part)
+    return pd.concat(parts)
