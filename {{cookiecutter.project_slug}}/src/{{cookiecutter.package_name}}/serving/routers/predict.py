@@ -51,7 +51,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "The model is not loaded yet."},
 }
 NO_SHAP = "this service cannot explain: install SHAP (uv sync --extra explain)"
-NO_BACKGROUND = "this model was logged without training rows to compare with: retrain it"
+NO_BACKGROUND = "this model was logged without training rows to compare with: train it again"
 
 
 def predict_records(
