@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.errors import (
     DataValidationError,
 )
 from {{ cookiecutter.package_name }}.governance import explain as explaining
-from {{ cookiecutter.package_name }}.serving.batch import NO_SHAP, ROW_COLUMN, predict_file
+from {{ cookiecutter.package_name }}.serving.batch import ROW_COLUMN, predict_file
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import tracking
 {%- if cookiecutter.task == "classification" %}
@@ -600,7 +600,7 @@ def test_explaining_without_shap_is_one_line_and_writes_nothing(
             background=background,
         )
 
-    assert str(raised.value) == NO_SHAP
+    assert str(raised.value) == explaining.NO_SHAP
     assert list(tmp_path.iterdir()) == [source]
     plain = predict_file(model, contract, source, tmp_path / "out.csv", model_version=VERSION)
     assert plain.rows == len(rows)  # scoring alone needs no SHAP

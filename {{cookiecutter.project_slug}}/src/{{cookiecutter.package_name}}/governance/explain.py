@@ -7,6 +7,7 @@ so the one-hot columns of a category, or the parts of a date, are summed back in
 they came from: the explanation speaks the contract's language, not the encoder's.
 """
 
+import importlib.util
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.features import DATE_PARTS
+from {{ cookiecutter.package_name }}.errors import ConfigError
 
 if TYPE_CHECKING:  # Matplotlib draws the evaluation's figure only: the API explains without it
     from matplotlib.figure import Figure
@@ -28,6 +30,11 @@ MAX_BACKGROUND = 1_000
 # explains: it explains at most this many rows, against this many background rows.
 FALLBACK_ROWS = 100
 FALLBACK_BACKGROUND = 50
+#: Why a record cannot be explained here: what `explainer` raises, for the API and `predict`.
+NO_SHAP = "explanations need SHAP: install the explain extra (uv sync --extra explain)"
+NO_BACKGROUND = (
+    "the model was logged without training rows to explain against: train it again with `train`"
+)
 
 
 @dataclass(frozen=True)
@@ -103,14 +110,22 @@ class Explainer:
 
 
 def explainer(
-    model: Pipeline, background: pd.DataFrame, contract: DataContract, *, seed: int = 42
+    model: Pipeline, background: pd.DataFrame | None, contract: DataContract, *, seed: int = 42
 ) -> Explainer:
     """The SHAP explainer that fits `model`'s estimator, built once to explain many rows.
 
     `background` (rows of the training data; at most MAX_BACKGROUND of them are used) is what
     the model's output is compared with. A two-class model is explained for its positive
     class; more classes, for each class.
+
+    Raises:
+        ConfigError: SHAP is not installed (NO_SHAP), or there are no rows to compare with, as
+            for a model logged without them (NO_BACKGROUND).
     """
+    if importlib.util.find_spec("shap") is None:
+        raise ConfigError(NO_SHAP)
+    if background is None:
+        raise ConfigError(NO_BACKGROUND)
     with warnings.catch_warnings():  # shap's import warns about matplotlib's future, not ours
         warnings.simplefilter("ignore", PendingDeprecationWarning)
         import shap  # seconds to import: only when explaining

@@ -5,12 +5,11 @@ holds one chunk, never the whole file. A run that fails part-way leaves no outpu
 Asked to, it also writes each row's largest SHAP contributions (see `governance/explain.py`).
 """
 
-import importlib.util
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,16 +25,13 @@ from {{ cookiecutter.package_name }}.errors import (
     DataSourceError,
     DataValidationError,
 )
+from {{ cookiecutter.package_name }}.governance import explain
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
-
-if TYPE_CHECKING:  # SHAP and the explainer are imported only to explain
-    from {{ cookiecutter.package_name }}.governance.explain import Explainer
 
 FILE_KINDS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet"}
 #: The output column that numbers rows when the contract has no id column.
 ROW_COLUMN = "row"
-NO_SHAP = "explanations need SHAP: install the explain extra (uv sync --extra explain)"
 
 
 @dataclass(frozen=True)
@@ -88,11 +84,11 @@ def predict_file(
         background: training rows to compare with; needed to explain.
 
     Raises:
-        ConfigError: explaining, and SHAP is not installed.
+        ConfigError: explaining, and SHAP is not installed or there is no `background`.
         DataSourceError: the source is missing, empty or unreadable, or a suffix is unknown.
         DataValidationError: a chunk breaks the contract; each problem names its rows
             (counted from 1, header excluded). Nothing is written.
-        ValueError: `chunk_rows` is less than 1, or there is no `background` to explain with.
+        ValueError: `chunk_rows` is less than 1.
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be at least 1, not {chunk_rows}")
@@ -103,7 +99,7 @@ def predict_file(
             raise DataSourceError(f"{source}: the file is empty")
     except FileNotFoundError:
         raise DataSourceError(f"{source}: file not found") from None
-    explaining = _explainer(model, background, contract) if explain_top > 0 else None
+    explaining = explain.explainer(model, background, contract) if explain_top > 0 else None
     rows = count = 0
 
     def write(temporary: Path) -> None:
@@ -169,11 +165,6 @@ def predict_with_champion(
         raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
     # The version, not the alias: a promotion meanwhile cannot mix two models' answers.
     model, example = tracking.load_with_example(f"models:/{settings.model_name}/{version}")
-    if explain_top > 0 and example is None:
-        raise ConfigError(
-            f"{settings.model_name} version {version} was logged without training rows to "
-            "explain against: train it again with `train`"
-        )
     return predict_file(
         model,
         load_contract(config.data.contract),
@@ -255,19 +246,8 @@ def _score(
     return scored
 
 
-def _explainer(model: Any, background: pd.DataFrame | None, contract: DataContract) -> "Explainer":
-    """The model's SHAP explainer, built once for a file; SHAP is imported only here."""
-    if background is None:
-        raise ValueError("explaining needs background rows")
-    if importlib.util.find_spec("shap") is None:
-        raise ConfigError(NO_SHAP)
-    from {{ cookiecutter.package_name }}.governance.explain import explainer
-
-    return explainer(model, background, contract)
-
-
 def _explained(
-    explaining: "Explainer", features: pd.DataFrame, predicted: pd.Series, top: int
+    explaining: explain.Explainer, features: pd.DataFrame, predicted: pd.Series, top: int
 ) -> pd.DataFrame:
     """Each row's `top` largest contributions, its base value and their space, in its order.
 

@@ -4,9 +4,8 @@ Requests are in the schema generated from the contract.
 """
 
 import asyncio
-import importlib.util
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 {% if cookiecutter.task == "regression" -%}
 import numpy as np
@@ -17,6 +16,13 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract{% if cookiecutter.task == "classification" %}, plain{% endif %}
+from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.governance.explain import (
+    NO_BACKGROUND,
+    NO_SHAP,
+    Explainer,
+    explainer,
+)
 from {{ cookiecutter.package_name }}.serving.dependencies import (
     BatcherDep,
     ModelDep,
@@ -34,9 +40,6 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
 )
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 
-if TYPE_CHECKING:
-    from {{ cookiecutter.package_name }}.governance.explain import Explainer
-
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body cannot be read as text."},
     413: {"model": ErrorResponse, "description": "Too many records, or too large a body."},
@@ -50,8 +53,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
     503: {"model": ErrorResponse, "description": "The model is not loaded yet."},
 }
-NO_SHAP = "this service cannot explain: install SHAP (uv sync --extra explain)"
-NO_BACKGROUND = "this model was logged without training rows to compare with: train it again"
 
 
 def predict_records(
@@ -151,19 +152,18 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
     return router
 
 
-async def _explainer(state: ServiceState, model: Model) -> "Explainer":
+async def _explainer(state: ServiceState, model: Model) -> Explainer:
     """The model's explainer, built on the first call: importing SHAP takes seconds.
 
     501 where SHAP is not installed, or the model carries no training rows.
     """
     if state.explainer is None:
-        if importlib.util.find_spec("shap") is None:
-            raise HTTPException(501, detail=NO_SHAP)
-        if model.background is None:
-            raise HTTPException(501, detail=NO_BACKGROUND)
-        from {{ cookiecutter.package_name }}.governance.explain import explainer
-
-        built = await asyncio.to_thread(explainer, model.pipeline, model.background, state.contract)
+        try:
+            built = await asyncio.to_thread(
+                explainer, model.pipeline, model.background, state.contract
+            )
+        except ConfigError as error:
+            raise HTTPException(501, detail=str(error)) from None
         state.explainer = built
     return state.explainer
 
