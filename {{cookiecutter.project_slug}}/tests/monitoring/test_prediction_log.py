@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.contract import DataContract, plain
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     ENCODE,
     PredictionLog,
@@ -230,7 +230,9 @@ def test_sensitive_columns_are_never_written(
         update={"features": (first.model_copy(update={"sensitive": True}), *others)}
     )
     sensitive = {column.name for column in marked.features if column.sensitive}
-    records = raw_data[marked.feature_names].head(5).to_dict("records")
+    # As the service submits them: validated values, a missing one None (never NaN).
+    rows = raw_data[marked.feature_names].head(5).to_dict("records")
+    records = [{name: plain(value) for name, value in row.items()} for row in rows]
     writer = PredictionLogger(store, marked)
     writer.submit("request", "model", "3", records, [{"prediction": 1}] * 5)
     writer.close()
