@@ -33,7 +33,7 @@ from live_service import (
 )
 from test_baked_project import installable
 
-from conftest import DEFAULTS, FAST, run, tool
+from conftest import DEFAULTS, FAST, bake_with, run, tool
 
 pytestmark = [
     pytest.mark.slow,
@@ -52,14 +52,15 @@ def podman() -> Podman:
     return found
 
 
-@pytest.fixture
-def project(bake: Any, podman: Podman) -> tuple[Path, dict[str, str]]:
+@pytest.fixture(scope="module")
+def project(cookies_session: Any, podman: Podman) -> tuple[Path, dict[str, str]]:
     """The default answers baked and installed (which writes uv.lock), base images at hand.
 
     The Python version is the one a bookworm stand-in can hold, if this machine has it too.
+    One bake serves every test here: each builds from it and none changes it.
     """
     answers, env = installable(DEFAULTS | {"python_version": DEBIAN_PYTHON})
-    project = bake(**answers)
+    project = bake_with(cookies_session, answers)
     run(["make", "install"], cwd=project, env=env)
     start = time.monotonic()
     try:
@@ -73,6 +74,17 @@ def project(bake: Any, podman: Podman) -> tuple[Path, dict[str, str]]:
         pytest.skip(reason)
     podman.prune()
     return project, env
+
+
+@pytest.fixture(scope="module")
+def champion(project: tuple[Path, dict[str, str]]) -> Path:
+    """The project's pipeline run (`make run`) and its champion exported for the serve images."""
+    path, env = project
+    pipeline = run(["make", "run"], cwd=path, env=env | {"COLUMNS": "200"})
+    assert f"Champion: {SLUG} version 1" in pipeline
+    run(["uv", "run", SLUG, "export", "models/champion"], cwd=path, env=env)
+    assert (path / "models" / "champion").is_dir()
+    return path / "models" / "champion"
 
 
 def build(podman: Podman, project: Path, tag: str, *options: str) -> float:
@@ -106,15 +118,9 @@ def test_train_image_runs_the_cli(podman: Podman, project: tuple[Path, dict[str,
 
 
 def test_serve_image_answers_predictions(
-    podman: Podman, project: tuple[Path, dict[str, str]]
+    podman: Podman, project: tuple[Path, dict[str, str]], champion: Path
 ) -> None:
-    path, env = project
-    pipeline = run(["make", "run"], cwd=path, env=env | {"COLUMNS": "200"})
-    assert f"Champion: {SLUG} version 1" in pipeline
-    run(["uv", "run", SLUG, "export", "models/champion"], cwd=path, env=env)
-    champion = path / "models" / "champion"
-    assert champion.is_dir()
-
+    path, _ = project
     tag = f"{IMAGE}:serve"
     seconds = build(podman, path, tag)  # the default target: the last stage, serve
     base = qualified(base_images(path / "Dockerfile")[0])
@@ -165,14 +171,10 @@ def test_serve_image_answers_predictions(
 
 
 def test_serve_image_built_to_explain_answers_explanations(
-    podman: Podman, project: tuple[Path, dict[str, str]]
+    podman: Podman, project: tuple[Path, dict[str, str]], champion: Path
 ) -> None:
     """`--build-arg EXPLAIN=1`: the serve image with SHAP, whose /explain adds up."""
-    path, env = project
-    champion = path / "models" / "champion"
-    if not champion.is_dir():
-        run(["make", "run"], cwd=path, env=env | {"COLUMNS": "200"})
-        run(["uv", "run", SLUG, "export", str(champion)], cwd=path, env=env)
+    path, _ = project
     tag = f"{IMAGE}:serve-explain"
     seconds = build(podman, path, tag, "--build-arg", "EXPLAIN=1")
     base = qualified(base_images(path / "Dockerfile")[0])
