@@ -66,7 +66,7 @@ def main() -> None:
         "  make install   # or: uv sync --all-extras --group docs (writes uv.lock: commit it)\n"
         "  make run       # the pipeline on the sample data: ingest, train, evaluate, promote\n"
         "  make check     # lint, format check and type check\n"
-        "  make test      # the fast tests with coverage (make test-all: every test)\n"
+        "  make test      # the quick loop (make test-all: every test, with coverage)\n"
     )
 
 
