@@ -6,14 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 {%- if cookiecutter.task == "classification" %}
+from sklearn.ensemble import HistGradientBoostingClassifier as DenseOnly
 from sklearn.linear_model import LogisticRegression as Estimator
 {%- else %}
+from sklearn.ensemble import HistGradientBoostingRegressor as DenseOnly
 from sklearn.linear_model import Ridge as Estimator
 {%- endif %}
 
 from {{ cookiecutter.package_name }}.config import SplitConfig, load_config
 from {{ cookiecutter.package_name }}.data import features
-from {{ cookiecutter.package_name }}.data.contract import DataContract, to_type
+from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, to_type
 from {{ cookiecutter.package_name }}.data.features import (
     CustomFeature,
     ModelInput,
@@ -44,6 +46,34 @@ def test_pipeline_fits_and_predicts_every_row(parts: Splits, contract: DataContr
 
     assert len(predictions) == len(parts.test)
     assert not pd.isna(predictions).any()
+
+
+def test_a_category_of_many_values_reaches_a_model_that_needs_dense_input(
+    contract: DataContract,
+) -> None:
+    """One-hot columns of 200 values are mostly zeros: they must not arrive as a sparse matrix,
+    which the default model (gradient boosting) refuses."""
+    many = DataContract(
+        name="many",
+        target=contract.target,
+        features=(
+            Column(name="number", type="numeric"),
+            Column(name="many values", type="categorical"),
+        ),
+    )
+    rows = 1000
+    frame = pd.DataFrame(
+        {
+            "number": np.arange(rows, dtype=float),
+            "many values": [f"v{i % 200}" for i in range(rows)],
+        }
+    )
+    target = contract.target.categories or (0.0, 1.0)  # two classes, or two values
+    labels = pd.Series([target[i % 2] for i in range(rows)])
+
+    pipeline = build_pipeline(many, DenseOnly(max_iter=5)).fit(frame, labels)
+
+    assert len(pipeline.predict(frame)) == rows
 
 
 def test_unseen_categories_and_nulls_do_not_break_the_transform(
