@@ -57,7 +57,7 @@ def project(cookies_session: Any, podman: Podman) -> tuple[Path, dict[str, str]]
     """The default answers baked and installed (which writes uv.lock), base images at hand.
 
     The Python version is the one a bookworm stand-in can hold, if this machine has it too.
-    One bake serves every test here: each builds from it and none changes it.
+    One bake serves every test here; `champion` adds the pipeline's outputs to it once.
     """
     answers, env = installable(DEFAULTS | {"python_version": DEBIAN_PYTHON})
     project = bake_with(cookies_session, answers)
