@@ -191,6 +191,27 @@ def test_a_date_reaches_the_model_as_numbers_with_names() -> None:
     assert parts.iloc[1].isna().all()
 
 
+def test_a_custom_date_feature_reaches_the_model_as_numbers_with_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    later = CustomFeature(
+        name="later",
+        type="datetime",
+        inputs=("day",),
+        function=lambda frame: frame["day"] + pd.Timedelta(days=1),
+    )
+    monkeypatch.setattr(features, "CUSTOM_FEATURES", [later])
+    frame = pd.DataFrame({"day": ["2024-03-05"]})
+
+    parts = ModelInput({"day": "datetime"}, ("later",)).transform(frame)
+
+    assert list(parts.columns) == [
+        *(f"day_{part}" for part in features.DATE_PARTS),
+        *(f"later_{part}" for part in features.DATE_PARTS),
+    ]
+    assert parts.iloc[0].tolist()[3:] == [2024.0, 3.0, 2.0]
+
+
 def test_the_model_reads_true_and_false_as_validation_does() -> None:
     words = pd.Series(["yes", "No", " TRUE", "0", True, None], name="flag")
 

@@ -10,6 +10,7 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_datetime64_any_dtype
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -119,12 +120,13 @@ class ModelInput(BaseEstimator, TransformerMixin):  # type: ignore[misc]
         if chosen:  # they read a frame of the typed columns
             typed = pd.DataFrame(converted, index=frame.index, copy=False)
             converted |= {feature.name: feature.function(typed) for feature in chosen}
-        for name, column_type in self.types.items():
-            if column_type == "datetime":
-                dates = converted.pop(name).dt
-                for part in DATE_PARTS:
-                    part_values = getattr(dates, part)
-                    converted[f"{name}_{part}"] = part_values.to_numpy("float64", na_value=np.nan)
+        # Every date, a custom feature's too, becomes its parts.
+        dates = [name for name, values in converted.items() if is_datetime64_any_dtype(values)]
+        for name in dates:
+            parts = converted.pop(name).dt
+            for part in DATE_PARTS:
+                values = getattr(parts, part)
+                converted[f"{name}_{part}"] = values.to_numpy("float64", na_value=np.nan)
         return pd.DataFrame(converted, index=frame.index, copy=False)
 
 
