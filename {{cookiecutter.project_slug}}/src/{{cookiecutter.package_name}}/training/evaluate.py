@@ -97,7 +97,7 @@ def evaluate_run(
             comparison.record(run.info.run_id)
         for stem, figure in evaluation.figures.items():  # drawn once, for both places
             path = reports / "figures" / f"{stem}.png"
-            figure.savefig(path, dpi=120, bbox_inches="tight")
+            figure.savefig(path, dpi=120)  # laid out "constrained": no second, "tight" draw
             mlflow.log_artifact(str(path), "figures")
         mlflow.log_text(evaluation.slices.to_csv(index=False), "slices.csv")
         mlflow.log_text(evaluation.importances.to_csv(index=False), "importances.csv")

@@ -147,7 +147,20 @@ def score(
     classes: the most probable class is predicted, and every metric is a macro average.
     roc_auc and pr_auc are NaN when the rows lack a class.
     """
-    truth, probabilities, classes, positive = _predict(estimator, frame, contract)
+    return _scores(*_predict(estimator, frame, contract), threshold=threshold)
+
+
+def _scores(
+    truth: Array,
+    probabilities: Array,
+    classes: list[Any],
+    positive: Any,
+    *,
+    threshold: float,
+    rows: Array | slice = slice(None),
+) -> dict[str, float]:
+    """`score` of predictions already made (`_predict`), on all of them or on `rows` (a mask)."""
+    truth, probabilities = truth[rows], probabilities[rows]
     predicted = predicted_classes(probabilities, classes, positive, threshold)
     binary = len(classes) == 2
     averaging = {"average": "binary", "pos_label": positive} if binary else {"average": "macro"}
@@ -249,7 +262,18 @@ def score(
 
     `threshold` is for classifiers only. mape is left out when a true value is 0: a percentage of zero is undefined.
     """
-    truth, predicted = _predict(estimator, frame, contract)
+    return _scores(*_predict(estimator, frame, contract))
+
+
+def _scores(
+    truth: npt.NDArray[np.float64],
+    predicted: npt.NDArray[np.float64],
+    *,
+    threshold: float = 0.5,
+    rows: npt.NDArray[np.bool_] | slice = slice(None),
+) -> dict[str, float]:
+    """`score` of predictions already made (`_predict`), on all of them or on `rows` (a mask)."""
+    truth, predicted = truth[rows], predicted[rows]
     scores = {
         "rmse": metrics.root_mean_squared_error(truth, predicted),
         "mae": metrics.mean_absolute_error(truth, predicted),
@@ -291,15 +315,19 @@ def _task_details(
 def slice_scores(
     model: Any, test: pd.DataFrame, contract: DataContract, *, threshold: float
 ) -> pd.DataFrame:
-    """SLICE_METRICS for every category of every categorical or boolean feature with enough rows."""
+    """SLICE_METRICS for every category of every categorical or boolean feature with enough rows.
+
+    The model predicts the test rows once; each slice is scored on its share of the predictions.
+    """
+    predictions = _predict(model, test, contract)
     rows = []
     for feature in contract.features:
         if feature.type not in ("categorical", "boolean"):
             continue
         for value, count in test[feature.name].value_counts().items():
             if count >= MIN_SLICE_ROWS:
-                part = test[test[feature.name].isin([value])]
-                scores = score(model, part, contract, threshold=threshold)
+                part = test[feature.name].isin([value]).to_numpy()
+                scores = _scores(*predictions, threshold=threshold, rows=part)
                 row = {"feature": feature.name, "value": value, "rows": count}
                 rows.append(row | {name: scores[name] for name in SLICE_METRICS})
     return pd.DataFrame(rows, columns=["feature", "value", "rows", *SLICE_METRICS])
