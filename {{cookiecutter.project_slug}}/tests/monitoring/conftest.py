@@ -46,6 +46,19 @@ def champion_of(
     return make
 
 
+def unexplained(config: ProjectConfig) -> ProjectConfig:
+    """`config` without SHAP explanations: monitoring never reads them, and they cost a second
+    or more per evaluation (tests/training/test_evaluate.py and tests/governance keep them)."""
+    evaluate = config.evaluate.model_copy(update={"explanations": False})
+    return config.model_copy(update={"evaluate": evaluate})
+
+
+@pytest.fixture
+def trained_config(trained_config: ProjectConfig) -> ProjectConfig:
+    """The quick config, `unexplained`, for every monitoring test."""
+    return unexplained(trained_config)
+
+
 def crown(config: ProjectConfig, settings: Settings, own: DataContract, rows: pd.DataFrame) -> None:
     """Train, evaluate and promote a champion on the first TRAINED share of `rows`."""
     seen = rows.iloc[: int(TRAINED * len(rows))]
@@ -63,6 +76,7 @@ def shared_champion(
 ) -> tuple[ProjectConfig, Settings]:
     """A champion as `champion` makes it, once per module, for the tests that only read it."""
     config, settings, folder = new_project("shared champion")
+    config = unexplained(config)
     with contextlib.chdir(folder):  # MLflow keeps artifacts under the working directory
         crown(config, settings, contract, raw_data)
     return config, settings

@@ -54,6 +54,14 @@ pytestmark = pytest.mark.slow
 STUMP = TrainConfig(model="gradient_boosting", params={"max_iter": 1, "max_leaf_nodes": 2})
 
 
+@pytest.fixture
+def trained_config(trained_config: ProjectConfig) -> ProjectConfig:
+    """The quick config without SHAP explanations: the gate never reads them, and they cost a
+    second or more per candidate (tests/governance and tests/training/test_evaluate.py keep them)."""
+    evaluate = trained_config.evaluate.model_copy(update={"explanations": False})
+    return trained_config.model_copy(update={"evaluate": evaluate})
+
+
 def train_and_evaluate(config: ProjectConfig, settings: Settings) -> str:
     run_id = train(config, settings).run_id
     evaluate_run(config, settings, run_id)
