@@ -151,16 +151,9 @@ def score(
 
 
 def _scores(
-    truth: Array,
-    probabilities: Array,
-    classes: list[Any],
-    positive: Any,
-    *,
-    threshold: float,
-    rows: Array | slice = slice(None),
+    truth: Array, probabilities: Array, classes: list[Any], positive: Any, *, threshold: float
 ) -> dict[str, float]:
-    """`score` of predictions already made (`_predict`), on all of them or on `rows` (a mask)."""
-    truth, probabilities = truth[rows], probabilities[rows]
+    """`score` of predictions already made (`_predict`)."""
     predicted = predicted_classes(probabilities, classes, positive, threshold)
     binary = len(classes) == 2
     averaging = {"average": "binary", "pos_label": positive} if binary else {"average": "macro"}
@@ -266,14 +259,9 @@ def score(
 
 
 def _scores(
-    truth: npt.NDArray[np.float64],
-    predicted: npt.NDArray[np.float64],
-    *,
-    threshold: float = 0.5,
-    rows: npt.NDArray[np.bool_] | slice = slice(None),
+    truth: npt.NDArray[np.float64], predicted: npt.NDArray[np.float64], *, threshold: float = 0.5
 ) -> dict[str, float]:
-    """`score` of predictions already made (`_predict`), on all of them or on `rows` (a mask)."""
-    truth, predicted = truth[rows], predicted[rows]
+    """`score` of predictions already made (`_predict`)."""
     scores = {
         "rmse": metrics.root_mean_squared_error(truth, predicted),
         "mae": metrics.mean_absolute_error(truth, predicted),
@@ -319,17 +307,25 @@ def slice_scores(
 
     The model predicts the test rows once; each slice is scored on its share of the predictions.
     """
-    predictions = _predict(model, test, contract)
+{%- if cookiecutter.task == "classification" %}
+    truth, predicted, classes, positive = _predict(model, test, contract)
+{%- else %}
+    truth, predicted = _predict(model, test, contract)
+{%- endif %}
     rows = []
     for feature in contract.features:
         if feature.type not in ("categorical", "boolean"):
             continue
-        for value, count in test[feature.name].value_counts().items():
-            if count >= MIN_SLICE_ROWS:
-                part = test[feature.name].isin([value]).to_numpy()
-                scores = _scores(*predictions, threshold=threshold, rows=part)
-                row = {"feature": feature.name, "value": value, "rows": count}
-                rows.append(row | {name: scores[name] for name in SLICE_METRICS})
+        counts = test[feature.name].value_counts()
+        for value, count in counts[counts >= MIN_SLICE_ROWS].items():
+            part = test[feature.name].isin([value]).to_numpy()
+{%- if cookiecutter.task == "classification" %}
+            scores = _scores(truth[part], predicted[part], classes, positive, threshold=threshold)
+{%- else %}
+            scores = _scores(truth[part], predicted[part])
+{%- endif %}
+            row = {"feature": feature.name, "value": value, "rows": count}
+            rows.append(row | {name: scores[name] for name in SLICE_METRICS})
     return pd.DataFrame(rows, columns=["feature", "value", "rows", *SLICE_METRICS])
 
 
@@ -363,13 +359,8 @@ def feature_importances(
         n_repeats=IMPORTANCE_REPEATS,
         random_state=seed,
     )
-    importances = pd.DataFrame(
-        {
-            "feature": contract.feature_names,
-            "importance_mean": result.importances_mean,
-            "importance_std": result.importances_std,
-        }
-    )
+    spread = {"importance_mean": result.importances_mean, "importance_std": result.importances_std}
+    importances = pd.DataFrame({"feature": contract.feature_names} | spread)
     return importances.sort_values("importance_mean", ascending=False, ignore_index=True)
 
 
