@@ -12,7 +12,10 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import (
     FeaturesConfig,
     ProjectConfig,
@@ -28,7 +31,7 @@ from {{ cookiecutter.package_name }}.data.contract import (
 from {{ cookiecutter.package_name }}.data.datasets import write_parquet
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.errors import ConfigError, PromotionRefusedError
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import promote as promote_module
 from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run
 from {{ cookiecutter.package_name }}.training.gate import COMPARISON, Comparison, decide
@@ -44,7 +47,11 @@ from {{ cookiecutter.package_name }}.training.reports import (
     RESULTS_END,
     RESULTS_START,
 )
-from {{ cookiecutter.package_name }}.training.tracking import CHAMPION, champion_version
+from {{ cookiecutter.package_name }}.training.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    champion_version,
+)
 from {{ cookiecutter.package_name }}.training.train import train
 
 #: Slow (`make test-all` and CI only): each test trains and promotes two models or more.
@@ -123,6 +130,45 @@ def test_a_good_model_becomes_the_champion(
     assert champion_version(settings.model_name) == decision.model_version == "1"
     tags = mlflow.MlflowClient().get_model_version(settings.model_name, "1").tags
     assert "no champion yet" in tags["promoted"]
+
+
+def test_a_challenger_passes_the_same_gate_and_leaves_the_champion_in_place(
+    trained_config: ProjectConfig, settings: Settings, runner: CliRunner, tmp_path: Path
+) -> None:
+    first = train_and_evaluate(trained_config, settings)
+    with pytest.raises(ConfigError, match="there is no champion to challenge"):
+        promote(trained_config, settings, first, alias=CHALLENGER)
+    promote(trained_config, settings, first)
+    with pytest.raises(ConfigError, match="version 1 is the champion: a challenger must be"):
+        promote(trained_config, settings, first, alias=CHALLENGER)
+    second = train_and_evaluate(trained_config, settings)  # the same model: no worse
+    config = tmp_path / "challenge.yaml"
+    config.write_text(yaml.safe_dump(trained_config.model_dump(mode="json")), encoding="utf-8")
+    env = {
+        f"{ENV_PREFIX}CONFIG_FILE": str(config),
+        f"{ENV_PREFIX}MODEL_NAME": settings.model_name,
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+    }
+
+    result = runner.invoke(app, ["promote", "--as", "challenger", "--run-id", second], env=env)
+
+    assert result.exit_code == 0, result.output
+    assert "Version 2 is the challenger" in result.stdout
+    assert champion_version(settings.model_name) == "1"
+    assert champion_version(settings.model_name, CHALLENGER) == "2"
+    tags = version_tags(settings, "2")
+    assert "challenger" in tags
+    assert "promoted" not in tags
+    worse = trained_config.model_copy(update={"train": TrainConfig(model="baseline")})
+    refused = r"version 3 was not promoted to challenger: .* baseline"
+    with pytest.raises(PromotionRefusedError, match=refused):
+        promote(worse, settings, train_and_evaluate(worse, settings), alias=CHALLENGER)
+    assert champion_version(settings.model_name, CHALLENGER) == "2"
+
+    promote(trained_config, settings, second)  # the challenger won: it is the champion now
+
+    assert champion_version(settings.model_name) == "2"
+    assert champion_version(settings.model_name, CHALLENGER) is None
 
 
 def test_a_model_no_better_than_the_baseline_is_refused_and_the_champion_stays(

@@ -1,7 +1,7 @@
 """The pipeline's commands: ingest, train, tune, evaluate, promote, run, predict, export, serve."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 import yaml
@@ -136,13 +136,20 @@ def show_metrics(evaluation: "Evaluation", title: str) -> None:
 
 
 @app.command()
-def promote(run_id: RunId = None) -> None:
-    """Make a model the champion if it passes the quality gate; otherwise tag it rejected."""
+def promote(
+    run_id: RunId = None,
+    alias: Annotated[
+        Literal["champion", "challenger"],
+        typer.Option("--as", help="challenger: try the model beside the champion, which stays."),
+    ] = "champion",
+) -> None:
+    """Make a model the champion, or the challenger, if it passes the quality gate."""
     from {{ cookiecutter.package_name }}.training.promote import promote as run_promote
     from {{ cookiecutter.package_name }}.training.reports import README
 
-    decision = call(run_promote, run_id, readme=README, status="Checking the quality gate")
-    ui.console.print(f"Version {decision.model_version} is the champion: {decision.reason}")
+    status = "Checking the quality gate"
+    decision = call(run_promote, run_id, readme=README, alias=alias, status=status)
+    ui.console.print(f"Version {decision.model_version} is the {alias}: {decision.reason}")
 
 
 @app.command()

@@ -1,5 +1,9 @@
 """The promote stage: move the champion alias to a candidate only if it passes the quality gate.
 
+`promote --as challenger` moves the `challenger` alias instead, through the same gate, for a
+model to be tried beside the champion; the champion stays. When a challenger is promoted to
+champion, its challenger alias is removed.
+
 A refused candidate is tagged `rejected` and its model card marked; nothing is ever deleted, so
 every decision can be traced back. Promotion is a compare-and-set under one lock file per tracking
 URI on this machine (MLflow's registry has no compare-and-set): promote from one place, such as
@@ -40,6 +44,8 @@ from {{ cookiecutter.package_name }}.training.reports import (
 GATE = "gate"
 #: How long a promotion waits for another one on this machine to finish.
 LOCK_SECONDS = 600
+#: The tag each alias leaves on the version it moves to, with the gate's reason.
+VERDICT_TAGS = {tracking.CHAMPION: "promoted", tracking.CHALLENGER: tracking.CHALLENGER}
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ def promote(
     settings: Settings,
     run_id: str | None = None,
     readme: Path | None = None,
+    alias: str = tracking.CHAMPION,
 ) -> Decision:
     """Promote the model version of a training run (the latest by default), or refuse it.
 
@@ -69,9 +76,12 @@ def promote(
     `evaluate` compared it with another), record the verdict and move the alias; then rewrite
     the README's results table and mark a refused run's model card.
 
+    With `alias` CHALLENGER, the candidate is compared with the champion as ever, and passing
+    moves the challenger alias: the champion, its tags and the README are left as they are.
+
     Raises:
         ConfigError: the run is not registered or not evaluated, or another promotion held the
-            lock for LOCK_SECONDS.
+            lock for LOCK_SECONDS; a challenger is asked for with no champion, or is the champion.
         PromotionRefusedError: the candidate failed the gate (it is tagged `rejected`).
     """
     tracking.configure(settings, experiment=settings.model_name)
@@ -97,6 +107,12 @@ def promote(
     try:
         client = mlflow.MlflowClient()
         previous = tracking.champion_version(name)
+        if alias == tracking.CHALLENGER and previous in (None, version):
+            raise ConfigError(
+                "there is no champion to challenge: promote a model first"
+                if previous is None
+                else f"version {version} is the champion: a challenger must be another version"
+            )
         comparison = None
         if previous is not None:
             _record_promoted(name, previous)
@@ -115,25 +131,29 @@ def promote(
         if promoted and unfair is not None:
             promoted, reason = False, unfair
         client.set_tag(run.info.run_id, GATE, reason)
+        goal = "" if alias == tracking.CHAMPION else f" to {alias}"
+        refused = f"version {version} was not promoted{goal}: {reason}"
         if promoted:
             # The alias before the version's tag: a kill between the two leaves a champion
             # without its note (repaired by the next promotion), never a `promoted` version
             # that never served.
-            client.set_registered_model_alias(name, tracking.CHAMPION, version)
-            client.set_model_version_tag(name, version, "promoted", reason)
+            client.set_registered_model_alias(name, alias, version)
+            client.set_model_version_tag(name, version, VERDICT_TAGS[alias], reason)
+            challenger = tracking.champion_version(name, tracking.CHALLENGER)
+            if alias == tracking.CHAMPION and challenger == version:  # the challenger won
+                client.delete_registered_model_alias(name, tracking.CHALLENGER)
             if "rejected" in client.get_model_version(name, version).tags:
                 # Refused once against an older champion: today's verdict replaces that one.
                 client.delete_model_version_tag(name, version, "rejected")
         else:
             client.set_model_version_tag(name, version, "rejected", reason)
-            refused = f"version {version} was not promoted: {reason}"
             mark_card_refused(config, run.info.run_id, refused)
         if readme is not None:
             write_champion_results(readme, name)
     finally:
         lock.release()
     if not promoted:
-        raise PromotionRefusedError(f"{name} version {version} was not promoted: {reason}")
+        raise PromotionRefusedError(f"{name} {refused}")
     return Decision(model_version=version, reason=reason)
 
 

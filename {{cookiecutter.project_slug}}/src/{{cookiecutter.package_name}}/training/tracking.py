@@ -34,6 +34,8 @@ from {{ cookiecutter.package_name }}.training.predictions import threshold_of
 logger = logging.getLogger(__name__)
 
 CHAMPION = "champion"
+#: The alias of a version that passed the gate to be tried beside the champion, not in its place.
+CHALLENGER = "challenger"
 #: MLflow's error codes for a model, an alias or a run that is not there (any other error, such
 #: as a server that does not answer, is raised).
 NOT_FOUND = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})
@@ -149,11 +151,11 @@ def load_with_example(uri: str) -> tuple[Any, pd.DataFrame | None]:
         return load_saved(local), saved_example(local)
 
 
-def champion_version(model_name: str) -> str | None:
-    """The registered version that holds the champion alias, if any."""
+def champion_version(model_name: str, alias: str = CHAMPION) -> str | None:
+    """The registered version that holds the champion alias (or `alias`), if any."""
     client = mlflow.MlflowClient()
     try:
-        return str(client.get_model_version_by_alias(model_name, CHAMPION).version)
+        return str(client.get_model_version_by_alias(model_name, alias).version)
     except MlflowException as error:
         if error.error_code in NOT_FOUND:
             return None
