@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.config import SplitConfig, load_config
 from {{ cookiecutter.package_name }}.data import features
 from {{ cookiecutter.package_name }}.data.contract import Column, DataContract, to_type
 from {{ cookiecutter.package_name }}.data.features import (
+    MAX_CATEGORIES,
     CustomFeature,
     ModelInput,
     build_pipeline,
@@ -48,11 +49,11 @@ def test_pipeline_fits_and_predicts_every_row(parts: Splits, contract: DataContr
     assert not pd.isna(predictions).any()
 
 
-def test_a_category_of_many_values_reaches_a_model_that_needs_dense_input(
+def test_a_category_of_many_values_reaches_a_model_that_needs_dense_input_in_few_columns(
     contract: DataContract,
 ) -> None:
     """One-hot columns of 200 values are mostly zeros: they must not arrive as a sparse matrix,
-    which the default model (gradient boosting) refuses."""
+    which the default model (gradient boosting) refuses, nor as 200 dense columns."""
     many = DataContract(
         name="many",
         target=contract.target,
@@ -74,6 +75,7 @@ def test_a_category_of_many_values_reaches_a_model_that_needs_dense_input(
     pipeline = build_pipeline(many, DenseOnly(max_iter=5)).fit(frame, labels)
 
     assert len(pipeline.predict(frame)) == rows
+    assert pipeline[:-1].transform(frame).shape == (rows, 1 + MAX_CATEGORIES)
 
 
 def test_unseen_categories_and_nulls_do_not_break_the_transform(

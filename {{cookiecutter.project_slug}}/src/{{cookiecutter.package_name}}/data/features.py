@@ -22,6 +22,10 @@ from {{ cookiecutter.package_name }}.errors import ConfigError
 
 #: What a model reads of a date: these parts, as numbers.
 DATE_PARTS = ("year", "month", "day_of_week")
+#: One-hot columns per category feature, at most: its most frequent values, then one for the rest
+#: (and for values seen fewer than 5 times). A column of 100,000 ids would otherwise add 100,000
+#: dense columns to every row.
+MAX_CATEGORIES = 50
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,8 @@ def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str]
     """The whole model: input types, custom features (`features.custom`), preprocessing, estimator.
 
     Numbers (booleans as 0 and 1, the parts of dates) are imputed with their median and
-    scaled; categories are one-hot encoded, a missing one as a category of its own.
+    scaled; categories are one-hot encoded (MAX_CATEGORIES columns at most), a missing one as a
+    category of its own.
 
     Raises:
         ConfigError: a custom feature is unknown or reads a column the contract lacks.
@@ -173,7 +178,9 @@ def build_pipeline(contract: DataContract, estimator: Any, custom: Sequence[str]
     # record costs is scikit-learn's checks of each step's input, a frame's the dearest.
     array = FunctionTransformer(np.asarray, feature_names_out="one-to-one")  # cloned per part
     impute, scale = SimpleImputer(strategy="median"), StandardScaler()
-    encode = OneHotEncoder(handle_unknown="ignore", min_frequency=5, sparse_output=False)
+    encode = OneHotEncoder(
+        handle_unknown="ignore", min_frequency=5, max_categories=MAX_CATEGORIES, sparse_output=False
+    )
     parts = [
         ("numeric", Pipeline([("array", array), ("impute", impute), ("scale", scale)]), numbers),
         ("categorical", Pipeline([("array", array), ("encode", encode)]), categories),
