@@ -258,9 +258,7 @@ def score(
     return _scores(*_predict(estimator, frame, contract))
 
 
-def _scores(
-    truth: npt.NDArray[np.float64], predicted: npt.NDArray[np.float64], *, threshold: float = 0.5
-) -> dict[str, float]:
+def _scores(truth: npt.NDArray[np.float64], predicted: npt.NDArray[np.float64]) -> dict[str, float]:
     """`score` of predictions already made (`_predict`)."""
     scores = {
         "rmse": metrics.root_mean_squared_error(truth, predicted),
