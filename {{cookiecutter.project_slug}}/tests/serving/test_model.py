@@ -30,7 +30,11 @@ from {{ cookiecutter.package_name }}.serving.model import (
 )
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.models import EXAMPLE_ROWS
-from {{ cookiecutter.package_name }}.training.tracking import CHAMPION, load_model
+from {{ cookiecutter.package_name }}.training.tracking import (
+    CHALLENGER,
+    CHAMPION,
+    load_model,
+)
 from {{ cookiecutter.package_name }}.training.train import TrainResult, train
 
 
@@ -64,6 +68,19 @@ def test_the_champion_loads_from_the_registry_with_its_run(
     assert model.metadata.features == contract.feature_names
     assert any(name.startswith("validation_") for name in model.metadata.metrics)
     assert len(model.pipeline.predict(raw_data.head(3)[contract.feature_names])) == 3
+
+
+def test_a_challenger_is_served_by_its_alias(
+    champion: str, settings: Settings, contract: DataContract
+) -> None:
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(settings.model_name, CHALLENGER, "1")
+    client.delete_registered_model_alias(settings.model_name, CHAMPION)  # the alias alone names it
+    uri = f"models:/{settings.model_name}@{CHALLENGER}"
+
+    model = load_configured_model(settings.model_copy(update={"model_uri": uri}), contract)
+
+    assert (model.metadata.version, model.metadata.run_id) == ("1", champion)
 
 
 def test_an_exported_directory_serves_the_same_model_without_the_registry(
