@@ -26,7 +26,11 @@ from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
     open_log,
 )
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.training.tracking import metric_name
+from {{ cookiecutter.package_name }}.training.tracking import (
+    CHAMPION,
+    load_with_example,
+    metric_name,
+)
 
 #: Slow (`make test-all` and CI only): most tests promote a champion first.
 pytestmark = pytest.mark.slow
@@ -81,9 +85,28 @@ def test_training_saves_a_reference_with_the_models_predictions(
     reference, version = champion_reference(settings)
 
     assert version == "1"
-    assert list(reference.columns) == [*contract.feature_names, "prediction"]
+    kept = [column.name for column in contract.features if not column.sensitive]
+    assert list(reference.columns) == [*kept, "prediction"]
     assert 0 < len(reference) <= champion.monitoring.reference_rows
     assert reference["prediction"].notna().all()
+
+
+def test_nothing_kept_with_a_model_holds_a_sensitive_value(
+    champion_of: Champion, contract: DataContract, raw_data: pd.DataFrame, settings: Settings
+) -> None:
+    """Every feature marked sensitive: the reference keeps none of them, and the example rows
+    (the served model's explanation background) hold one stand-in value per feature."""
+    marked = tuple(column.model_copy(update={"sensitive": True}) for column in contract.features)
+    champion_of(contract.model_copy(update={"features": marked}), raw_data)
+
+    reference, _ = champion_reference(settings)
+    _, example = load_with_example(f"models:/{settings.model_name}@{CHAMPION}")
+
+    assert list(reference.columns) == ["prediction"]
+    assert example is not None
+    assert len(example) > 1
+    for column in contract.features:
+        assert example[column.name].nunique(dropna=False) == 1, column.name
 
 
 def test_a_champion_without_a_reference_says_what_to_do(

@@ -59,7 +59,7 @@ class Column(BaseModel):
     # `evaluate` audits how its metrics differ between the column's groups.
     protected: bool = False
 {%- if cookiecutter.include_monitoring %}
-    # Personal or protected data: used by the model, but never written to the prediction log.
+    # Personal or protected data: used by the model, never logged nor stored with a model.
     sensitive: bool = False
 {%- endif %}
 

@@ -194,9 +194,9 @@ def _skip_reason(
     """Why a feature cannot be tested, or None when it can."""
     if column.type == "datetime":
         return "datetime: its values move forward by design"
+    if column.sensitive:
+        return "sensitive: neither the prediction log nor the drift reference keeps it"
     if column.name not in current.columns:
-        if column.sensitive:
-            return "sensitive: not in the current data, the prediction log never records it"
         return "not in the current data"
     if column.name not in reference.columns:
         return "not in the reference data"

@@ -144,14 +144,19 @@ def train(
             rows = min(config.monitoring.reference_rows, len(parts.train))
             sample = parts.train.sample(n=rows, random_state=config.seed)[contract.feature_names]
             reference = sample.assign(prediction=predictions(model, sample, contract{% if cookiecutter.task == "classification" %}, threshold{% endif %}))
+            reference = reference.drop(columns=[c.name for c in contract.features if c.sensitive])
             (Path(folder) / REFERENCE).parent.mkdir()
             reference.to_parquet(Path(folder) / REFERENCE, index=False)
 {%- endif %}
             mlflow.log_artifacts(folder)
+        # Rows of the training set: the served model's explanations compare with them.
+        example = features.sample(n=min(len(features), EXAMPLE_ROWS), random_state=config.seed)
+{%- if cookiecutter.include_monitoring %}
+        example = example.assign(**stand_ins(features, contract))
+{%- endif %}
         version = tracking.log_model(
             model,
-            # Rows of the training set: the served model's explanations compare with them.
-            features.sample(n=min(len(features), EXAMPLE_ROWS), random_state=config.seed),
+            example,
             name="model",
             registered_name=settings.model_name,
         )
@@ -188,4 +193,24 @@ def predictions(model: Any, features: pd.DataFrame, contract: DataContract) -> p
     rows = features[contract.feature_names]
     outputs = predict_rows(model, rows, contract{% if cookiecutter.task == "classification" %}, threshold=threshold{% endif %})
     return pd.Series(outputs.predictions, index=features.index, name="prediction")
+
+
+def stand_ins(rows: pd.DataFrame, contract: DataContract) -> dict[str, Any]:
+    """A stand-in for each sensitive feature's values in what is stored with a model.
+
+    The median of a number or a date, else the most frequent value (None when the rows have
+    none): the model's example rows then hold no person's own value, as the prediction log and
+    the drift reference hold none.
+    """
+    values: dict[str, Any] = {}
+    for column in contract.features:
+        if column.sensitive:
+            present = rows[column.name].dropna()
+            if present.empty:
+                values[column.name] = None
+            elif column.type in ("numeric", "datetime"):
+                values[column.name] = present.median()
+            else:
+                values[column.name] = present.mode().iloc[0]
+    return values
 {%- endif %}
