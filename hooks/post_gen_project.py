@@ -34,7 +34,8 @@ UNSELECTED += [".github/workflows/release.yml"]
 # {% if not cookiecutter.include_monitoring %}
 UNSELECTED += ["src/{{ cookiecutter.package_name }}/monitoring", "tests/monitoring"]
 UNSELECTED += ["src/{{ cookiecutter.package_name }}/cli/monitoring.py"]
-UNSELECTED += ["tests/serving/test_prediction_logging.py"]
+UNSELECTED += ["src/{{ cookiecutter.package_name }}/serving/rollout.py"]
+UNSELECTED += ["tests/serving/test_prediction_logging.py", "tests/serving/test_rollout.py"]
 UNSELECTED += ["docs/decisions/0004-drift-test.md"]
 # {% if cookiecutter.include_ci %}
 UNSELECTED += [".github/workflows/drift.yml"]

@@ -47,6 +47,7 @@ MONITORING_MODULES = (
     "monitoring/performance.py",
     "monitoring/prediction_log.py",
     "monitoring/retrain.py",
+    "serving/rollout.py",
 )
 MONITORING_TESTS = (
     "monitoring/conftest.py",
@@ -56,6 +57,7 @@ MONITORING_TESTS = (
     "monitoring/test_prediction_log.py",
     "monitoring/test_retrain.py",
     "serving/test_prediction_logging.py",
+    "serving/test_rollout.py",
 )
 SOURCE_MODULES = (
     "__init__.py",

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     prediction_log_keep_days: float = Field(default=90, gt=0)
     # ... or to a PostgreSQL database (postgresql://user:password@host/db) when this is set.
     prediction_log_url: SecretStr | None = None
+    # A second model beside the champion (README, Deploy): "shadow" scores every request with
+    # it too, off the request path; "canary" lets it answer canary_share of the requests.
+    rollout: Literal["off", "shadow", "canary"] = "off"
+    challenger_uri: str = Field(
+        default_factory=lambda values: f"models:/{values['model_name']}@challenger", min_length=1
+    )
+    canary_share: float = Field(default=0.1, ge=0, le=1)
 {%- endif %}
 
 

@@ -36,7 +36,9 @@ START = datetime(2025, 3, 1, 12, 0, 0, 123457, tzinfo=UTC)
 PROBABILITIES = {"low": 0.25, "high": 0.75}
 
 
-def logged(request_id: str, at: datetime = START, rows: int = 1) -> tuple[Any, ...]:
+def logged(
+    request_id: str, at: datetime = START, rows: int = 1, variant: str = "champion"
+) -> tuple[Any, ...]:
     """A request of `rows` records as the table holds it; values differ with request and row."""
     features = [
         {"count": 10 + row, "label": request_id, "amount": row or None} for row in range(rows)
@@ -44,7 +46,7 @@ def logged(request_id: str, at: datetime = START, rows: int = 1) -> tuple[Any, .
     outputs = [
         {"prediction": f"{request_id}/{row}", "probabilities": PROBABILITIES} for row in range(rows)
     ]
-    return (request_id, iso(at), "model", "3", ENCODE(features), ENCODE(outputs))
+    return (request_id, iso(at), "model", "3", ENCODE(features), ENCODE(outputs), variant)
 
 
 def stored(log: PredictionLog) -> list[tuple[str, str]]:
@@ -86,21 +88,23 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Prediction
 
 
 def test_what_is_written_is_read_back_whole(store: PredictionLog) -> None:
-    store.write([logged("a", rows=2), logged("b", START + timedelta(seconds=1))])
+    store.write([logged("a", rows=2), logged("b", START + timedelta(seconds=1), variant="shadow")])
     frame = store.read()
-    assert list(frame.columns[:5]) == [
+    assert list(frame.columns[:6]) == [
         "request_id",
         "row",
         "logged_at",
         "model_name",
         "model_version",
+        "variant",
     ]
-    assert set(frame.columns[5:]) == {"count", "label", "amount", "prediction"}
+    assert set(frame.columns[6:]) == {"count", "label", "amount", "prediction"}
     assert keys(frame) == [("a", 0), ("a", 1), ("b", 0)]
     assert str(frame["logged_at"].dt.tz) == "UTC"
     assert list(frame["logged_at"]) == [START, START, START + timedelta(seconds=1)]
     assert list(frame["model_name"]) == ["model"] * 3
     assert list(frame["model_version"]) == ["3"] * 3
+    assert list(frame["variant"]) == ["champion", "champion", "shadow"]
     assert list(frame["count"]) == [10, 11, 10]
     assert list(frame["label"]) == ["a", "a", "b"]
     assert frame["amount"].isna().tolist() == [True, False, True]
@@ -122,6 +126,24 @@ def test_since_is_inclusive_until_exclusive_and_rows_come_in_time_order(
     # The same instant in another time zone selects the same rows.
     elsewhere = times[1].astimezone(timezone(timedelta(hours=2)))
     assert list(store.read(since=elsewhere, until=times[2])["request_id"]) == ["t1"]
+
+
+def test_a_log_written_before_rollouts_gains_the_variant_column(tmp_path: Path) -> None:
+    path = tmp_path / "predictions.sqlite3"
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old.execute(
+            "CREATE TABLE prediction_log (request_id TEXT NOT NULL, logged_at TEXT NOT NULL,"
+            " model_name TEXT NOT NULL, model_version TEXT NOT NULL, features TEXT NOT NULL,"
+            " outputs TEXT NOT NULL)"
+        )
+        old.execute("INSERT INTO prediction_log VALUES (?, ?, ?, ?, ?, ?)", logged("old")[:6])
+        old.commit()
+    log = PredictionLog(path)
+    log.write([logged("new", START + timedelta(seconds=1), variant="challenger")])
+    frame = log.read()
+    log.close()
+    assert keys(frame) == [("old", 0), ("new", 0)]
+    assert list(frame["variant"]) == ["champion", "challenger"]
 
 
 def test_an_empty_log_reads_as_an_empty_frame(store: PredictionLog) -> None:
@@ -149,7 +171,7 @@ def write(thread):
     for request in range(20):
         at = module.iso(datetime.now(UTC))
         features, outputs = module.ENCODE([{"x": 1}] * 5), module.ENCODE([{}] * 5)
-        log.write([(f"{name}-{thread}-{request}", at, "m", "1", features, outputs)])
+        log.write([(f"{name}-{thread}-{request}", at, "m", "1", features, outputs, "champion")])
 
 
 threads = [threading.Thread(target=write, args=(thread,)) for thread in range(4)]

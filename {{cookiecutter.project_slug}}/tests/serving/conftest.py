@@ -31,9 +31,10 @@ from {{ cookiecutter.package_name }}.data.contract import (
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.serving.main import create_app
-from {{ cookiecutter.package_name }}.serving.model import Model
+from {{ cookiecutter.package_name }}.serving.model import Model, export_model
 from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.train import TrainResult
 
 #: The most records a test app takes in one batch request.
 MAX_BATCH = 5
@@ -122,6 +123,16 @@ def client(service_settings: Callable[..., Settings], model: Model) -> Iterator[
     app = create_app(service_settings(max_batch_size=MAX_BATCH), model=model)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def exported(
+    trained: TrainResult, trained_settings: Settings, contract: DataContract, tmp_path: Path
+) -> Path:
+    """The session's champion exported to a directory of this test's own."""
+    output = tmp_path / "models" / "champion"
+    export_model(trained_settings, output)
+    return output
 
 
 @pytest.fixture

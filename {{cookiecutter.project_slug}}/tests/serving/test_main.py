@@ -157,9 +157,17 @@ def test_metrics_count_requests_latency_and_predictions(
         if line.startswith("predictions_total{")
     ]
     assert sum(counted) == 4
+{%- if cookiecutter.include_monitoring %}
+    assert 'prediction_confidence_count{variant="champion"} 4.0' in text
+{%- else %}
     assert "prediction_confidence_count 4.0" in text
+{%- endif %}
+{%- else %}
+{%- if cookiecutter.include_monitoring %}
+    assert 'prediction_value_count{variant="champion"} 4.0' in text
 {%- else %}
     assert "prediction_value_count 4.0" in text
+{%- endif %}
 {%- endif %}
 
 

@@ -48,16 +48,6 @@ def champion(trained_config: ProjectConfig, settings: Settings) -> str:
     return result.run_id
 
 
-@pytest.fixture
-def exported(
-    trained: TrainResult, trained_settings: Settings, contract: DataContract, tmp_path: Path
-) -> Path:
-    """The session's champion exported to a directory of this test's own."""
-    output = tmp_path / "models" / "champion"
-    export_model(trained_settings, output)
-    return output
-
-
 def test_the_champion_loads_from_the_registry_with_its_run(
     trained: TrainResult, trained_settings: Settings, contract: DataContract, raw_data: pd.DataFrame
 ) -> None:

@@ -40,8 +40,11 @@ PRUNE_EVERY_SECONDS = 3600
 CREATE = (
     "CREATE TABLE IF NOT EXISTS prediction_log (request_id TEXT NOT NULL, logged_at {time} NOT"
     " NULL, model_name TEXT NOT NULL, model_version TEXT NOT NULL, features {json} NOT NULL,"
-    " outputs {json} NOT NULL)"
+    " outputs {json} NOT NULL, variant TEXT NOT NULL DEFAULT 'champion')"
 )
+#: Which variant made the prediction (README, Deploy): a column that logs written before
+#: rollouts lack, added in place (SQLite has no IF NOT EXISTS here: `_transaction` asks first).
+VARIANT = "ALTER TABLE prediction_log ADD COLUMN {exists}variant TEXT NOT NULL DEFAULT 'champion'"
 INDEX = "CREATE INDEX IF NOT EXISTS prediction_log_logged_at ON prediction_log (logged_at)"
 #: What a new connection runs first. Times go in as ISO text in UTC, which SQLite compares in
 #: time order and PostgreSQL casts to its own type.
@@ -55,18 +58,22 @@ SETUP = {
     "postgresql": (
         "SELECT pg_advisory_xact_lock(hashtext('prediction_log'))",  # one worker creates it
         CREATE.format(time="TIMESTAMPTZ", json="JSONB"),
+        VARIANT.format(exists="IF NOT EXISTS "),
         INDEX,
     ),
 }
-INSERT = "INSERT INTO prediction_log VALUES (?, ?, ?, ?, ?, ?)"
+INSERT = (
+    "INSERT INTO prediction_log (request_id, logged_at, model_name, model_version, features,"
+    " outputs, variant) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 PRUNE = "DELETE FROM prediction_log WHERE logged_at < ?"
 SELECT = (
-    "SELECT request_id, logged_at, model_name, model_version, CAST(features AS TEXT),"
+    "SELECT request_id, logged_at, model_name, model_version, variant, CAST(features AS TEXT),"
     " CAST(outputs AS TEXT) FROM prediction_log WHERE logged_at >= ? AND logged_at < ?"
     " ORDER BY logged_at"
 )
 #: What `read` returns before the logged features: a row per record, not per request.
-COLUMNS = ["request_id", "row", "logged_at", "model_name", "model_version", "prediction"]
+COLUMNS = ["request_id", "row", "logged_at", "model_name", "model_version", "variant", "prediction"]
 
 
 class PredictionLog:
@@ -94,7 +101,7 @@ class PredictionLog:
 
         Args:
             rows: (request_id, `iso` time, model_name, model_version, JSON array of the
-                records, JSON array of the answers).
+                records, JSON array of the answers, variant).
 
         Raises:
             OSError, sqlite3.Error, psycopg.Error: the store cannot be reached or written.
@@ -111,7 +118,7 @@ class PredictionLog:
 
         Returns:
             request_id, row (the record's place in its request), logged_at (UTC), model_name,
-            model_version, prediction, and a column per logged feature.
+            model_version, variant, prediction, and a column per logged feature.
         """
         found: list[tuple[Any, ...]] = []
         if self.dialect == "postgresql" or Path(self.target).exists():  # reading creates nothing
@@ -119,8 +126,8 @@ class PredictionLog:
                 bounds = (iso(since or datetime.min), iso(until or datetime.max))
                 found = cursor.execute(self._sql(SELECT), bounds).fetchall()
         records = [
-            (request_id, row, logged_at, name, version, output.get("prediction"), record)
-            for request_id, logged_at, name, version, features, outputs in found
+            (request_id, row, logged_at, name, version, variant, output.get("prediction"), record)
+            for request_id, logged_at, name, version, variant, features, outputs in found
             for row, (record, output) in enumerate(
                 zip(json.loads(features), json.loads(outputs), strict=True)
             )
@@ -146,6 +153,10 @@ class PredictionLog:
                     self._connection = self._connect()
                     for statement in SETUP[self.dialect]:  # committed with the first transaction
                         self._connection.execute(statement)
+                    if self.dialect == "sqlite":
+                        found = self._connection.execute("PRAGMA table_info(prediction_log)")
+                        if "variant" not in {column[1] for column in found}:
+                            self._connection.execute(VARIANT.format(exists=""))
                 yield self._connection.cursor()
                 self._connection.commit()
             except BaseException:
@@ -202,13 +213,21 @@ class PredictionLogger:
         self._thread.start()
 
     def submit(
-        self, request_id: str, model_name: str, model_version: str, records: Rows, outputs: Rows
+        self,
+        request_id: str,
+        model_name: str,
+        model_version: str,
+        records: Rows,
+        outputs: Rows,
+        variant: str = "champion",
     ) -> None:
         """Queue a request's validated records and its answers, in order; never blocks or raises.
 
+        `variant` says which model made them: the champion, a challenger, or one in shadow.
         The records and answers must not change afterwards: the writer encodes them later.
         """
-        request = (request_id, datetime.now(UTC), model_name, model_version, records, outputs)
+        now = datetime.now(UTC)
+        request = (request_id, now, model_name, model_version, records, outputs, variant)
         with self._lock:
             if self._closing.is_set() or self._queued + len(records) > self.max_queued:
                 self.dropped += len(records)
@@ -246,12 +265,13 @@ class PredictionLogger:
         """Encode each request (dropping those that cannot be) and write them together."""
         rows: list[tuple[Any, ...]] = []
         written = dropped = 0
-        for request_id, at, name, version, records, outputs in batch:
+        for request_id, at, name, version, records, outputs, variant in batch:
             try:
                 if len(records) != len(outputs):
                     raise ValueError(f"{len(records)} records but {len(outputs)} answers")
                 kept = [{k: v for k, v in r.items() if k not in self.sensitive} for r in records]
-                rows.append((request_id, iso(at), name, version, ENCODE(kept), ENCODE(outputs)))
+                features, answers = ENCODE(kept), ENCODE(outputs)
+                rows.append((request_id, iso(at), name, version, features, answers, variant))
                 written += len(records)
             except Exception:
                 logger.exception("prediction log: cannot encode request %s", request_id)

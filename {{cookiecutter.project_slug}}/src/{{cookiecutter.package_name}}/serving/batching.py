@@ -67,6 +67,16 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, self.score, records)
 
+    async def predict(self, records: list[Record]) -> list[Record]:
+        """A request's predictions: one record joins others waiting, a batch is scored alone.
+
+        Raises:
+            ValueError: the model cannot score these records.
+        """
+        if len(records) == 1:
+            return [await self.predict_one(records[0])]
+        return await self.predict_many(records)
+
     async def _serve_queue(self, queue: "asyncio.Queue[Waiting]") -> None:
         loop = asyncio.get_running_loop()
         finished = 0.0  # when the previous call ended

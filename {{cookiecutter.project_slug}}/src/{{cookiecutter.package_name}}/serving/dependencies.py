@@ -16,6 +16,9 @@ from {{ cookiecutter.package_name }}.monitoring.prediction_log import Prediction
 from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.serving.observability import Metrics
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.serving.rollout import Challenger, RolloutMetrics
+{%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
 
 if TYPE_CHECKING:  # built on the first POST /explain, where SHAP is installed
@@ -31,12 +34,16 @@ class ServiceState:
     settings: Settings
     contract: DataContract
     metrics: Metrics
+{%- if cookiecutter.include_monitoring %}
+    variants: RolloutMetrics
+{%- endif %}
     model: Model | None = None
     batcher: MicroBatcher | None = None
     load_error: str | None = None
     explainer: "Explainer | None" = None
 {%- if cookiecutter.include_monitoring %}
     prediction_log: PredictionLogger | None = None
+    challenger: Challenger | None = None  # loaded when a rollout is on
 {%- endif %}
 
 

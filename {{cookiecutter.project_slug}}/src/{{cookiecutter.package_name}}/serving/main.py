@@ -44,6 +44,9 @@ from {{ cookiecutter.package_name }}.serving.observability import (
     instrument,
     log_config,
 )
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.serving.rollout import Challenger, RolloutMetrics
+{%- endif %}
 from {{ cookiecutter.package_name }}.serving.routers import health, predict
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
 {%- if cookiecutter.task == "classification" %}
@@ -55,17 +58,32 @@ logger = logging.getLogger(__name__)
 PROBLEMS = {"extra_forbidden": "not a feature of the data contract", "missing": "required"}
 
 
-def create_app(settings: Settings | None = None, *, model: Model | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    model: Model | None = None,
+{%- if cookiecutter.include_monitoring %}
+    challenger: Model | None = None,
+{%- endif %}
+) -> FastAPI:
     """The app for `settings` (read from the environment by default).
 
-    The model is loaded at start-up, unless an already loaded `model` is given (tests do).
+    The model is loaded at start-up, unless an already loaded `model` is given (tests do{% if cookiecutter.include_monitoring %}, and
+    may give a `challenger` for the rollout the settings choose{% endif %}).
 
     Raises:
         ConfigError: the config or the data contract is missing or invalid.
     """
     settings = settings or load_settings()
     contract = load_contract(load_config(settings.config_file).data.contract)
-    state = ServiceState(settings, contract, Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %}))
+    metrics = Metrics({% if cookiecutter.task == "regression" %}contract.target{% endif %})
+{%- if cookiecutter.include_monitoring %}
+    state = ServiceState(settings, contract, metrics, RolloutMetrics(metrics.registry))
+    if challenger is not None:
+        _use_challenger(state, challenger)
+{%- else %}
+    state = ServiceState(settings, contract, metrics)
+{%- endif %}
     if model is not None:
         _use_model(state, model)
 
@@ -85,6 +103,10 @@ def create_app(settings: Settings | None = None, *, model: Model | None = None) 
             task.cancel()
         if state.batcher is not None:
             state.batcher.close()
+{%- if cookiecutter.include_monitoring %}
+        if state.challenger is not None:
+            await state.challenger.close()  # shadow predictions are logged before the log closes
+{%- endif %}
 {%- if cookiecutter.include_monitoring %}
         if state.prediction_log is not None:
             state.prediction_log.close()  # what is queued is written before the process ends
@@ -138,6 +160,10 @@ async def _load(state: ServiceState) -> None:
         state.load_error = str(error) if expected else f"{type(error).__name__}: {error}"
         logger.error("model not loaded: %s", state.load_error, exc_info=not expected)
         return
+{%- if cookiecutter.include_monitoring %}
+    if state.settings.rollout != "off":  # before the champion answers: /ready waits for both
+        await _load_challenger(state)
+{%- endif %}
     _use_model(state, model)
     loaded = model.metadata
     logger.info(
@@ -151,8 +177,36 @@ async def _load(state: ServiceState) -> None:
     )
 
 
-def _use_model(state: ServiceState, model: Model) -> None:
-    """Make `model` the one that answers, with a batcher that scores for it."""
+{%- if cookiecutter.include_monitoring %}
+
+
+async def _load_challenger(state: ServiceState) -> None:
+    """Load the challenger the settings name; if it fails, the champion answers alone."""
+    settings = state.settings.model_copy(update={"model_uri": state.settings.challenger_uri})
+    try:
+        model = await asyncio.to_thread(load_configured_model, settings, state.contract)
+    except Exception as error:
+        state.variants.fallbacks.labels("load").inc()
+        logger.error("challenger not loaded, the champion answers alone: %s", error)
+        return
+    _use_challenger(state, model)
+    loaded = model.metadata
+    logger.info(
+        "challenger loaded",
+        extra={"rollout": state.settings.rollout, "model_version": loaded.version},
+    )
+
+
+def _use_challenger(state: ServiceState, model: Model) -> None:
+    """Put `model` beside the champion, with its own scoring thread, as the settings say."""
+    settings = state.settings
+    batcher = _batcher(state, model)
+    state.challenger = Challenger(model, batcher, settings.rollout, settings.canary_share)
+{%- endif %}
+
+
+def _batcher(state: ServiceState, model: Model) -> MicroBatcher:
+    """A scoring thread for `model`, with the decision threshold it was promoted with."""
     score = partial(
         predict.predict_records,
         model,
@@ -161,7 +215,12 @@ def _use_model(state: ServiceState, model: Model) -> None:
         threshold=threshold_of(model.metadata.metrics),
 {%- endif %}
     )
-    state.batcher = MicroBatcher(score, observe=state.metrics.batch_size.observe)
+    return MicroBatcher(score, observe=state.metrics.batch_size.observe)
+
+
+def _use_model(state: ServiceState, model: Model) -> None:
+    """Make `model` the one that answers, with a batcher that scores for it."""
+    state.batcher = _batcher(state, model)
     state.model, state.explainer = model, None
     state.load_error = None
     state.metrics.model.labels(model.metadata.name, model.metadata.version).set(1)

@@ -100,13 +100,16 @@ class Metrics:
 {%- if cookiecutter.task == "classification" %}
         self.classes = Counter(
             "predictions",
-            "Predictions made, by predicted class.",
-            ["predicted_class"],
+            "Predictions made, by predicted class{% if cookiecutter.include_monitoring %} and variant{% endif %}.",
+            ["predicted_class"{% if cookiecutter.include_monitoring %}, "variant"{% endif %}],
             registry=self.registry,
         )
         self.confidence = Histogram(
             "prediction_confidence",
-            "Probability of the predicted class.",
+            "Probability of the predicted class{% if cookiecutter.include_monitoring %}, by variant{% endif %}.",
+{%- if cookiecutter.include_monitoring %}
+            ["variant"],
+{%- endif %}
             buckets=tuple(round(0.1 * step, 1) for step in range(1, 11)),
             registry=self.registry,
         )
@@ -116,18 +119,27 @@ class Metrics:
         if low is not None and high is not None and high > low:
             buckets = tuple(low + (high - low) * step / 10 for step in range(1, 11))
         self.values = Histogram(
-            "prediction_value", "Predicted values.", buckets=buckets, registry=self.registry
+            "prediction_value",
+            "Predicted values{% if cookiecutter.include_monitoring %}, by variant{% endif %}.",
+{%- if cookiecutter.include_monitoring %}
+            ["variant"],
+{%- endif %}
+            buckets=buckets,
+            registry=self.registry,
         )
 {%- endif %}
 
-    def count(self, predictions: list[dict[str, Any]]) -> None:
-        """Count predictions into the metrics that show their distribution."""
-        for prediction in predictions:
+    def count(self, predictions: list[dict[str, Any]]{% if cookiecutter.include_monitoring %}, variant: str{% endif %}) -> None:
+        """Count predictions{% if cookiecutter.include_monitoring %} of one variant{% endif %} into the metrics that show their distribution."""
 {%- if cookiecutter.task == "classification" %}
-            self.classes.labels(str(prediction["prediction"])).inc()
-            self.confidence.observe(max(prediction["probabilities"].values()))
+        confidence = self.confidence{% if cookiecutter.include_monitoring %}.labels(variant){% endif %}
+        for prediction in predictions:
+            self.classes.labels(str(prediction["prediction"]){% if cookiecutter.include_monitoring %}, variant{% endif %}).inc()
+            confidence.observe(max(prediction["probabilities"].values()))
 {%- else %}
-            self.values.observe(prediction["prediction"])
+        values = self.values{% if cookiecutter.include_monitoring %}.labels(variant){% endif %}
+        for prediction in predictions:
+            values.observe(prediction["prediction"])
 {%- endif %}
 
 

@@ -143,6 +143,11 @@ class ResponseBase(BaseModel):
 
     model_name: str
     model_version: str
+{%- if cookiecutter.include_monitoring %}
+    variant: Literal["champion", "challenger"] = Field(
+        description="Which model answered: the champion, or a challenger in a canary rollout."
+    )
+{%- endif %}
     request_id: str
 
 

@@ -4,6 +4,10 @@ Requests are in the schema generated from the contract.
 """
 
 import asyncio
+{%- if cookiecutter.include_monitoring %}
+import logging
+import time
+{%- endif %}
 from collections.abc import Awaitable
 from typing import Any
 
@@ -12,7 +16,7 @@ import numpy as np
 {% endif -%}
 import pandas as pd
 from asgi_correlation_id import correlation_id
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException{% if cookiecutter.include_monitoring %}, Request{% endif %}
 from fastapi.responses import JSONResponse
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract{% if cookiecutter.task == "classification" %}, plain{% endif %}
@@ -23,6 +27,7 @@ from {{ cookiecutter.package_name }}.governance.explain import (
     Explainer,
     explainer,
 )
+from {{ cookiecutter.package_name }}.serving.batching import MicroBatcher
 from {{ cookiecutter.package_name }}.serving.dependencies import (
     BatcherDep,
     ModelDep,
@@ -30,6 +35,9 @@ from {{ cookiecutter.package_name }}.serving.dependencies import (
     StateDep,
 )
 from {{ cookiecutter.package_name }}.serving.model import Model
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.serving.rollout import VARIANT_HEADER, Variant
+{%- endif %}
 from {{ cookiecutter.package_name }}.serving.schemas import (
     BatchResponse,
     ErrorResponse,
@@ -40,6 +48,9 @@ from {{ cookiecutter.package_name }}.serving.schemas import (
 )
 from {{ cookiecutter.package_name }}.training.predictions import predict_rows
 
+{% if cookiecutter.include_monitoring -%}
+logger = logging.getLogger(__name__)
+{% endif -%}
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body cannot be read as text."},
     413: {"model": ErrorResponse, "description": "Too many records, or too large a body."},
@@ -99,11 +110,14 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
         model: ModelDep,
         batcher: BatcherDep,
         state: StateDep,
+{%- if cookiecutter.include_monitoring %}
+        request: Request,
+{%- endif %}
     ) -> JSONResponse:
         """Predict for one record."""
         row = record.model_dump(by_alias=True)  # type: ignore[attr-defined]
-        prediction = await _scored(batcher.predict_one(row))
-        return JSONResponse(prediction | _answered(state, model, {% if cookiecutter.include_monitoring %}[row], {% endif %}[prediction]))
+        predictions, answered = await _answer(state, model, batcher, [row]{% if cookiecutter.include_monitoring %}, request{% endif %})
+        return JSONResponse(predictions[0] | answered)
 
     @router.post("/predict/batch", response_model=BatchResponse, responses=ERRORS)
     async def predict_batch(
@@ -111,12 +125,14 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
         model: ModelDep,
         batcher: BatcherDep,
         state: StateDep,
+{%- if cookiecutter.include_monitoring %}
+        request: Request,
+{%- endif %}
     ) -> JSONResponse:
         """Predict for a list of records, answered in the same order."""
         rows = [record.model_dump(by_alias=True) for record in batch.records]  # type: ignore[attr-defined]
-        predictions = await _scored(batcher.predict_many(rows))
-        body = {"predictions": predictions} | _answered(state, model, {% if cookiecutter.include_monitoring %}rows, {% endif %}predictions)
-        return JSONResponse(body)
+        predictions, answered = await _answer(state, model, batcher, rows{% if cookiecutter.include_monitoring %}, request{% endif %})
+        return JSONResponse({"predictions": predictions} | answered)
 
     explain_errors = ERRORS | {
         501: {"model": ErrorResponse, "description": f"{NO_SHAP}; or {NO_BACKGROUND}."}
@@ -135,7 +151,7 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
         """
         row = record.model_dump(by_alias=True)  # type: ignore[attr-defined]
         explainer = await _explainer(state, model)
-        prediction = await _scored(batcher.predict_one(row))
+        predictions, answered = await _answer(state, model, batcher, [row])
         frame = pd.DataFrame({name: [row[name]] for name in contract.feature_names})
         explained = await _scored(asyncio.to_thread(explainer, frame))
         outputs = [
@@ -146,8 +162,8 @@ def build_router(contract: DataContract, max_batch_size: int) -> APIRouter:
             }
             for position, output in enumerate(explained.outputs)
         ]
-        body = prediction | {"space": explained.space, "explanations": outputs}
-        return JSONResponse(body | _answered(state, model, {% if cookiecutter.include_monitoring %}[row], {% endif %}[prediction]))
+        body = predictions[0] | {"space": explained.space, "explanations": outputs}
+        return JSONResponse(body | answered)
 
     return router
 
@@ -177,20 +193,83 @@ async def _scored(prediction: Awaitable[Any]) -> Any:
         raise HTTPException(422, detail=f"the model cannot score this input: {problem}") from None
 
 
-def _answered(
+async def _answer(
     state: ServiceState,
     model: Model,
-{%- if cookiecutter.include_monitoring %}
+    batcher: MicroBatcher,
     rows: list[dict[str, Any]],
-{%- endif %}
-    predictions: list[dict[str, Any]],
-) -> dict[str, str]:
-    """Count{% if cookiecutter.include_monitoring %} and log{% endif %} the predictions; the model and request ID every answer carries."""
-    state.metrics.count(predictions)
-    request_id = correlation_id.get() or ""
-    name, version = model.metadata.name, model.metadata.version
 {%- if cookiecutter.include_monitoring %}
-    if state.prediction_log is not None:
-        state.prediction_log.submit(request_id, name, version, rows, predictions)
+    request: Request | None = None,
 {%- endif %}
-    return {"model_name": name, "model_version": version, "request_id": request_id}
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+{%- if cookiecutter.include_monitoring %}
+    """Score the rows; count and log them; what every answer carries besides.
+
+    A canary challenger answers the requests its share holds (only champions explain: no
+    `request` is given then); in shadow, it scores the rows after the champion's answer.
+    """
+{%- else %}
+    """Score the rows and count them; what every answer carries besides."""
+{%- endif %}
+    request_id = correlation_id.get() or ""
+{%- if cookiecutter.include_monitoring %}
+    challenger = state.challenger
+    variant: Variant = "champion"
+    key = request_id if request is None else request.headers.get(VARIANT_HEADER, request_id)
+    if request is not None and challenger is not None and challenger.answers(key):
+        try:
+            predictions = await _timed(state, "challenger", challenger.batcher.predict(rows))
+            model, variant = challenger.model, "challenger"
+        except Exception as error:  # the champion answers instead
+            state.variants.fallbacks.labels("challenger_error").inc()
+            logger.warning("challenger failed, the champion answers: %s", error)
+    if variant == "champion":
+        predictions = await _scored(_timed(state, "champion", batcher.predict(rows)))
+    _record(state, request_id, model, rows, predictions, variant)
+    if request is not None and challenger is not None and challenger.mode == "shadow":
+        shadow = challenger.model
+        challenger.shadow(
+            rows,
+            state.variants,
+            lambda scored: _record(state, request_id, shadow, rows, scored, "shadow"),
+        )
+    name, version = model.metadata.name, model.metadata.version
+    return predictions, {
+        "model_name": name,
+        "model_version": version,
+        "variant": variant,
+        "request_id": request_id,
+    }
+
+
+async def _timed(state: ServiceState, variant: Variant, scoring: Awaitable[Any]) -> Any:
+    """Await the scoring, counting the request and its time under `variant`."""
+    started = time.perf_counter()
+    try:
+        return await scoring
+    finally:
+        state.variants.latency.labels(variant).observe(time.perf_counter() - started)
+        state.variants.requests.labels(variant).inc()
+
+
+def _record(
+    state: ServiceState,
+    request_id: str,
+    model: Model,
+    rows: list[dict[str, Any]],
+    predictions: list[dict[str, Any]],
+    variant: Variant,
+) -> None:
+    """Count and log predictions under the variant that made them."""
+    state.metrics.count(predictions, variant)
+    if state.prediction_log is not None:
+        metadata = model.metadata
+        state.prediction_log.submit(
+            request_id, metadata.name, metadata.version, rows, predictions, variant
+        )
+{%- else %}
+    predictions = await _scored(batcher.predict(rows))
+    state.metrics.count(predictions)
+    name, version = model.metadata.name, model.metadata.version
+    return predictions, {"model_name": name, "model_version": version, "request_id": request_id}
+{%- endif %}
