@@ -11,6 +11,7 @@ import ast
 import fnmatch
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -255,7 +256,7 @@ def test_the_api_serves_the_champion_a_train_image_exported(
 
     # Kubernetes: the init container exports what the ConfigMap names where the API looks.
     assert manifests(project)["ConfigMap"]["data"][model_uri] == f"models:/{slug}@champion"
-    [export] = pod_spec(project)["initContainers"]
+    export = pod_spec(project)["initContainers"][0]
     api = container(project)
     assert export["image"] == api["image"] + "-train"
     assert export["command"][:2] == [slug, "export"]
@@ -270,6 +271,63 @@ def test_the_api_serves_the_champion_a_train_image_exported(
     assert served == "/app/models/champion"
     assert model_uri not in services["api"].get("environment", {})
     assert services["train"]["environment"]["MLFLOW_TRACKING_URI"] == "http://mlflow:5000"
+
+
+def run_shell(line: str, env: dict[str, str], project: Path, folder: Path) -> list[str]:
+    """Run a container's shell line with a stand-in for the project's command on PATH.
+
+    Returns what the command was asked each time, with the model URI it was given.
+    """
+    slug, model_uri = pyproject(project)["project"]["name"], prefixed(project, "MODEL_URI")
+    (folder / "bin").mkdir(parents=True)
+    stand_in, calls = folder / "bin" / slug, folder / "calls"
+    stand_in.write_text(f'#!/bin/sh\necho "$*|${{{model_uri}:-}}" >> {calls}\n', encoding="utf-8")
+    stand_in.chmod(0o755)
+    path = f"{folder / 'bin'}:/usr/bin:/bin"
+    subprocess.run(["sh", "-c", line], env={**env, "PATH": path}, check=True)
+    return calls.read_text(encoding="utf-8").splitlines() if calls.exists() else []
+
+
+@pytest.mark.parametrize("rollout", ["off", "shadow"])
+def test_in_a_rollout_the_challenger_is_exported_where_the_api_loads_it(
+    combination: tuple[dict[str, Any], Path], rollout: str, tmp_path: Path
+) -> None:
+    answers, project = combination
+    slug = pyproject(project)["project"]["name"]
+    setting, challenger = prefixed(project, "ROLLOUT"), prefixed(project, "CHALLENGER_URI")
+    data = manifests(project)["ConfigMap"]["data"]
+    services = compose(project)["services"]
+    init = pod_spec(project)["initContainers"]
+    if not answers["include_monitoring"]:
+        assert len(init) == 1
+        assert setting not in data
+        assert setting not in services["api"].get("environment", {})
+        return
+    api = {name: interpolated(value) for name, value in services["api"]["environment"].items()}
+    assert data[setting] == api[setting] == "off"
+
+    # Kubernetes: the second init container, with the ConfigMap's variables.
+    [export] = [spec for spec in init if spec["name"] == "export-challenger"]
+    calls = run_shell(export["command"][2], data | {setting: rollout}, project, tmp_path / "pod")
+    served = {variable["name"]: variable["value"] for variable in container(project)["env"]}
+    if rollout == "off":
+        assert calls == []
+    else:
+        assert calls == [f"export /models/challenger|{data[challenger]}"]
+        assert data[challenger] == f"models:/{slug}@challenger"
+        exported = mounted_at(export["volumeMounts"], "/models/challenger")
+        assert exported == mounted_at(container(project)["volumeMounts"], served[challenger])
+
+    # Compose: the train job, into the volume the API mounts at /app/models.
+    train = services["train"]
+    env = {name: interpolated(value) for name, value in train["environment"].items()}
+    line = interpolated(train["command"][2])
+    calls = run_shell(line, env | {setting: rollout}, project, tmp_path / "compose")
+    expected = ["run|", "export models/champion --force|"]
+    if rollout != "off":
+        expected.append(f"export models/challenger --force|models:/{slug}@challenger")
+    assert calls == expected
+    assert api[challenger] == "/app/models/challenger"
 
 
 def test_images_are_named_from_the_github_user_slug_and_version(bake: Any) -> None:
