@@ -250,8 +250,28 @@ def assert_explanation_adds_up(predicted: dict[str, Any], explained: dict[str, A
     assert totals == pytest.approx(wanted, abs=1e-6), explained
 
 
-def check_live_service(project: Path, slug: str, prefix: str, env: dict[str, str]) -> None:
-    """Serve the champion; the README example, the fuzzer and a bounded load must all pass."""
+def check_live_service(
+    project: Path, slug: str, prefix: str, env: dict[str, str], *, canary: bool = False
+) -> None:
+    """Serve the champion; the README example, the fuzzer and a bounded load must all pass.
+
+    With `canary`, an exported copy of the champion is loaded beside it as a challenger that
+    answers half the requests, so the fuzzer and the load meet the split too.
+    """
+    if canary:
+        challenger = project / "models" / "challenger"
+        subprocess.run(
+            [tool("uv"), "run", slug, "export", str(challenger), "--force"],
+            cwd=project,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        env = env | {
+            f"{prefix}ROLLOUT": "canary",
+            f"{prefix}CANARY_SHARE": "0.5",
+            f"{prefix}CHALLENGER_URI": str(challenger),
+        }
     with serving(project, slug, prefix, env) as url:
         status, body = http("POST", f"{url}/predict", readme_example(project))
         assert status == 200, body
@@ -270,3 +290,7 @@ def check_live_service(project: Path, slug: str, prefix: str, env: dict[str, str
         status, metrics = http("GET", f"{url}/metrics")
         assert status == 200
         assert 'handler="/predict",method="POST",status="200"' in metrics
+        if canary:  # both variants answered, and neither ever fell back
+            assert 'variant_requests_total{variant="challenger"}' in metrics
+            assert 'variant_requests_total{variant="champion"}' in metrics
+            assert "rollout_fallbacks_total{" not in metrics

@@ -156,7 +156,8 @@ def test_first_push_is_green_and_the_documented_commands_work(
         run(["uv", "run", slug, "predict", str(raw), str(scored)], cwd=checkout, env=offline)
         assert scored.stat().st_size > 0
         # The service is the same for either data source: it is put to the test once per task.
-        check_live_service(checkout, slug, "CUSTOMER_CHURN_", offline)
+        canary = answers["include_monitoring"]  # the rollout is part of monitoring
+        check_live_service(checkout, slug, "CUSTOMER_CHURN_", offline, canary=canary)
         if answers["include_monitoring"]:
             check_monitoring_loop(checkout, slug, "CUSTOMER_CHURN_", offline)
 
