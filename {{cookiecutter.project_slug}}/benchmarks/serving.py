@@ -8,7 +8,7 @@ Usage, from the project root, once `run` has made a champion:
 On one champion model, in one run: the registered version is exported to a temporary folder;
 the in-process floor is timed (`predict_records`, the handler's prediction path without HTTP,
 JSON or validation); then our service (`{{ cookiecutter.project_slug }} serve`, loading the
-exported folder, its /explain timed too where SHAP is installed{% if cookiecutter.include_monitoring %}, once logging every prediction and once with the log off{% endif %}) and MLflow's scoring server
+exported folder, its /explain timed too where SHAP is installed{% if cookiecutter.include_monitoring %}, once logging every prediction, once with the log off, then with a challenger in shadow and as a 10% canary{% endif %}) and MLflow's scoring server
 (`mlflow models serve`, loading the same version) are started one after the other, each timed
 from process start to ready, warmed up, and sent a fixed number of requests at a fixed
 concurrency: single records, then batches of 100, built from the shipped sample data. Every
@@ -510,10 +510,23 @@ def main() -> None:
 
 {%- if cookiecutter.include_monitoring %}
         # As deployed (every prediction logged, to a fresh SQLite log), then with the log off:
-        # the difference is what logging costs a request.
+        # the difference is what logging costs a request. Then with a challenger (a copy of
+        # the champion) in shadow, and answering 10% as a canary: what a rollout costs.
+        challenger = {f"{ENV_PREFIX}CHALLENGER_URI": str(exported)}
         variants = {
             "ours": {f"{ENV_PREFIX}PREDICTION_LOG_DIR": str(Path(scratch) / "log")},
             "ours, log off": {f"{ENV_PREFIX}PREDICTION_LOG": "false"},
+            "ours, shadow": challenger
+            | {
+                f"{ENV_PREFIX}ROLLOUT": "shadow",
+                f"{ENV_PREFIX}PREDICTION_LOG_DIR": str(Path(scratch) / "shadow"),
+            },
+            "ours, canary 10%": challenger
+            | {
+                f"{ENV_PREFIX}ROLLOUT": "canary",
+                f"{ENV_PREFIX}CANARY_SHARE": "0.1",
+                f"{ENV_PREFIX}PREDICTION_LOG_DIR": str(Path(scratch) / "canary"),
+            },
         }
 {%- else %}
         as_configured: dict[str, str] = {}
@@ -626,6 +639,17 @@ def report(
         lines.append(
             f"- prediction log cost at p50, {kind}: {100 * cost:+.1f}% (target: under 10%)"
         )
+    p99 = {(r.server, r.kind): r.p99_ms for r in results}
+    for rollout in ("ours, shadow", "ours, canary 10%"):
+        for kind in ("single", "batch"):
+            costs = {
+                "p50": p50[rollout, kind] / p50["ours", kind] - 1,
+                "p99": p99[rollout, kind] / p99["ours", kind] - 1,
+                "requests/s": speed[rollout, kind] / speed["ours", kind] - 1,
+            }
+            ratios |= {f"{rollout} {name} change, {kind}": cost for name, cost in costs.items()}
+            changes = ", ".join(f"{name} {100 * cost:+.1f}%" for name, cost in costs.items())
+            lines.append(f"- {rollout} against ours, {kind}: {changes}")
 {%- endif %}
     lines.append(f"- the floor: OpenMP {floor.openmp}, {floor.calls_per_second:,.1f} calls/s")
     for name, seconds in ready.items():

@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.monitoring.prediction_log import open_log
+from {{ cookiecutter.package_name }}.serving import rollout
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.serving.rollout import VARIANT_HEADER, bucket
@@ -131,21 +132,41 @@ def test_in_shadow_the_champion_answers_and_the_challenger_scores_the_same_recor
     assert shadow["prediction"].to_dict() == expected
 
 
-@pytest.mark.parametrize("rollout", ["canary", "shadow"])
+def test_shadow_work_past_its_bound_is_dropped_and_counted_never_queued(
+    service_settings: Callable[..., Settings],
+    model: Model,
+    challenger: Model,
+    records: list[dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(rollout, "MAX_SHADOW_QUEUED", 2)
+    settings = service_settings(rollout="shadow", prediction_log_dir=tmp_path / "log")
+    app = create_app(settings, model=model, challenger=challenger)
+    with TestClient(app) as client:
+        batch = client.post("/predict/batch", json={"records": records[:3]})  # past the bound
+        single = client.post("/predict", json=records[0])  # within it
+    assert batch.status_code == single.status_code == 200
+    assert counted(app, "shadow_dropped_records_total") == 3
+    shadowed = logged(settings).query("variant == 'shadow'")
+    assert list(shadowed["request_id"]) == [single.json()["request_id"]]
+
+
+@pytest.mark.parametrize("mode", ["canary", "shadow"])
 def test_a_challenger_that_fails_leaves_every_answer_to_the_champion(
-    rollout: str,
+    mode: str,
     service_settings: Callable[..., Settings],
     model: Model,
     records: list[dict[str, Any]],
 ) -> None:
     broken = Model(Broken(), model.metadata.model_copy(update={"version": "4"}))
-    settings = service_settings(rollout=rollout, canary_share=1.0, prediction_log=False)
+    settings = service_settings(rollout=mode, canary_share=1.0, prediction_log=False)
     app = create_app(settings, model=model, challenger=broken)
     with TestClient(app) as client:
         answers = [client.post("/predict", json=record) for record in records[:3]]
     assert [answer.status_code for answer in answers] == [200] * 3
     assert {answer.json()["variant"] for answer in answers} == {"champion"}
-    reason = "challenger_error" if rollout == "canary" else "shadow_error"
+    reason = "challenger_error" if mode == "canary" else "shadow_error"
     assert counted(app, "rollout_fallbacks_total", reason=reason) == 3
 
 

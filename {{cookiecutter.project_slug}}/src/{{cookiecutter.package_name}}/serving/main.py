@@ -199,9 +199,7 @@ async def _load_challenger(state: ServiceState) -> None:
 
 def _use_challenger(state: ServiceState, model: Model) -> None:
     """Put `model` beside the champion, with its own scoring thread, as the settings say."""
-    settings = state.settings
-    batcher = _batcher(state, model)
-    state.challenger = Challenger(model, batcher, settings.rollout, settings.canary_share)
+    state.challenger = Challenger(model, _batcher(state, model), state.settings, state.variants)
 {%- endif %}
 
 

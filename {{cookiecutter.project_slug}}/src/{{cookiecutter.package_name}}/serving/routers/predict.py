@@ -229,9 +229,7 @@ async def _answer(
     if request is not None and challenger is not None and challenger.mode == "shadow":
         shadow = challenger.model
         challenger.shadow(
-            rows,
-            state.variants,
-            lambda scored: _record(state, request_id, shadow, rows, scored, "shadow"),
+            rows, lambda scored: _record(state, request_id, shadow, rows, scored, "shadow")
         )
     name, version = model.metadata.name, model.metadata.version
     return predictions, {
