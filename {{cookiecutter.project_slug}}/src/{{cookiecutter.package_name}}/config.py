@@ -108,14 +108,23 @@ class PromoteConfig(FrozenModel):
 {%- if cookiecutter.include_monitoring %}
 
 
+class ExperimentConfig(FrozenModel):
+    """How the rollout's readout decides: significance, power, and the effect worth finding."""
+
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    power: float = Field(default=0.8, gt=0, lt=1)
+    min_effect: float = Field(default=0.02, gt=0)
+
+
 class MonitoringConfig(FrozenModel):
-    """When a feature counts as drifted, and how much data a drift check needs."""
+    """When a feature counts as drifted, how much data a drift check needs, how to read an A/B."""
 
     p_value: float = Field(default=0.01, gt=0, lt=1)
     psi_threshold: float = Field(default=0.2, gt=0)
     min_rows: int = Field(default=100, ge=10)
     reference_rows: int = Field(default=5000, ge=100)
     window_days: int = Field(default=7, ge=1)
+    experiment: ExperimentConfig = ExperimentConfig()
 {%- endif %}
 
 

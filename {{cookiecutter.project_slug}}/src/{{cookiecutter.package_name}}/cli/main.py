@@ -142,13 +142,28 @@ def promote(
         Literal["champion", "challenger"],
         typer.Option("--as", help="challenger: try the model beside the champion, which stays."),
     ] = "champion",
+{%- if cookiecutter.include_monitoring %}
+    challenger: Annotated[
+        bool, typer.Option("--challenger", help="The challenger, if `experiment` says promote.")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="With --challenger: any verdict.")] = False,
+{%- endif %}
 ) -> None:
     """Make a model the champion, or the challenger, if it passes the quality gate."""
     from {{ cookiecutter.package_name }}.training.promote import promote as run_promote
     from {{ cookiecutter.package_name }}.training.reports import README
 
     status = "Checking the quality gate"
+{%- if cookiecutter.include_monitoring %}
+    if challenger:
+        from {{ cookiecutter.package_name }}.monitoring.experiment import promote_challenger
+
+        decision = call(promote_challenger, force=force, readme=README, status=status)
+    else:
+        decision = call(run_promote, run_id, readme=README, alias=alias, status=status)
+{%- else %}
     decision = call(run_promote, run_id, readme=README, alias=alias, status=status)
+{%- endif %}
     ui.console.print(f"Version {decision.model_version} is the {alias}: {decision.reason}")
 
 

@@ -1,4 +1,4 @@
-"""The monitoring loop's commands: drift, performance over time, retraining."""
+"""The monitoring loop's commands: drift, performance over time, retraining, the A/B readout."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,6 +12,8 @@ from {{ cookiecutter.package_name }}.errors import mask
 
 #: `drift`'s exit code when it finds drift (1 means the check itself failed).
 DRIFT_FOUND = 3
+#: `experiment`'s exit code by verdict: 0 lets `experiment F && promote --challenger` run.
+VERDICT_EXIT = {"promote": 0, "keep": 4, "collect": 5}
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -103,5 +105,45 @@ def retrain(
     ui.console.print(retrained.reason)
 
 
+def experiment(
+    labels: Annotated[
+        str,
+        typer.Argument(
+            help="Labels of answered records: request_id, row (0 if absent) and the target."
+        ),
+    ],
+    since: Annotated[datetime | None, typer.Option(help="Start of the log window [all].")] = None,
+    until: Annotated[datetime | None, typer.Option(help="End of the log window [now].")] = None,
+) -> None:
+    """Compare the challenger with the champion on the traffic they served, once labels arrive.
+
+    Exit code 0: promote the challenger. 4: keep the champion. 5: keep collecting. 1: no readout.
+    """
+    from {{ cookiecutter.package_name }}.monitoring.experiment import read_experiment
+
+    readout = call(read_experiment, labels, aware(since), aware(until), status="Reading")
+    rows = [
+        (name, f"{readout.rows[name]:,}", f"{e.value:.4f}", f"{e.low:.4f} to {e.high:.4f}")
+        for name, e in readout.scores.items()
+    ]
+    d = readout.difference
+    rows.append(("difference", "", f"{d.value:+.4f}", f"{d.low:+.4f} to {d.high:+.4f}"))
+    title = (
+        f"{readout.mode.capitalize()}: version {readout.challenger_version} against the "
+        f"champion, version {readout.champion_version}"
+    )
+    show(title, rows, ("variant", "labelled", readout.metric, "95% interval"))
+    if readout.agreement is not None:
+        ui.console.print(f"Agreement on the shared records: {readout.agreement:.3f}")
+    ui.console.print(
+        f"p-value {readout.p_value:.3g}; {readout.needed_rows:,} rows per variant see the "
+        f"minimum effect. Verdict: {readout.verdict}: {readout.reason}."
+    )
+    ui.console.print(
+        f"Reports: {readout.json_path}, {readout.figure} (MLflow run {readout.run_id})"
+    )
+    raise typer.Exit(code=VERDICT_EXIT[readout.verdict])
+
+
 #: What `main` adds to the command line.
-COMMANDS: list[Callable[..., None]] = [drift, performance, retrain]
+COMMANDS: list[Callable[..., None]] = [drift, performance, retrain, experiment]
