@@ -23,7 +23,10 @@ from {{ cookiecutter.package_name }}.monitoring.experiment import (
     promote_challenger,
     read_experiment,
 )
-from {{ cookiecutter.package_name }}.monitoring.prediction_log import PredictionLogger, open_log
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import (
+    PredictionLogger,
+    open_log,
+)
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import tracking
 from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run

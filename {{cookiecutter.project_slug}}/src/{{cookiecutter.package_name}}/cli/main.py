@@ -143,9 +143,7 @@ def promote(
         typer.Option("--as", help="challenger: try the model beside the champion, which stays."),
     ] = "champion",
 {%- if cookiecutter.include_monitoring %}
-    challenger: Annotated[
-        bool, typer.Option("--challenger", help="The challenger, if `experiment` says promote.")
-    ] = False,
+    challenger: Annotated[bool, typer.Option("--challenger", help="If the A/B agrees.")] = False,
     force: Annotated[bool, typer.Option("--force", help="With --challenger: any verdict.")] = False,
 {%- endif %}
 ) -> None:
@@ -156,7 +154,9 @@ def promote(
     status = "Checking the quality gate"
 {%- if cookiecutter.include_monitoring %}
     if challenger:
-        from {{ cookiecutter.package_name }}.monitoring.experiment import promote_challenger
+        from {{ cookiecutter.package_name }}.monitoring.experiment import (
+            promote_challenger,
+        )
 
         decision = call(promote_challenger, force=force, readme=README, status=status)
     else:

@@ -126,7 +126,8 @@ def read_experiment(
         reason = f"the {winner} is better (p = {p_value:.3g})"
     elif rows >= needed:
         verdict = "keep"
-        reason = f"no difference of {options.min_effect:.0%} or more in {rows:,} rows per variant"
+        share = f"{100 * options.min_effect:g}%"
+        reason = f"no difference of {share} or more in {rows:,} rows per variant"
     else:
         verdict = "collect"
         reason = f"{needed - rows:,} more labelled rows per variant are needed"
