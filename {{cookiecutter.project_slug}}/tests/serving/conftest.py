@@ -30,6 +30,9 @@ from {{ cookiecutter.package_name }}.data.contract import (
 )
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.validation import validate
+{%- if cookiecutter.include_monitoring %}
+from {{ cookiecutter.package_name }}.monitoring.prediction_log import open_log
+{%- endif %}
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import Model, export_model
 from {{ cookiecutter.package_name }}.serving.schemas import ModelMetadata
@@ -133,6 +136,25 @@ def exported(
     output = tmp_path / "models" / "champion"
     export_model(trained_settings, output)
     return output
+
+
+{%- if cookiecutter.include_monitoring %}
+
+
+@pytest.fixture(scope="session")
+def logged() -> Callable[[Settings], pd.DataFrame]:
+    """Read a service's whole prediction log, the one its settings name."""
+
+    def read(settings: Settings) -> pd.DataFrame:
+        log = open_log(settings)
+        assert log is not None
+        try:
+            return log.read()
+        finally:
+            log.close()
+
+    return read
+{%- endif %}
 
 
 @pytest.fixture

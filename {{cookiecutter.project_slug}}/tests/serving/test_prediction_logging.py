@@ -11,22 +11,13 @@ import yaml
 from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }}.data.contract import DataContract, dump_contract
-from {{ cookiecutter.package_name }}.monitoring.prediction_log import open_log
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import Model
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
-def logged(settings: Settings) -> pd.DataFrame:
-    log = open_log(settings)
-    assert log is not None
-    try:
-        return log.read()
-    finally:
-        log.close()
-
-
 def test_every_answered_prediction_is_logged_once(
+    logged: Callable[[Settings], pd.DataFrame],
     service_settings: Callable[..., Settings],
     model: Model,
     records: list[dict[str, Any]],
@@ -53,6 +44,7 @@ def test_every_answered_prediction_is_logged_once(
 
 
 def test_concurrent_requests_lose_no_row(
+    logged: Callable[[Settings], pd.DataFrame],
     service_settings: Callable[..., Settings],
     model: Model,
     records: list[dict[str, Any]],
@@ -77,6 +69,7 @@ def test_concurrent_requests_lose_no_row(
 
 
 def test_sensitive_features_are_never_logged(
+    logged: Callable[[Settings], pd.DataFrame],
     service_settings: Callable[..., Settings],
     model: Model,
     records: list[dict[str, Any]],

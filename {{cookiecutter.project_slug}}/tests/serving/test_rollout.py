@@ -18,7 +18,6 @@ from sklearn.dummy import DummyRegressor
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.validation import validate
-from {{ cookiecutter.package_name }}.monitoring.prediction_log import open_log
 from {{ cookiecutter.package_name }}.serving import rollout
 from {{ cookiecutter.package_name }}.serving.main import create_app
 from {{ cookiecutter.package_name }}.serving.model import Model
@@ -46,15 +45,6 @@ def challenger(model: Model, contract: DataContract, raw_data: pd.DataFrame) -> 
     return Model(pipeline, model.metadata.model_copy(update={"version": "4"}), model.background)
 
 
-def logged(settings: Settings) -> pd.DataFrame:
-    log = open_log(settings)
-    assert log is not None
-    try:
-        return log.read()
-    finally:
-        log.close()
-
-
 def counted(app: FastAPI, name: str, **labels: str) -> float:
     """A metric's value in the app's registry (0 when never counted)."""
     return app.state.service.metrics.registry.get_sample_value(name, labels) or 0.0
@@ -68,6 +58,7 @@ def test_keys_fall_evenly_and_always_in_the_same_place() -> None:
 
 
 def test_a_canary_answers_its_share_and_a_key_always_meets_the_same_model(
+    logged: Callable[[Settings], pd.DataFrame],
     service_settings: Callable[..., Settings],
     model: Model,
     challenger: Model,
@@ -102,6 +93,7 @@ def test_a_canary_answers_its_share_and_a_key_always_meets_the_same_model(
 
 
 def test_in_shadow_the_champion_answers_and_the_challenger_scores_the_same_records(
+    logged: Callable[[Settings], pd.DataFrame],
     service_settings: Callable[..., Settings],
     model: Model,
     challenger: Model,
@@ -133,6 +125,7 @@ def test_in_shadow_the_champion_answers_and_the_challenger_scores_the_same_recor
 
 
 def test_shadow_work_past_its_bound_is_dropped_and_counted_never_queued(
+    logged: Callable[[Settings], pd.DataFrame],
     service_settings: Callable[..., Settings],
     model: Model,
     challenger: Model,
