@@ -161,6 +161,8 @@ def test_a_challenger_that_fails_leaves_every_answer_to_the_champion(
     assert {answer.json()["variant"] for answer in answers} == {"champion"}
     reason = "challenger_error" if mode == "canary" else "shadow_error"
     assert counted(app, "rollout_fallbacks_total", reason=reason) == 3
+    assert counted(app, "variant_requests_total", variant="champion") == 3
+    assert counted(app, "variant_requests_total", variant="challenger") == 0
 
 
 def test_the_service_loads_both_at_start_up_and_counts_a_challenger_it_cannot_load(

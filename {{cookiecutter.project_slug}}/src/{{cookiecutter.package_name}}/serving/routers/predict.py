@@ -241,13 +241,15 @@ async def _answer(
 
 
 async def _timed(state: ServiceState, variant: Variant, scoring: Awaitable[Any]) -> Any:
-    """Await the scoring, counting the request and its time under `variant`."""
+    """Await the scoring; once it has answered, count the request and its time under `variant`.
+
+    A failed attempt counts nowhere here: a challenger's counts as a fallback.
+    """
     started = time.perf_counter()
-    try:
-        return await scoring
-    finally:
-        state.variants.latency.labels(variant).observe(time.perf_counter() - started)
-        state.variants.requests.labels(variant).inc()
+    answer = await scoring
+    state.variants.latency.labels(variant).observe(time.perf_counter() - started)
+    state.variants.requests.labels(variant).inc()
+    return answer
 
 
 def _record(
