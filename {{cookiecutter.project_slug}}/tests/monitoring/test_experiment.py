@@ -162,6 +162,24 @@ def test_too_few_labels_ask_for_more_and_say_how_many(
     assert f"{readout['needed_rows'] - 20:,} more labelled rows" in readout["reason"]
 
 
+def test_no_verdict_comes_before_min_rows_however_clear_the_difference(
+    project_config: ProjectConfig,
+    logging_settings: Settings,
+    contract: DataContract,
+    tmp_path: Path,
+) -> None:
+    always_right = {% if cookiecutter.task == "classification" %}1.0{% else %}0.01{% endif %}
+    labels = play(
+        logging_settings, contract, tmp_path, mode="shadow", challenger=always_right, requests=60
+    )
+
+    readout = read_experiment(project_config, logging_settings, labels)
+
+    assert readout.p_value < project_config.monitoring.experiment.alpha
+    assert readout.verdict == "collect", readout.reason
+    assert readout.needed_rows >= project_config.monitoring.min_rows > readout.rows["challenger"]
+
+
 def test_labels_that_join_no_challenger_or_lack_a_column_are_one_line_errors(
     project_config: ProjectConfig,
     logging_settings: Settings,

@@ -12,7 +12,9 @@ bootstrap: at the sample sizes a decision needs the two agree, and a million row
 
 The verdict: `promote` when the challenger is better at `alpha`; `keep` when the champion is
 better, or when enough rows were labelled to see `min_effect` (a share of the champion's
-score) at `power` and no difference was seen; else `collect`, with the rows still needed.
+score) at `power` and no difference was seen; else `collect`, with the rows still needed. No
+verdict comes before `monitoring.min_rows` labelled rows per variant: three right answers in a
+row have a p-value too, but they are not evidence.
 """
 
 import json
@@ -117,10 +119,11 @@ def read_experiment(
     spread = np.var(b - a, ddof=1) if paired else np.var(a, ddof=1) + np.var(b, ddof=1)
     effect = options.min_effect * max(abs(float(a.mean())), 1e-12)
     z = stats.norm.ppf(1 - options.alpha / 2) + stats.norm.ppf(options.power)
-    needed = max(2, int(np.ceil(z**2 * spread / effect**2)))
+    fewest = config.monitoring.min_rows  # a handful of rows gives a p-value, not evidence
+    needed = max(fewest, int(np.ceil(z**2 * spread / effect**2)))
     rows = min(len(a), len(b))
     better = difference.value if HIGHER_IS_BETTER else -difference.value
-    if p_value < options.alpha:
+    if rows >= fewest and p_value < options.alpha:
         verdict = "promote" if better > 0 else "keep"
         winner = "challenger" if better > 0 else "champion"
         reason = f"the {winner} is better (p = {p_value:.3g})"
