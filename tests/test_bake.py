@@ -58,6 +58,7 @@ MONITORING_TESTS = (
     "monitoring/test_performance.py",
     "monitoring/test_prediction_log.py",
     "monitoring/test_retrain.py",
+    "monitoring/test_rollout_story.py",
     "serving/test_prediction_logging.py",
     "serving/test_rollout.py",
 )

@@ -13,6 +13,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -41,6 +42,7 @@ from {{ cookiecutter.package_name }}.data.contract import (
     Column,
     DataContract,
     load_contract,
+    plain,
 )
 from {{ cookiecutter.package_name }}.data.datasets import write_parquet
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
@@ -272,6 +274,33 @@ def every_kind() -> Callable[..., DataContract]:
 def generate() -> Callable[..., pd.DataFrame]:
     """`generate_rows(contract, rows, seed=0)`, for a test that needs a contract of its own."""
     return generate_rows
+
+
+def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+    """Validated rows as request records: the features only, as JSON carries them.
+
+    A listed category takes the type the contract lists it with (validation holds categories
+    as text: `"1"` becomes `1` for a category listed as a number).
+    """
+    listed = {
+        column.name: {str(category): category for category in column.categories}
+        for column in contract.features
+        if column.categories is not None
+    }
+    records = []
+    for row in frame[contract.feature_names].astype(object).to_dict(orient="records"):
+        record = {str(name): plain(value) for name, value in row.items()}
+        for name, value in record.items():
+            if name in listed and value is not None:
+                record[name] = listed[name].get(str(value), value)
+        records.append(record)
+    return records
+
+
+@pytest.fixture(scope="session")
+def to_records() -> Callable[[pd.DataFrame, DataContract], list[dict[str, Any]]]:
+    """`request_records`: validated rows as the API takes them."""
+    return request_records
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,6 @@ from {{ cookiecutter.package_name }}.data.contract import (
     Column,
     DataContract,
     dump_contract,
-    plain,
 )
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.data.validation import validate
@@ -69,37 +68,14 @@ def metadata_for(contract: DataContract) -> ModelMetadata:
     )
 
 
-def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
-    """Validated rows as request records: the features only, as JSON carries them.
-
-    A listed category takes the type the contract lists it with (validation holds categories
-    as text: `"1"` becomes `1` for a category listed as a number).
-    """
-    listed = {
-        column.name: {str(category): category for category in column.categories}
-        for column in contract.features
-        if column.categories is not None
-    }
-    records = []
-    for row in frame[contract.feature_names].astype(object).to_dict(orient="records"):
-        record = {str(name): plain(value) for name, value in row.items()}
-        for name, value in record.items():
-            if name in listed and value is not None:
-                record[name] = listed[name].get(str(value), value)
-        records.append(record)
-    return records
-
-
 @pytest.fixture(scope="session")
-def to_records() -> Callable[[pd.DataFrame, DataContract], list[dict[str, Any]]]:
-    """`request_records`, for tests of what it makes."""
-    return request_records
-
-
-@pytest.fixture(scope="session")
-def records(raw_data: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+def records(
+    raw_data: pd.DataFrame,
+    contract: DataContract,
+    to_records: Callable[[pd.DataFrame, DataContract], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
     """The first 50 generated rows as API records: features only, typed as JSON."""
-    return request_records(validate(raw_data.head(50), contract), contract)
+    return to_records(validate(raw_data.head(50), contract), contract)
 
 
 @pytest.fixture
@@ -172,6 +148,7 @@ def api(
 def app_for(
     service_settings: Callable[..., Settings],
     generate: Callable[..., pd.DataFrame],
+    to_records: Callable[[pd.DataFrame, DataContract], list[dict[str, Any]]],
     tmp_path: Path,
 ) -> Iterator[Callable[[DataContract], Api]]:
     """An app over any contract: a quick model fitted on rows generated from it, loaded."""
@@ -198,7 +175,7 @@ def app_for(
             settings = Settings(config_file=config_file, max_batch_size=MAX_BATCH)
             app = create_app(settings, model=model)
             client = stack.enter_context(TestClient(app, raise_server_exceptions=False))
-            return Api(client, contract, request_records(rows.head(50), contract), model)
+            return Api(client, contract, to_records(rows.head(50), contract), model)
 
         yield make
 
