@@ -46,7 +46,7 @@ Records = Callable[[pd.DataFrame, DataContract], list[dict[str, Any]]]
 
 
 class Story:
-    """The trained versions, the traffic and its labels, and how to serve a rollout."""
+    """The project the versions learn in, their numbers by name, and the traffic to send."""
 
     def __init__(
         self, config: ProjectConfig, settings: Settings, folder: Path, traffic: pd.DataFrame
