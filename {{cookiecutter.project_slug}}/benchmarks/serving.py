@@ -2,8 +2,8 @@
 
 Usage, from the project root, once `run` has made a champion:
     uv run python benchmarks/serving.py [--requests 2000] [--batch-requests 200]
-        [--concurrency 8] [--duration 60] [--floor-seconds 5] [--skip-mlflow] [--json PATH]
-        [--readme]
+        [--concurrency 8] [--duration 60] [--floor-seconds 5] [--rounds 1] [--skip-mlflow]
+        [--json PATH] [--readme]
 
 On one champion model, in one run: the registered version is exported to a temporary folder;
 the in-process floor is timed (`predict_records`, the handler's prediction path without HTTP,
@@ -12,7 +12,9 @@ exported folder, its /explain timed too where SHAP is installed{% if cookiecutte
 (`mlflow models serve`, loading the same version) are started one after the other, each timed
 from process start to ready, warmed up, and sent a fixed number of requests at a fixed
 concurrency: single records, then batches of 100, built from the shipped sample data. Every
-load stops after --duration seconds whatever it has sent.
+load stops after --duration seconds whatever it has sent. With --rounds N, our servers are
+started N times, in turn, and each figure is the median of the rounds: on a shared machine,
+servers measured one after the other have differed by a third with nothing changed.
 
 The load comes from a small HTTP/1.1 keep-alive client in this script (one connection per
 request in flight, every request's bytes built beforehand, uvloop when installed). It spends
@@ -36,8 +38,9 @@ import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from figures import write_figures
@@ -453,6 +456,9 @@ def main() -> None:
     parser.add_argument(
         "--floor-seconds", type=float, default=5.0, help="cap in seconds on each floor loop"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times our servers are started in turn (medians)"
+    )
     parser.add_argument("--skip-mlflow", action="store_true", help="only our service")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--readme", action="store_true", help="also write the table into README.md")
@@ -532,7 +538,7 @@ def main() -> None:
         as_configured: dict[str, str] = {}
         variants = {"ours": as_configured}
 {%- endif %}
-        for name, variant in variants.items():
+        for name, variant in [*variants.items()] * arguments.rounds:  # in turn, round by round
             port = free_port()
             ours = [cli, "serve", "--host", HOST, "--port", str(port), "--workers", "1"]
             ours_env = (
@@ -552,7 +558,8 @@ def main() -> None:
                     measure(name, "single", pid, port, one, arguments, holds("prediction")),
                     measure(name, "batch", pid, port, many, arguments, holds("predictions")),
                 ]
-                if name == "ours" and importlib.util.find_spec("shap"):  # /explain, one record
+                explained_once = any(result.kind == "explain" for result in results)
+                if name == "ours" and not explained_once and importlib.util.find_spec("shap"):
                     why = requests_for("/explain", port, singles)
                     explained = holds("explanations")
                     results.append(measure(name, "explain", pid, port, why, arguments, explained))
@@ -573,9 +580,31 @@ def main() -> None:
                 ]
             print(f"mlflow models serve measured (ready in {seconds:.1f} s).", flush=True)
 
-    report(results, floors, ready, arguments, load_before)
+    report(medians(results), floors, ready, arguments, load_before)
     if any(result.errors for result in results):
         sys.exit(1)
+
+
+def medians(results: list[Load]) -> list[Load]:
+    """One figure per server and request kind: each measure's median over the rounds."""
+    rounds: dict[tuple[str, str], list[Load]] = {}
+    for result in results:
+        rounds.setdefault((result.server, result.kind), []).append(result)
+    measures = ("requests_per_second", "p50_ms", "p99_ms", "client_cpu_ms_per_request")
+    merged = []
+    for runs in rounds.values():
+        cpu = [run.server_cpu_ms_per_request for run in runs if run.server_cpu_ms_per_request]
+        merged.append(
+            replace(
+                runs[0],
+                requests=sum(run.requests for run in runs),
+                errors=sum(run.errors for run in runs),
+                seconds=sum(run.seconds for run in runs),
+                server_cpu_ms_per_request=median(cpu) if len(cpu) == len(runs) else None,
+                **{name: median(getattr(run, name) for run in runs) for name in measures},
+            )
+        )
+    return merged
 
 
 def dataframe(records: list[dict[str, Any]]) -> dict[str, Any]:
