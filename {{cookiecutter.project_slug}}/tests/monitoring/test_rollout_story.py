@@ -117,7 +117,8 @@ def serving(story: Story, challenger: str, mode: str, log: Path) -> Iterator[str
         f"{ENV_PREFIX}CANARY_SHARE": str(CANARY_SHARE),
         f"{ENV_PREFIX}PREDICTION_LOG_DIR": str(log),
     }
-    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "serve", "--port", str(port)]
+    package = "{{ cookiecutter.package_name }}"
+    command = [sys.executable, "-m", package, "serve", "--port", str(port)]
     output = (log.parent / f"{log.name}.out").open("w", encoding="utf-8")
     server = subprocess.Popen(
         command, cwd=story.folder, env=env, stdout=output, stderr=subprocess.STDOUT
