@@ -39,6 +39,16 @@ GOOD, BETTER, WORSE = 0.70, 0.80, 0.60
 #: The spread of each model's errors: the challenger is truly better, or truly worse.
 GOOD, BETTER, WORSE = 2.0, 1.0, 4.0
 {%- endif %}
+#: The fewest labelled rows per variant for a verdict (`monitoring.min_rows` as shipped).
+MIN_ROWS = 100
+
+
+@pytest.fixture
+def project_config(project_config: ProjectConfig) -> ProjectConfig:
+    """The project's config with `monitoring.min_rows` as shipped, whatever yours says: the
+    samples below are sized around it."""
+    monitoring = project_config.monitoring.model_copy(update={"min_rows": MIN_ROWS})
+    return project_config.model_copy(update={"monitoring": monitoring})
 
 
 @pytest.fixture
@@ -177,7 +187,7 @@ def test_no_verdict_comes_before_min_rows_however_clear_the_difference(
 
     assert readout.p_value < project_config.monitoring.experiment.alpha
     assert readout.verdict == "collect", readout.reason
-    assert readout.needed_rows >= project_config.monitoring.min_rows > readout.rows["challenger"]
+    assert readout.needed_rows >= MIN_ROWS > readout.rows["challenger"]
 
 
 def test_labels_that_join_no_challenger_or_lack_a_column_are_one_line_errors(

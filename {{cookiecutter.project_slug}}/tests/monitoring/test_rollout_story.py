@@ -42,6 +42,8 @@ ROWS, TRAINING = 3000, 1800
 #: Records per request, requests in flight, and keys (each used by several requests).
 RECORDS, IN_FLIGHT, KEYS = 5, 8, 60
 CANARY_SHARE = 0.3
+#: The fewest labelled rows per variant for a verdict (`monitoring.min_rows`).
+MIN_ROWS = 100
 Records = Callable[[pd.DataFrame, DataContract], list[dict[str, Any]]]
 
 
@@ -70,6 +72,9 @@ def story(
 ) -> Story:
     """The three versions, trained once for every rollout below."""
     config, settings, folder = new_project("rollout story")
+    # The readout's minimum rows as shipped, whatever the project's config says: 40 are too few.
+    monitoring = config.monitoring.model_copy(update={"min_rows": MIN_ROWS})
+    config = config.model_copy(update={"monitoring": monitoring})
     rows = generate(contract, ROWS, seed=5)
     seen = rows.iloc[:TRAINING]
     story = Story(config, settings, folder, rows.iloc[TRAINING:].reset_index(drop=True))
