@@ -593,14 +593,15 @@ def medians(results: list[Load]) -> list[Load]:
     measures = ("requests_per_second", "p50_ms", "p99_ms", "client_cpu_ms_per_request")
     merged = []
     for runs in rounds.values():
-        cpu = [run.server_cpu_ms_per_request for run in runs if run.server_cpu_ms_per_request]
+        cpu = [run.server_cpu_ms_per_request for run in runs]
+        known = [value for value in cpu if value is not None]
         merged.append(
             replace(
                 runs[0],
                 requests=sum(run.requests for run in runs),
                 errors=sum(run.errors for run in runs),
                 seconds=sum(run.seconds for run in runs),
-                server_cpu_ms_per_request=median(cpu) if len(cpu) == len(runs) else None,
+                server_cpu_ms_per_request=median(known) if len(known) == len(cpu) else None,
                 **{name: median(getattr(run, name) for run in runs) for name in measures},
             )
         )
