@@ -5,8 +5,8 @@ import os
 import re
 {%- if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %}
 import shutil
-import socket
 {%- endif %}
+import socket
 import subprocess
 import sys
 import tempfile
@@ -455,6 +455,19 @@ def trained(
     return result
 
 
+def unused_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (until a server of the test's takes it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """`unused_port()`: a port on 127.0.0.1 that nothing listens on."""
+    return unused_port
+
+
 # --- CLI ---------------------------------------------------------------------
 
 
@@ -500,9 +513,7 @@ def postgres_url() -> Iterator[str]:
             pytest.skip("running as root without runuser: PostgreSQL cannot start as root")
         as_user = ["runuser", "-u", "postgres", "--"]
         shutil.chown(data, user="postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = unused_port()
     subprocess.run(
         [*as_user, str(binaries / "initdb"), "-D", str(data / "db"), "-U", "test", "--auth=trust"],
         check=True,

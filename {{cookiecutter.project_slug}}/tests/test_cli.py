@@ -2,10 +2,9 @@
 
 import json
 import runpy
-import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mlflow
@@ -260,11 +259,9 @@ NEVER_SHOWN = "s3cret-in-a-url"
 
 
 @pytest.fixture
-def closed_port() -> int:
+def closed_port(free_port: Callable[[], int]) -> int:
     """A port on 127.0.0.1 that nothing listens on: a server that is down."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture

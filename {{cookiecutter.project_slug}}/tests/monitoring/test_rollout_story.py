@@ -11,7 +11,6 @@ only a few are labelled.
 import contextlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,8 @@ from {{ cookiecutter.package_name }}.data.datasets import write_parquet
 from {{ cookiecutter.package_name }}.data.ingest import processed_path
 from {{ cookiecutter.package_name }}.data.validation import validate
 from {{ cookiecutter.package_name }}.monitoring.experiment import Readout, read_experiment
+from {{ cookiecutter.package_name }}.serving.observability import REQUEST_ID_HEADER
+from {{ cookiecutter.package_name }}.serving.rollout import VARIANT_HEADER
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training.train import train
 
@@ -101,14 +102,11 @@ def mislabelled(rows: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def serving(story: Story, challenger: str, mode: str, log: Path) -> Iterator[str]:
-    """`serve` with the champion and a challenger in `mode`, on a free port; its address.
+def serving(story: Story, challenger: str, mode: str, log: Path, port: int) -> Iterator[str]:
+    """`serve` with the champion and a challenger in `mode`, on `port`; its address.
 
     Stopped on leaving, as a deployment stops it: what it logged is then on disk.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     config_file = log.parent / f"{log.name}.yaml"
     config_file.write_text(yaml.safe_dump(story.config.model_dump(mode="json")), "utf-8")
     name, versions = story.settings.model_name, story.versions
@@ -124,7 +122,8 @@ def serving(story: Story, challenger: str, mode: str, log: Path) -> Iterator[str
     }
     package = "{{ cookiecutter.package_name }}"
     command = [sys.executable, "-m", package, "serve", "--port", str(port)]
-    output = (log.parent / f"{log.name}.out").open("w", encoding="utf-8")
+    printed = log.parent / f"{log.name}.out"
+    output = printed.open("w", encoding="utf-8")
     server = subprocess.Popen(
         command, cwd=story.folder, env=env, stdout=output, stderr=subprocess.STDOUT
     )
@@ -132,7 +131,7 @@ def serving(story: Story, challenger: str, mode: str, log: Path) -> Iterator[str
     try:
         deadline = time.monotonic() + 90
         while not _ready(address):
-            assert server.poll() is None, (log.parent / f"{log.name}.out").read_text("utf-8")
+            assert server.poll() is None, printed.read_text("utf-8")
             assert time.monotonic() < deadline, "the service was not ready in 90 s"
             time.sleep(0.2)
         yield address
@@ -158,12 +157,12 @@ def play(address: str, records: list[dict[str, Any]]) -> tuple[list[dict[str, An
 
     def send(number: int) -> dict[str, Any]:
         headers = {
-            "X-Request-ID": f"request-{number}",
-            "X-Variant-Key": f"customer-{number % KEYS}",
+            REQUEST_ID_HEADER: f"request-{number}",
+            VARIANT_HEADER: f"customer-{number % KEYS}",
         }
         answer = client.post("/predict/batch", json={"records": batches[number]}, headers=headers)
         assert answer.status_code == 200, answer.text
-        return dict(answer.json()) | {"key": headers["X-Variant-Key"]}
+        return dict(answer.json()) | {"key": headers[VARIANT_HEADER]}
 
     with httpx2.Client(base_url=address, timeout=60) as client:
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
@@ -203,10 +202,11 @@ def test_the_readout_of_a_live_rollout_promotes_the_better_model_and_keeps_the_c
     verdict: str,
     contract: DataContract,
     to_records: Records,
+    free_port: Callable[[], int],
     tmp_path: Path,
 ) -> None:
     log = tmp_path / f"{mode}-{challenger}"
-    with serving(story, challenger, mode, log) as address:
+    with serving(story, challenger, mode, log, free_port()) as address:
         answers, metrics = play(address, to_records(validate(story.traffic, contract), contract))
 
     variants = pd.DataFrame(answers)[["key", "variant", "model_version"]]
