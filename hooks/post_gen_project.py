@@ -41,6 +41,9 @@ UNSELECTED += ["docs/decisions/0004-drift-test.md"]
 UNSELECTED += [".github/workflows/drift.yml"]
 # {% endif %}
 # {% endif %}
+# {% if not cookiecutter.include_spark %}
+UNSELECTED += ["src/{{ cookiecutter.package_name }}/spark", "tests/spark"]
+# {% endif %}
 # {% if cookiecutter.license == "none" %}
 UNSELECTED += ["LICENSE"]
 # {% endif %}

@@ -28,8 +28,9 @@ FAST = os.environ.get("TEMPLATE_TESTS_FAST") == "1"
 
 #: Options that select files or code paths that interact: every combination is baked.
 INTERACTING = ("task", "data_source", "include_docker", "include_ci", "include_monitoring")
-#: Options that only fill in values: they cycle through the combinations above.
-CYCLING = ("python_version", "license")
+#: Options that only fill in values, or whose code meets only the task and the data source
+#: (Spark): they cycle through the combinations above, each value meeting every other answer.
+CYCLING = ("python_version", "license", "include_spark")
 
 
 def choices(option: str) -> list[Any]:
@@ -71,6 +72,7 @@ def combination_id(context: Mapping[str, Any]) -> str:
             ("include_docker", "d"),
             ("include_ci", "c"),
             ("include_monitoring", "m"),
+            ("include_spark", "s"),
         )
     )
     return "-".join(

@@ -36,6 +36,9 @@ TEMPLATE_SUFFIX = ".j2"
 ACTIONS_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
 
 
+#: The Spark folders, in the package and its tests: only a project with Spark has them.
+SPARK_MODULES = ("__init__.py", "jobs.py", "session.py", "validation.py")
+SPARK_TESTS = ("conftest.py", "test_jobs.py", "test_validation.py")
 #: Modules (and their tests) that only a project with monitoring has: the folders the
 #: post-generation hook removes without it (the monitoring folders whole).
 MONITORING_MODULES = (
@@ -209,6 +212,9 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
             files.add(".github/workflows/release.yml")
         if answers["include_monitoring"]:
             files.add(".github/workflows/drift.yml")
+    if answers["include_spark"]:
+        files |= {f"src/{package}/spark/{name}" for name in SPARK_MODULES}
+        files |= {f"tests/spark/{name}" for name in SPARK_TESTS}
     if answers["include_monitoring"]:
         files |= {f"src/{package}/{name}" for name in MONITORING_MODULES}
         files |= {f"tests/{name}" for name in MONITORING_TESTS}
@@ -434,6 +440,18 @@ def test_readme_describes_only_what_was_baked(combination: tuple[dict[str, Any],
     assert ("DATABASE_URL" in readme) is (answers["data_source"] == "sql")
     assert ("PREDICTION_LOG_DIR" in readme) is answers["include_monitoring"]
     assert ("## Licence" in readme) is (answers["license"] != "none")
+    assert ("## Spark" in readme) is answers["include_spark"]
+
+
+def test_without_spark_no_word_of_it_remains(combination: tuple[dict[str, Any], Path]) -> None:
+    answers, project = combination
+    if answers["include_spark"]:
+        return
+
+    for name in baked_files(project) - {".cookiecutter.json"}:  # the answers, for cruft
+        if Path(name).suffix not in BINARY_SUFFIXES:
+            text = (project / name).read_text(encoding="utf-8")
+            assert "spark" not in text.lower(), name
 
 
 def test_workflows_pass_actionlint_and_the_schema(combination: tuple[dict[str, Any], Path]) -> None:
@@ -504,6 +522,11 @@ def test_ci_follows_the_answers(combination: tuple[dict[str, Any], Path]) -> Non
         (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
         if name != "test":
             assert setup["with"]["python-version"] == version, name
+    # Java, for Spark's tests, before they install and run: only where Spark was baked.
+    java = [s for s in ci["jobs"]["test"]["steps"] if "actions/setup-java@" in s.get("uses", "")]
+    assert len(java) == answers["include_spark"]
+    if java:
+        assert int(java[0]["with"]["java-version"]) >= 17
     pipeline = ci["jobs"]["pipeline"]["steps"]
     uploads = [s for s in pipeline if "upload-artifact" in s.get("uses", "")]
     assert uploads[0]["with"]["path"].split() == ["reports/model_card.md", "reports/figures/"]

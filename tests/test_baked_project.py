@@ -38,8 +38,9 @@ pytestmark = [
 #: Each task x data source (the default answers are one of them). Docker is on for one data
 #: source and off for the other in each task; monitoring is on for both tasks and both data
 #: sources, and off once (what remains without it is checked for every combination by
-#: test_bake.py). The Pythons the template offers take turns, the default first, so every CI
-#: job runs on each of them without running the test job's matrix twice.
+#: test_bake.py). Spark is on once, so that its tests run in CI's test job after its Java
+#: step. The Pythons the template offers take turns, the default first, so every CI job runs on
+#: each of them without running the test job's matrix twice.
 PYTHONS = choices("python_version")
 CHECKED = [
     answers | {"python_version": PYTHONS[index % len(PYTHONS)]}
@@ -47,7 +48,7 @@ CHECKED = [
         [
             DEFAULTS,
             DEFAULTS | {"data_source": "sql", "include_docker": False},
-            DEFAULTS | {"task": "regression", "include_docker": False},
+            DEFAULTS | {"task": "regression", "include_docker": False, "include_spark": True},
             DEFAULTS | {"task": "regression", "data_source": "sql", "include_monitoring": False},
         ]
     )
@@ -122,7 +123,11 @@ def test_first_push_is_green_and_the_documented_commands_work(
         assert " passed" in summary
         assert "Required test coverage of 90" in tests
         uses_postgresql = answers["data_source"] == "sql" or answers["include_monitoring"]
-        if postgresql_server is not None or not uses_postgresql:
+        no_java = answers["include_spark"] and shutil.which("java") is None
+        if no_java:  # the Spark tests skip, and the reason is printed
+            print("No Java here: the baked Spark tests skipped")
+            assert "Spark needs Java 17 or newer" in tests
+        elif postgresql_server is not None or not uses_postgresql:
             # Every baked test ran, those against a real PostgreSQL server included.
             assert "skipped" not in summary, tests
         assert "TOTAL" in job_run.summary  # the coverage table, in the job's summary

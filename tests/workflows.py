@@ -7,7 +7,8 @@ variables a runner provides (`GITHUB_ENV`, `GITHUB_STEP_SUMMARY`, ...). What a s
 
 `uses:` steps are provided here instead of downloaded: actions/checkout is the clone itself,
 astral-sh/setup-uv is the uv of the template's test environment with the Python this machine
-has for the version asked, and actions/upload-artifact checks that its paths match files and
+has for the version asked, actions/setup-java is the machine's own Java (if any), and
+actions/upload-artifact checks that its paths match files and
 keeps them (actions/upload-pages-artifact too, for its one folder, as `github-pages`). Secrets
 are unset, as in a repository that has not configured them yet; an `if:` on a step's output is
 evaluated. A step that needs something this machine lacks (a Docker engine, a
@@ -39,6 +40,7 @@ EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 PROVIDED = (
     "actions/checkout",
     "astral-sh/setup-uv",
+    "actions/setup-java",
     "actions/upload-artifact",
     "actions/upload-pages-artifact",
 )
@@ -217,6 +219,9 @@ def provide(
             if version not in pythons:
                 return f"Python {version} is not installed here, and uv may not download one"
             env["UV_PYTHON"] = pythons[version]
+        return None
+    if action == "actions/setup-java":
+        # The machine's own Java, if any: without one, the baked Spark tests skip and say why.
         return None
     if action == "actions/upload-artifact":
         files: list[Path] = []

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     header_timeout: float = Field(default=10, gt=0)
     keep_alive_timeout: int = Field(default=5, ge=1)
     max_connections: int = Field(default=1000, ge=1)
+{%- if cookiecutter.include_spark %}
+    # Where `--engine spark` runs: Spark's own SPARK_MASTER (local[*], spark://host:7077, ...).
+    spark_master: str = Field(
+        default="local[*]",
+        validation_alias=AliasChoices("SPARK_MASTER", f"{ENV_PREFIX}SPARK_MASTER"),
+    )
+{%- endif %}
 {%- if cookiecutter.data_source == "sql" %}
     # A secret once it names a real server: masked whenever settings are shown.
     database_url: SecretStr = SecretStr("sqlite:///data/raw/{{ cookiecutter.__sample }}.db")

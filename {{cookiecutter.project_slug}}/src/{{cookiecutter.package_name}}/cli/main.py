@@ -1,7 +1,7 @@
 """The pipeline's commands: ingest, train, tune, evaluate, promote, run, predict, export, serve."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 import typer
 import yaml
@@ -14,10 +14,6 @@ from {{ cookiecutter.package_name }}.cli import data, ui
 {%- endif %}
 from {{ cookiecutter.package_name }}.cli.ui import PROG, call, load, show, user_errors
 from {{ cookiecutter.package_name }}.errors import mask
-
-if TYPE_CHECKING:
-    from {{ cookiecutter.package_name }}.training.metrics import Evaluation
-    from {{ cookiecutter.package_name }}.training.train import TrainResult
 
 app = typer.Typer(
     name=PROG,
@@ -32,6 +28,9 @@ app.add_typer(data.schema_app, name="schema")
 app.add_typer(data.data_app, name="data")
 
 RunId = Annotated[str | None, typer.Option(help="A training run; the latest by default.")]
+{%- if cookiecutter.include_spark %}
+Engine = Annotated[Literal["pandas", "spark"], typer.Option(help="spark: on SPARK_MASTER.")]
+{%- endif %}
 
 
 @app.callback(invoke_without_command=True)
@@ -54,19 +53,32 @@ def info() -> None:
 
 
 @app.command()
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+def ingest(engine: Engine = "pandas") -> None:
+{%- else %}
 def ingest() -> None:
+{%- endif %}
     """Read the raw data, validate it against the contract, and write it to the processed folder."""
     # Heavy imports (pandas, pandera) wait until a command needs them.
     from {{ cookiecutter.package_name }}.data.ingest import ingest as run_ingest
 
     with user_errors():
-{%- if cookiecutter.data_source == "sql" %}
+{%- if cookiecutter.data_source == "sql" or cookiecutter.include_spark %}
         settings, config = load()
 {%- else %}
         config = load()[1]
 {%- endif %}
         with ui.console.status("Reading, validating and writing the data"):
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+            if engine == "spark":
+                from {{ cookiecutter.package_name }}.spark.jobs import ingest as in_spark
+
+                summary = in_spark(config, settings)
+            else:
+                summary = run_ingest(config)
+{%- else %}
             summary = run_ingest(config{% if cookiecutter.data_source == "sql" %}, settings{% endif %})
+{%- endif %}
     show(f"Ingested {summary.path}", summary.facts.items())
 
 
@@ -75,7 +87,7 @@ def train() -> None:
     """Train the configured model and the baseline; track both and register the model."""
     from {{ cookiecutter.package_name }}.training.train import train as run_train
 
-    show_training(call(run_train, status="Training the model and the baseline"))
+    ui.show_training(call(run_train, status="Training the model and the baseline"))
 
 
 @app.command()
@@ -89,20 +101,7 @@ def tune() -> None:
         f"Best of {search.trials} trials: {search.best_params} ({search.best_score:.4f})"
     )
     ui.console.print("To keep them, copy them into train.params in configs/project.yaml.")
-    show_training(call(run_train, params=search.best_params, status="Training with them"))
-
-
-def show_training(result: "TrainResult") -> None:
-    """Print what a training run produced."""
-    from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
-
-    rows = [
-        ("registered version", result.model_version or "-"),
-        (f"validation {PRIMARY_METRIC}", f"{result.validation_score:.4f}"),
-        (f"baseline validation {PRIMARY_METRIC}", f"{result.baseline_validation_score:.4f}"),
-        ("training time", f"{result.seconds:.1f} s"),
-    ]
-    show(f"Training run {result.run_id}", rows)
+    ui.show_training(call(run_train, params=search.best_params, status="Training with them"))
 
 
 @app.command()
@@ -112,27 +111,10 @@ def evaluate(run_id: RunId = None) -> None:
     from {{ cookiecutter.package_name }}.training.reports import README
 
     result = call(evaluate_run, run_id, readme=README, status="Evaluating on the test set")
-    show_metrics(result.evaluation, title=f"Test set, run {result.run_id}")
+    ui.show_metrics(result.evaluation, title=f"Test set, run {result.run_id}")
     for warning in result.evaluation.warnings:
         ui.console.print(f"[yellow]warning:[/] {warning}")
     ui.console.print(f"Model card: {result.model_card}")
-
-
-def show_metrics(evaluation: "Evaluation", title: str) -> None:
-    """Print the model's test metrics beside the baseline's."""
-    baseline = evaluation.baseline_metrics
-    rows = [
-        (name, f"{value:.4f}", f"{baseline.get(name, float('nan')):.4f}")
-        for name, value in evaluation.metrics.items()
-    ]
-    show(title, rows, ("metric", "model", "baseline"))
-{%- if cookiecutter.task == "classification" %}
-    if evaluation.threshold is not None:
-        ui.console.print(f"Decision threshold: {evaluation.threshold:.3f} (evaluate.threshold)")
-    if len(evaluation.per_class) > 2:
-        per_class = evaluation.per_class.round(4)
-        show("Per class", per_class.itertuples(index=False), list(per_class.columns))
-{%- endif %}
 
 
 @app.command()
@@ -176,6 +158,9 @@ def predict(
         bool, typer.Option("--explain", help="Add each row's top SHAP contributions (slower).")
     ] = False,
     top: Annotated[int, typer.Option(min=1, help="Contributions per row, with --explain.")] = 3,
+{%- if cookiecutter.include_spark %}
+    engine: Engine = "pandas",
+{%- endif %}
 ) -> None:
     """Score a file with the champion model, a chunk at a time; explain each row with --explain.
 
@@ -190,6 +175,9 @@ def predict(
         output,
         chunk_rows,
         top if explain else 0,
+{%- if cookiecutter.include_spark %}
+        engine,
+{%- endif %}
         status=f"Scoring{' and explaining' if explain else ''} {source}",
     )
     ui.console.print(
@@ -255,7 +243,7 @@ def run_all() -> None:
         settings, config = load()
         result = run_stages(config, settings, ui.console)
     ui.console.print(f"Champion: {settings.model_name} version {result.decision.model_version}")
-    show_metrics(result.evaluated.evaluation, title="Test set")
+    ui.show_metrics(result.evaluated.evaluation, title="Test set")
     ui.console.print(f"Primary metric: {PRIMARY_METRIC}. Model card: {result.evaluated.model_card}")
 {%- if cookiecutter.include_monitoring %}
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,10 @@ from {{ cookiecutter.package_name }}.errors import (
     unreachable,
 )
 from {{ cookiecutter.package_name }}.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from {{ cookiecutter.package_name }}.training.metrics import Evaluation
+    from {{ cookiecutter.package_name }}.training.train import TrainResult
 
 PROG = "{{ cookiecutter.project_slug }}"
 #: The most data problems printed one per line; the rest are counted.
@@ -82,3 +86,33 @@ def show(title: str, rows: Iterable[Sequence[object]], header: Sequence[str] = (
     for row in rows:
         table.add_row(*map(str, row))
     console.print(table)
+
+
+def show_training(result: "TrainResult") -> None:
+    """Print what a training run produced."""
+    from {{ cookiecutter.package_name }}.training.models import PRIMARY_METRIC
+
+    rows = [
+        ("registered version", result.model_version or "-"),
+        (f"validation {PRIMARY_METRIC}", f"{result.validation_score:.4f}"),
+        (f"baseline validation {PRIMARY_METRIC}", f"{result.baseline_validation_score:.4f}"),
+        ("training time", f"{result.seconds:.1f} s"),
+    ]
+    show(f"Training run {result.run_id}", rows)
+
+
+def show_metrics(evaluation: "Evaluation", title: str) -> None:
+    """Print the model's test metrics beside the baseline's."""
+    baseline = evaluation.baseline_metrics
+    rows = [
+        (name, f"{value:.4f}", f"{baseline.get(name, float('nan')):.4f}")
+        for name, value in evaluation.metrics.items()
+    ]
+    show(title, rows, ("metric", "model", "baseline"))
+{%- if cookiecutter.task == "classification" %}
+    if evaluation.threshold is not None:
+        console.print(f"Decision threshold: {evaluation.threshold:.3f} (evaluate.threshold)")
+    if len(evaluation.per_class) > 2:
+        per_class = evaluation.per_class.round(4)
+        show("Per class", per_class.itertuples(index=False), list(per_class.columns))
+{%- endif %}

@@ -125,7 +125,7 @@ def write_whole(path: Path, write: Callable[[Path], object]) -> None:
     The temporary sits beside `path` and is named after it and this process's ID, so a run that
     fails part-way, or is killed, leaves whatever was at `path` untouched. The temporaries that
     killed runs left behind are removed here; a live process's (a concurrent writer's) are not.
-    A directory replaces an existing one by two renames.
+    A directory replaces (or is replaced by) a file or a directory by two renames.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
@@ -136,8 +136,8 @@ def write_whole(path: Path, write: Callable[[Path], object]) -> None:
     _remove(temporary)
     try:
         write(temporary)
-        if temporary.is_dir() and path.is_dir():
-            # Renaming a directory cannot replace another: the old one steps aside first.
+        if path.exists() and (temporary.is_dir() or path.is_dir()):
+            # A rename cannot replace a directory, nor put one over a file: the old steps aside.
             old = path.with_name(f".{path.name}.{os.getpid()}.old.tmp")
             path.rename(old)
             temporary.rename(path)

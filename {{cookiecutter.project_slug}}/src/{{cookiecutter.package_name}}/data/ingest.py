@@ -1,7 +1,10 @@
 """The ingest stage: read the raw data, validate it, and write a Parquet copy (or nothing)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import pandas as pd
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import (
@@ -51,19 +54,40 @@ def ingest(config: ProjectConfig{% if cookiecutter.data_source == "sql" %}, sett
     check_splittable(valid, contract, config.split)
     path = processed_path(config, contract)
     write_parquet(valid, path)
-    nulls = valid.isna().sum()
-    listed = ", ".join(f"{name} {count}" for name, count in nulls.items() if count)
-    facts = {
-        "rows": f"{len(valid):,}",
-        "columns": str(valid.shape[1]),
-        "missing values": f"{int(nulls.sum()):,}" + (f" ({listed})" if listed else ""),
-    }
     target = valid[contract.target.name]
 {%- if cookiecutter.task == "classification" %}
-    for label, share in target.value_counts(normalize=True).sort_index().items():
+    described = target.value_counts(normalize=True).sort_index()
+{%- else %}
+    described = target.agg(["min", "median", "max"])
+{%- endif %}
+    nulls = {str(name): int(count) for name, count in valid.isna().sum().items()}
+    return summarize(path, len(valid), nulls, described)
+
+
+def summarize(path: Path, rows: int, nulls: Mapping[str, int], target: pd.Series) -> Summary:
+    """What was ingested, in facts to show.
+
+    Args:
+        path: where the data set was written.
+        rows: how many rows it holds.
+        nulls: each column's empty values.
+{%- if cookiecutter.task == "classification" %}
+        target: each class's share of the rows, by class.
+{%- else %}
+        target: the target's min, median and max.
+{%- endif %}
+    """
+    listed = ", ".join(f"{name} {count}" for name, count in nulls.items() if count)
+    facts = {
+        "rows": f"{rows:,}",
+        "columns": str(len(nulls)),
+        "missing values": f"{sum(nulls.values()):,}" + (f" ({listed})" if listed else ""),
+    }
+{%- if cookiecutter.task == "classification" %}
+    for label, share in target.items():
         facts[f"share of {label}"] = f"{100 * share:.1f}%"
 {%- else %}
-    for name in ("min", "median", "max"):
-        facts[f"target {name}"] = f"{target.agg(name):,.2f}"
+    for name, value in target.items():
+        facts[f"target {name}"] = f"{value:,.2f}"
 {%- endif %}
-    return Summary(path=path, rows=len(valid), facts=facts)
+    return Summary(path=path, rows=rows, facts=facts)

@@ -76,21 +76,33 @@ def check_splittable(frame: pd.DataFrame, contract: DataContract, config: SplitC
     Raises:
         ConfigError: too few rows{% if cookiecutter.task == "classification" %}, or a class with too few rows{% endif %}.
     """
+{%- if cookiecutter.task == "classification" %}
+    check_sizes(len(frame), frame[contract.target.name].value_counts(), config)
+{%- else %}
+    check_sizes(len(frame), None, config)
+{%- endif %}
+
+
+def check_sizes(rows: int, classes: "pd.Series[int] | None", config: SplitConfig) -> None:
+    """`check_splittable` on counts alone: the rows, and the rows of each class (classification).
+
+    Raises:
+        ConfigError: too few rows{% if cookiecutter.task == "classification" %}, or a class with too few rows{% endif %}.
+    """
     # Enough rows that the smallest part should get at least two of each.
     needed = math.ceil(2 / min(config.validation_size, config.test_size))
 {%- if cookiecutter.task == "classification" %}
-    counts = frame[contract.target.name].value_counts()
-    rare = counts[counts < needed]
-    if len(rare):
+    rare = classes[classes < needed] if classes is not None else classes
+    if rare is not None and len(rare):
         listed = ", ".join(f"{label!r} ({count})" for label, count in rare.items())
         raise ConfigError(
             f"too few rows of some classes to split into train, validation and test sets: "
             f"{listed}; each class needs at least {needed} rows: add rows or drop those classes"
         )
 {%- else %}
-    if len(frame) < 5 * needed:
+    if rows < 5 * needed:
         raise ConfigError(
-            f"{len(frame):,} rows are too few to split into train, validation and test sets: "
+            f"{rows:,} rows are too few to split into train, validation and test sets: "
             f"add rows (at least {5 * needed})"
         )
 {%- endif %}

@@ -112,9 +112,9 @@ def predict_file(
                 first, last = rows + 1, rows + len(chunk)
                 typed = _validated(contract, chunk, f"rows {first:,}-{last:,}")
 {%- if cookiecutter.task == "classification" %}
-                scored = _score(model, contract, typed, threshold)
+                scored = score(model, contract, typed, threshold)
 {%- else %}
-                scored = _score(model, contract, typed)
+                scored = score(model, contract, typed)
 {%- endif %}
                 if explaining is not None:
                     features, predicted = typed[contract.feature_names], scored["prediction"]
@@ -147,6 +147,9 @@ def predict_with_champion(
     output: Path,
     chunk_rows: int,
     explain_top: int = 0,
+{%- if cookiecutter.include_spark %}
+    engine: str = "pandas",
+{%- endif %}
 ) -> PredictionSummary:
     """Score a file with the registry's champion, as `predict_file` does (the `predict` command).
 
@@ -156,6 +159,10 @@ def predict_with_champion(
         ConfigError: there is no champion yet, or no contract; or, explaining, no SHAP or a
             champion logged without training rows.
     """
+{%- if cookiecutter.include_spark %}
+    if engine == "spark" and explain_top:
+        raise ConfigError("--explain works with the pandas engine only: drop --engine spark")
+{%- endif %}
     # MLflow, imported only here: the API never needs it.
     from {{ cookiecutter.package_name }}.training import tracking
 
@@ -165,6 +172,24 @@ def predict_with_champion(
         raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
     # The version, not the alias: a promotion meanwhile cannot mix two models' answers.
     model, example = tracking.load_with_example(f"models:/{settings.model_name}/{version}")
+{%- if cookiecutter.include_spark %}
+    if engine == "spark":
+        from {{ cookiecutter.package_name }}.spark.jobs import (
+            predict_file as predict_in_spark,
+        )
+
+        return predict_in_spark(
+            model,
+            load_contract(config.data.contract),
+            source,
+            output,
+            model_version=version,
+            master=settings.spark_master,
+{%- if cookiecutter.task == "classification" %}
+            threshold=tracking.decision_threshold(settings.model_name, version),
+{%- endif %}
+        )
+{%- endif %}
     return predict_file(
         model,
         load_contract(config.data.contract),
@@ -219,7 +244,7 @@ def _validated(contract: DataContract, chunk: pd.DataFrame, where: str) -> pd.Da
         raise DataValidationError([f"{where}: {problem}" for problem in error.problems]) from None
 
 
-def _score(
+def score(
     model: Any,
     contract: DataContract,
     typed: pd.DataFrame,

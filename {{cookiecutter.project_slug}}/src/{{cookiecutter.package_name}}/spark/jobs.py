@@ -1,0 +1,116 @@
+"""The Spark engine's jobs: `ingest --engine spark` and `predict --engine spark`."""
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+{%- if cookiecutter.data_source == "csv" %}
+from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
+
+from {{ cookiecutter.package_name }}.config import ProjectConfig
+from {{ cookiecutter.package_name }}.data.contract import (
+    TASK,
+    DataContract,
+    check_task,
+    load_contract,
+)
+from {{ cookiecutter.package_name }}.data.ingest import Summary, processed_path, summarize
+from {{ cookiecutter.package_name }}.data.splits import check_sizes
+{%- else %}
+
+from {{ cookiecutter.package_name }}.data.contract import DataContract
+{%- endif %}
+from {{ cookiecutter.package_name }}.errors import DataSourceError
+from {{ cookiecutter.package_name }}.serving.batch import (
+    ROW_COLUMN,
+    PredictionSummary,
+    score,
+)
+{%- if cookiecutter.data_source == "csv" %}
+from {{ cookiecutter.package_name }}.settings import Settings
+{%- endif %}
+from {{ cookiecutter.package_name }}.spark.session import read, session, write_parquet
+from {{ cookiecutter.package_name }}.spark.validation import validate
+{%- if cookiecutter.data_source == "csv" %}
+
+
+def ingest(config: ProjectConfig, settings: Settings) -> Summary:
+    """`data/ingest.py`'s stage in Spark: read, validate and write the data set (a Parquet folder).
+
+    Raises:
+        ConfigError: the contract is missing or invalid, or the data too small to split.
+        DataSourceError: the raw data cannot be read.
+        DataValidationError: the raw data breaks the contract (nothing is written).
+    """
+    contract = load_contract(config.data.contract)
+    check_task(contract, TASK)
+    valid = validate(read(session(settings.spark_master), config.data.path), contract)
+    target = F.col(f"`{contract.target.name}`")
+    empty = (F.count_if(F.col(f"`{name}`").isNull()) for name in valid.columns)
+    counted = valid.agg(F.count(F.lit(1)), *empty).first()
+    assert counted is not None  # noqa: S101 - an aggregate always has one row
+    rows, nulls = int(counted[0]), dict(zip(valid.columns, counted[1:], strict=True))
+{%- if cookiecutter.task == "classification" %}
+    counts = valid.where(target.isNotNull()).groupBy(target).count().toPandas()
+    classes = counts.set_index(contract.target.name)["count"].sort_index()
+    check_sizes(rows, classes, config.split)
+    described = classes / rows
+{%- else %}
+    spread = valid.agg(F.min(target), F.median(target), F.max(target)).first()
+    assert spread is not None  # noqa: S101 - an aggregate always has one row
+    check_sizes(rows, None, config.split)
+    described = pd.Series(list(spread), index=["min", "median", "max"])
+{%- endif %}
+    path = processed_path(config, contract)
+    write_parquet(valid, path)
+    return summarize(path, rows, nulls, described)
+{%- endif %}
+
+
+def predict_file(
+    model: Any,
+    contract: DataContract,
+    source: Path,
+    output: Path,
+    *,
+    model_version: str,
+    master: str,
+{%- if cookiecutter.task == "classification" %}
+    threshold: float = 0.5,
+{%- endif %}
+) -> PredictionSummary:
+    """`serving/batch.py`'s `predict_file` in Spark: the same columns, rule and answers.
+
+    Each partition is scored by the same function as a pandas chunk; the output is a Parquet
+    folder, written whole. Without an ID column, rows are numbered by their place in the source.
+
+    Raises:
+        DataSourceError: the source cannot be read, or the output is not `.parquet`.
+        DataValidationError: the source breaks the contract; nothing is written.
+    """
+    started = time.perf_counter()
+    if output.suffix.lower() != ".parquet":
+        raise DataSourceError(f"{output}: the Spark engine writes Parquet: name it .parquet")
+    spark = session(master)
+    if not source.exists():
+        raise DataSourceError(f"{source}: file not found")
+    frame = read(spark, str(source))
+    frame = frame.drop(contract.target.name) if contract.target.name in frame.columns else frame
+    typed = validate(frame, contract, require_target=False)
+    if contract.id_column is None:  # each row's place in the source, counted from 0
+        numbered = typed.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1]))
+        typed = numbered.toDF([*typed.columns, ROW_COLUMN])
+
+    def scored(rows: pd.DataFrame) -> pd.DataFrame:
+        if contract.id_column is None:
+            rows = rows.set_index(ROW_COLUMN, drop=True)
+        answers = score(model, contract, rows{% if cookiecutter.task == "classification" %}, threshold{% endif %})
+        return answers.assign(model_version=model_version)
+
+    # The output's Spark schema is what the pandas path writes for the first row.
+    schema = spark.createDataFrame(scored(typed.limit(1).toPandas())).schema
+    predictions = typed.mapInPandas(lambda batches: map(scored, batches), schema)
+    write_parquet(predictions, output)
+    rows = spark.read.parquet(str(output.absolute())).count()
+    return PredictionSummary(output, rows, 1, time.perf_counter() - started)
