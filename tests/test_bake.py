@@ -200,7 +200,7 @@ def expected_files(answers: dict[str, Any], package: str = "customer_churn") -> 
         files |= {"Dockerfile", ".dockerignore", "docker-compose.yml"}
         files |= {
             f"deploy/k8s/{name}.yaml"
-            for name in ("configmap", "deployment", "service", "hpa", "kustomization")
+            for name in ("configmap", "deployment", "service", "hpa", "kustomization", "tune-job")
         }
     if answers["include_ci"]:
         files |= {

@@ -25,6 +25,8 @@ from conftest import COMBINATIONS, DEFAULTS, bake_with, combination_id, run, too
 
 DOCKER_COMBINATIONS = [answers for answers in COMBINATIONS if answers["include_docker"]]
 MANIFESTS = ("configmap.yaml", "deployment.yaml", "service.yaml", "hpa.yaml")
+#: Applied by hand (`kubectl apply -f`), not with the API: tuning workers.
+JOBS = ("tune-job.yaml",)
 #: The oldest Kubernetes release the manifests must still suit, and the newest one bundled.
 KUBERNETES_VERSIONS = ("1.30.0", None)
 COMPOSE_SERVICES = {"postgres", "mlflow", "train", "api"}
@@ -184,11 +186,12 @@ def test_kubernetes_manifests_follow_the_api_schemas(
     pinned = ["--kubernetes-version", version] if version else []
 
     # --strict rejects unknown fields, so a misspelt key fails instead of being ignored.
+    checked = [*MANIFESTS, *JOBS]
     output = run(
-        [tool("kubernetes-validate"), "--strict", *pinned, *MANIFESTS], cwd=project / "deploy/k8s"
+        [tool("kubernetes-validate"), "--strict", *pinned, *checked], cwd=project / "deploy/k8s"
     )
 
-    assert output.count("passed") == len(MANIFESTS), output
+    assert output.count("passed") == len(checked), output
 
 
 def test_kustomization_applies_every_manifest_once(
@@ -200,7 +203,26 @@ def test_kustomization_applies_every_manifest_once(
 
     assert kustomization["kind"] == "Kustomization"
     assert sorted(kustomization["resources"]) == sorted(MANIFESTS)
-    assert {path.name for path in folder.iterdir()} == {*MANIFESTS, "kustomization.yaml"}
+    assert {path.name for path in folder.iterdir()} == {*MANIFESTS, *JOBS, "kustomization.yaml"}
+
+
+def test_tuning_workers_join_one_search_as_the_api_pods_run(
+    combination: tuple[dict[str, Any], Path],
+) -> None:
+    _, project = combination
+    job = yaml.safe_load((project / "deploy/k8s/tune-job.yaml").read_text(encoding="utf-8"))
+    pod = job["spec"]["template"]["spec"]
+    [worker] = pod["containers"]
+    env = {variable["name"]: variable for variable in worker["env"]}
+
+    assert job["kind"] == "Job"
+    assert job["spec"]["parallelism"] == job["spec"]["completions"] > 1
+    assert worker["command"][-1].endswith('tune --join "$TUNE_STUDY"')
+    assert env[prefixed(project, "TUNE_STORAGE")]["valueFrom"]["secretKeyRef"]["key"] == "storage"
+    assert prefixed(project, "TUNE_STORAGE") in settings_variables(project)
+    assert worker["image"] == pod_spec(project)["initContainers"][0]["image"]  # the train image
+    assert pod["securityContext"] == pod_spec(project)["securityContext"]
+    assert worker["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 # --- consistency with the baked project -----------------------------------------------

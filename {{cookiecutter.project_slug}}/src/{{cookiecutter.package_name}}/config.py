@@ -43,6 +43,11 @@ class DataConfig(FrozenModel):
     path: str = Field(min_length=1)
     contract: Path = Path("configs/contract.yaml")
     processed_dir: Path = Path("data/processed")
+{%- if cookiecutter.include_spark %}
+    # `ingest --engine spark` only: keep about this many rows, a random sample seeded by `seed`
+    # (by class for classification), so that training fits in memory. None keeps every row.
+    sample_rows: int | None = Field(default=None, ge=1)
+{%- endif %}
 {%- endif %}
 
 
@@ -76,7 +81,7 @@ class TrainConfig(FrozenModel):
 
 
 class TuneConfig(FrozenModel):
-    """How long the hyperparameter search may run: whichever limit comes first."""
+    """How long the hyperparameter search may run, over all its workers: whichever limit comes first."""
 
     n_trials: int = Field(default=20, ge=1)
     timeout_seconds: float = Field(default=300, gt=0)

@@ -7,7 +7,7 @@ what describes the project itself lives in the validated YAML config (see `confi
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field,{% if cookiecutter.data_source == "sql" or cookiecutter.include_monitoring %} SecretStr,{% endif %} ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from {{ cookiecutter.package_name }}.errors import ConfigError, describe
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     header_timeout: float = Field(default=10, gt=0)
     keep_alive_timeout: int = Field(default=5, ge=1)
     max_connections: int = Field(default=1000, ge=1)
+    # Where `tune` workers share a search: an Optuna storage URL, a secret once it names a
+    # server (postgresql+psycopg://user:password@host/db); `tune --workers N` uses a SQLite
+    # file, optuna.db, when unset.
+    tune_storage: SecretStr | None = None
 {%- if cookiecutter.include_spark %}
     # Where `--engine spark` runs: Spark's own SPARK_MASTER (local[*], spark://host:7077, ...).
     spark_master: str = Field(

@@ -213,6 +213,22 @@ def test_a_directory_is_replaced_whole(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["exported"]
 
 
+def test_a_file_and_a_folder_replace_each_other_whole(tmp_path: Path) -> None:
+    path = tmp_path / "data.parquet"
+    path.write_text("a file", encoding="utf-8")
+
+    def fill(temporary: Path) -> None:  # a folder of part files
+        temporary.mkdir()
+        (temporary / "part-0").write_text("a part", encoding="utf-8")
+
+    write_whole(path, fill)
+    assert [p.name for p in path.iterdir()] == ["part-0"]
+
+    write_whole(path, lambda temporary: temporary.write_text("a file again", encoding="utf-8"))
+    assert path.read_text(encoding="utf-8") == "a file again"
+    assert [p.name for p in tmp_path.iterdir()] == ["data.parquet"]
+
+
 def test_a_folder_is_one_line_that_says_what_to_give(tmp_path: Path) -> None:
     with pytest.raises(DataSourceError) as caught:
         read_table(str(tmp_path))

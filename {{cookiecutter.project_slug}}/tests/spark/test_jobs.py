@@ -30,6 +30,9 @@ from {{ cookiecutter.package_name }}.serving.batch import (
 {%- if cookiecutter.data_source == "csv" %}
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.spark.jobs import ingest, predict_file
+from {{ cookiecutter.package_name }}.training import tracking
+from {{ cookiecutter.package_name }}.training.evaluate import evaluate_run
+from {{ cookiecutter.package_name }}.training.train import train
 {%- else %}
 from {{ cookiecutter.package_name }}.spark.jobs import predict_file
 {%- endif %}
@@ -139,6 +142,35 @@ def test_a_failed_ingest_leaves_the_processed_data_as_it_was(
 
     assert sorted(path.name for path in before.path.iterdir()) == written
     assert [path.name for path in before.path.parent.iterdir()] == [before.path.name]
+
+
+@pytest.mark.usefixtures("spark")
+def test_a_sample_is_what_trains_and_the_model_card_says_so(
+    trained_config: ProjectConfig,
+    settings: Settings,
+    contract: DataContract,
+    raw_data: pd.DataFrame,
+) -> None:
+    wanted = len(raw_data) // 2
+    data = trained_config.data.model_copy(update={"sample_rows": wanted})
+    config = trained_config.model_copy(update={"data": data})
+
+    summary = ingest(config, settings)
+    result = train(config, settings)
+    card = evaluate_run(config, settings, result.run_id).model_card.read_text(encoding="utf-8")
+
+    kept = pd.read_parquet(summary.path)
+    assert 0.8 * wanted < len(kept) < 1.2 * wanted
+    assert summary.facts["sampled"] == f"{len(kept):,} of {len(raw_data):,} rows (data.sample_rows)"
+{%- if cookiecutter.task == "classification" %}
+    # Each class at the same rate: the sample keeps the data's balance.
+    shares = kept[contract.target.name].value_counts(normalize=True)
+    expected = raw_data[contract.target.name].astype(str).value_counts(normalize=True)
+    assert (shares - expected).abs().max() < 0.05
+{%- endif %}
+    sampled = tracking.training_run(settings.model_name, result.run_id).data.params
+    assert sampled[tracking.SAMPLE_PARAM].startswith(f"{len(kept):,} of {len(raw_data):,} rows")
+    assert f"The training data is a sample: {sampled[tracking.SAMPLE_PARAM]}" in card
 
 
 @pytest.mark.usefixtures("spark")

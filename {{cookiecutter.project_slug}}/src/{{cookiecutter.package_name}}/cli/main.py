@@ -91,14 +91,23 @@ def train() -> None:
 
 
 @app.command()
-def tune() -> None:
+def tune(
+    workers: Annotated[int, typer.Option(min=1, help="Processes sharing the search.")] = 1,
+    study: Annotated[str | None, typer.Option(help="Name the search (for --join).")] = None,
+    join: Annotated[str | None, typer.Option(help="Add trials to a study; no training.")] = None,
+) -> None:
     """Search hyperparameters (each trial a nested run), then train with the best ones."""
+    from {{ cookiecutter.package_name }}.training import tune as tuning
     from {{ cookiecutter.package_name }}.training.train import train as run_train
-    from {{ cookiecutter.package_name }}.training.tune import tune as run_tune
 
-    search = call(run_tune, status="Searching hyperparameters")
+    if join is not None:
+        ran = call(tuning.join, join, status=f"Running trials of {join}")
+        ui.console.print(f"Ran {ran} trials of study {join}")
+        return
+    search = call(tuning.tune, workers=workers, study=study, status="Searching hyperparameters")
     ui.console.print(
-        f"Best of {search.trials} trials: {search.best_params} ({search.best_score:.4f})"
+        f"Best of {search.trials} trials of study {search.study}: {search.best_params} "
+        f"({search.best_score:.4f})"
     )
     ui.console.print("To keep them, copy them into train.params in configs/project.yaml.")
     ui.show_training(call(run_train, params=search.best_params, status="Training with them"))

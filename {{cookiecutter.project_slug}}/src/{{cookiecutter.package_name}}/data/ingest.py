@@ -19,6 +19,11 @@ from {{ cookiecutter.package_name }}.data.validation import validate
 {%- if cookiecutter.data_source == "sql" %}
 from {{ cookiecutter.package_name }}.settings import Settings
 {%- endif %}
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+
+#: In a processed data folder that `ingest --engine spark` sampled: the rule and the counts.
+SAMPLING_FILE = "_sampling.json"
+{%- endif %}
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """The Spark engine's jobs: `ingest --engine spark` and `predict --engine spark`."""
-
+{% if cookiecutter.data_source == "csv" %}
+import json
+{%- endif %}
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,12 @@ from {{ cookiecutter.package_name }}.data.contract import (
     check_task,
     load_contract,
 )
-from {{ cookiecutter.package_name }}.data.ingest import Summary, processed_path, summarize
+from {{ cookiecutter.package_name }}.data.ingest import (
+    SAMPLING_FILE,
+    Summary,
+    processed_path,
+    summarize,
+)
 from {{ cookiecutter.package_name }}.data.splits import check_sizes
 {%- else %}
 
@@ -30,30 +37,49 @@ from {{ cookiecutter.package_name }}.serving.batch import (
 {%- if cookiecutter.data_source == "csv" %}
 from {{ cookiecutter.package_name }}.settings import Settings
 {%- endif %}
-from {{ cookiecutter.package_name }}.spark.session import read, session, write_parquet
+from {{ cookiecutter.package_name }}.spark.session import (
+    failures,
+    read,
+    session,
+    write_parquet,
+)
 from {{ cookiecutter.package_name }}.spark.validation import validate
 {%- if cookiecutter.data_source == "csv" %}
 
 
+@failures()
 def ingest(config: ProjectConfig, settings: Settings) -> Summary:
     """`data/ingest.py`'s stage in Spark: read, validate and write the data set (a Parquet folder).
 
+    With `data.sample_rows`, a larger data set is sampled to about that many rows, seeded{% if cookiecutter.task == "classification" %}, each
+    class at the same rate{% endif %}; the rule and the counts are written beside the data (`SAMPLING_FILE`), for
+    the training run and the model card.
+
     Raises:
-        ConfigError: the contract is missing or invalid, or the data too small to split.
+        ConfigError: the contract is missing or invalid, the data too small to split, or
+            Spark failed (most often for memory).
         DataSourceError: the raw data cannot be read.
         DataValidationError: the raw data breaks the contract (nothing is written).
     """
     contract = load_contract(config.data.contract)
     check_task(contract, TASK)
     valid = validate(read(session(settings.spark_master), config.data.path), contract)
-    target = F.col(f"`{contract.target.name}`")
+    target, notes = F.col(f"`{contract.target.name}`"), {}
+    if (wanted := config.data.sample_rows) is not None and (found := valid.count()) > wanted:
+{%- if cookiecutter.task == "classification" %}
+        shares = {str(label): wanted / found for label in contract.classes}
+        valid = valid.sampleBy(contract.target.name, shares, seed=config.seed)
+{%- else %}
+        valid = valid.sample(fraction=wanted / found, seed=config.seed)
+{%- endif %}
+        notes = {"of": found, "sample_rows": wanted, "seed": config.seed}
     empty = (F.count_if(F.col(f"`{name}`").isNull()) for name in valid.columns)
     counted = valid.agg(F.count(F.lit(1)), *empty).first()
     assert counted is not None  # noqa: S101 - an aggregate always has one row
     rows, nulls = int(counted[0]), dict(zip(valid.columns, counted[1:], strict=True))
 {%- if cookiecutter.task == "classification" %}
-    counts = valid.where(target.isNotNull()).groupBy(target).count().toPandas()
-    classes = counts.set_index(contract.target.name)["count"].sort_index()
+    counts = valid.where(target.isNotNull()).groupBy(target).count().collect()
+    classes = pd.Series(dict(map(tuple, counts)), dtype="int64").sort_index()
     check_sizes(rows, classes, config.split)
     described = classes / rows
 {%- else %}
@@ -63,11 +89,16 @@ def ingest(config: ProjectConfig, settings: Settings) -> Summary:
     described = pd.Series(list(spread), index=["min", "median", "max"])
 {%- endif %}
     path = processed_path(config, contract)
-    write_parquet(valid, path)
-    return summarize(path, rows, nulls, described)
+    sidecar = {SAMPLING_FILE: json.dumps(notes | {"rows": rows})} if notes else {}
+    write_parquet(valid, path, sidecar=sidecar)
+    summary = summarize(path, rows, nulls, described)
+    if notes:
+        summary.facts["sampled"] = f"{rows:,} of {notes['of']:,} rows (data.sample_rows)"
+    return summary
 {%- endif %}
 
 
+@failures()
 def predict_file(
     model: Any,
     contract: DataContract,
@@ -86,6 +117,7 @@ def predict_file(
     folder, written whole. Without an ID column, rows are numbered by their place in the source.
 
     Raises:
+        ConfigError: Spark failed (most often for memory).
         DataSourceError: the source cannot be read, or the output is not `.parquet`.
         DataValidationError: the source breaks the contract; nothing is written.
     """

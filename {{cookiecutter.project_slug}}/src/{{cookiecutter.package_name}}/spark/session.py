@@ -1,9 +1,13 @@
 """Start Spark, read a table into it, and write one out whole."""
 
 import os
+import re
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
+from py4j.protocol import Py4JJavaError
 from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 
@@ -56,9 +60,41 @@ def read(spark: SparkSession, location: str) -> DataFrame:
         raise DataSourceError(f"{location}: cannot be read ({_first_line(error)})") from None
 
 
-def write_parquet(frame: DataFrame, path: Path) -> None:
-    """Write Parquet (a folder of part files) whole: a failed run leaves what was at `path`."""
-    write_whole(path, lambda temporary: frame.write.parquet(str(temporary.absolute())))
+def write_parquet(frame: DataFrame, path: Path, sidecar: Mapping[str, str] | None = None) -> None:
+    """Write Parquet (a folder of part files) whole: a failed run leaves what was at `path`.
+
+    `sidecar` maps file names to text written in the folder too (readers of the data skip
+    names that start with `_`).
+    """
+
+    def write(temporary: Path) -> None:
+        frame.write.parquet(str(temporary.absolute()))
+        for name, text in (sidecar or {}).items():
+            (temporary / name).write_text(text, encoding="utf-8")
+
+    write_whole(path, write)
+
+
+@contextmanager
+def failures() -> Iterator[None]:
+    """A Spark job that fails raises one line naming its Java error, not the JVM's stack trace.
+
+    Raises:
+        ConfigError: the job failed, most often for memory.
+    """
+    try:
+        yield
+    except (Py4JJavaError, PySparkException) as error:
+        try:
+            text = str(error)
+        except Exception:  # str() itself fails once the JVM has gone
+            text = ""
+        found = re.search(r"java\.lang\.\w+: [^\n]*", text)
+        reason = found.group(0) if found else (_first_line(error) if text else "the JVM stopped")
+        raise ConfigError(
+            f"Spark failed ({reason}): give it more memory (SPARK_DRIVER_MEMORY, e.g. 4g, for "
+            "local[*]) or a cluster (SPARK_MASTER)"
+        ) from None
 
 
 def _first_line(error: Exception) -> str:

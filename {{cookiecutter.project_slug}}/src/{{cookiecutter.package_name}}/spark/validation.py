@@ -11,6 +11,7 @@ not import with pandas 3; and it reports which checks failed, not how many rows.
 from collections.abc import Iterator
 
 import pandas as pd
+from pyspark import StorageLevel
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
@@ -45,15 +46,17 @@ def validate(frame: DataFrame, contract: DataContract, *, require_target: bool =
     Raises:
         DataValidationError: one or more problems, each one line.
     """
-    if frame.isEmpty():
-        raise DataValidationError([NO_ROWS])
     problems = column_problems(frame.columns, contract, require_target=require_target)
     ids = [name for name in id_columns(contract) if name in frame.columns]
     present = [column for column in contract.columns if column.name in frame.columns]
     names = [*ids, *(column.name for column in present)]
-    typed = _typed(frame, ids, present)
+    # Typed once and kept on local disk (the JVM's heap is small): every count below and the
+    # caller's writing read it, rather than the source again.
+    typed = _typed(frame, ids, present).persist(StorageLevel.DISK_ONLY)
     counts = typed.agg(*_counts(contract, ids, present)).first()
     assert counts is not None  # noqa: S101 - an aggregate always has one row
+    if counts["rows"] == 0:
+        raise DataValidationError([NO_ROWS])
     for index, column in enumerate(present):
         if failed := counts[f"failed_{index}"]:
             problems.append(not_of_type(column, failed, counts[f"example_{index}"]))

@@ -122,6 +122,9 @@ def evaluate_run(
             data_rows={part: len(getattr(parts, part)) for part in ("train", "validation", "test")},
             data_digest=run.data.tags.get("data_sha256", "unknown"),
             sample=is_sample({% if cookiecutter.data_source == "sql" %}settings{% else %}config{% endif %}),
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+            sampled=run.data.params.get(tracking.SAMPLE_PARAM),
+{%- endif %}
             promote_config=config.promote,
         )
         mlflow.log_text(card, MODEL_CARD)

@@ -101,6 +101,9 @@ def model_card(
     data_rows: dict[str, int],
     data_digest: str,
     sample: bool = False,
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+    sampled: str | None = None,
+{%- endif %}
     promote_config: PromoteConfig | None = None,
     notes: Path = NOTES,
 ) -> str:
@@ -108,7 +111,8 @@ def model_card(
 
     `model_version` is None when the run is not registered; a password in `tracking_uri` or
     `run_link` is never shown; `data_rows` counts the rows of each split; `sample` says whether
-    the data is the synthetic sample that ships with the template; `promote_config` holds the
+    the data is the synthetic sample that ships with the template;{% if cookiecutter.include_spark and cookiecutter.data_source == "csv" %} `sampled` says how Spark
+    sampled the training data, if it did;{% endif %} `promote_config` holds the
     fairness rule the card states; `notes` is the file of the candidate's own sections (see
     `read_notes`).
     """

@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 CHAMPION = "champion"
 #: The alias of a version that passed the gate to be tried beside the champion, not in its place.
 CHALLENGER = "challenger"
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+#: The run parameter that says how the training data was sampled (`ingest --engine spark`).
+SAMPLE_PARAM = "data.sample"
+{%- endif %}
 #: MLflow's error codes for a model, an alias or a run that is not there (any other error, such
 #: as a server that does not answer, is raised).
 NOT_FOUND = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"})

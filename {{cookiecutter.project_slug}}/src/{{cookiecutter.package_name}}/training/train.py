@@ -7,6 +7,9 @@ pipeline with its signature and an input example.
 """
 
 import hashlib
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+import json
+{%- endif %}
 import shutil
 import subprocess
 import tempfile
@@ -28,6 +31,9 @@ from {{ cookiecutter.package_name }}.config import ParamValue, ProjectConfig
 from {{ cookiecutter.package_name }}.data.contract import DataContract
 {%- endif %}
 from {{ cookiecutter.package_name }}.data.features import build_pipeline
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+from {{ cookiecutter.package_name }}.data.ingest import SAMPLING_FILE
+{%- endif %}
 from {{ cookiecutter.package_name }}.data.splits import SEEN_ROWS, row_keys
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
@@ -83,8 +89,16 @@ def train(
     params = dict(config.train.params if params is None else params)
     features, target = parts.train[contract.feature_names], parts.train[contract.target.name]
     tracking.configure(settings, experiment=settings.model_name)
+{%- if cookiecutter.include_spark %}
+    digest = _digest(path)
+{%- if cookiecutter.data_source == "csv" %}
+    sampled = path / SAMPLING_FILE if path.is_dir() else None
+    sampling = json.loads(sampled.read_text("utf-8")) if sampled and sampled.exists() else None
+{%- endif %}
+{%- else %}
     with path.open("rb") as data:
         digest = hashlib.file_digest(data, "sha256").hexdigest()
+{%- endif %}
 
     tags = {"stage": "train", "git_commit": _git_commit(), "data_sha256": digest}
     with mlflow.start_run(run_name=config.train.model, tags=tags | tracking.process_tags()) as run:
@@ -93,6 +107,9 @@ def train(
             | {f"model.{name}": value for name, value in params.items()}
             | {f"split.{name}": value for name, value in config.split.model_dump().items()}
             | {"data.rows": len(parts.train) + len(parts.validation) + len(parts.test)}
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+            | ({tracking.SAMPLE_PARAM: _sampled(sampling)} if sampling else {})
+{%- endif %}
         )
         mlflow.log_dict(config.model_dump(mode="json"), "config.json")
         # Each split as an MLflow dataset input: its source file, digest and schema.
@@ -213,4 +230,29 @@ def stand_ins(rows: pd.DataFrame, contract: DataContract) -> dict[str, Any]:
             else:
                 values[column.name] = present.mode().iloc[0]
     return values
+{%- endif %}
+{%- if cookiecutter.include_spark %}
+
+
+def _digest(path: Path) -> str:
+    """The SHA-256 of a processed file, or of a folder of part files (Spark's) in name order."""
+    if path.is_file():
+        with path.open("rb") as data:
+            return hashlib.file_digest(data, "sha256").hexdigest()
+    digest = hashlib.sha256()
+    for part in sorted(p for p in path.rglob("*") if p.is_file()):
+        with part.open("rb") as data:
+            digest.update(part.name.encode() + hashlib.file_digest(data, "sha256").digest())
+    return digest.hexdigest()
+{%- endif %}
+{%- if cookiecutter.include_spark and cookiecutter.data_source == "csv" %}
+
+
+def _sampled(sampling: dict[str, int]) -> str:
+    """How the training data was sampled, in words, from its `SAMPLING_FILE`."""
+    rule = "{% if cookiecutter.task == "classification" %}each class at the same rate{% else %}at random{% endif %}"
+    return (
+        f"{sampling['rows']:,} of {sampling['of']:,} rows, sampled in Spark {rule} "
+        f"(data.sample_rows {sampling['sample_rows']:,}, seed {sampling['seed']})"
+    )
 {%- endif %}
