@@ -24,6 +24,7 @@ ANSWERS = {
     "include_docker": "{{ cookiecutter.include_docker }}",
     "include_ci": "{{ cookiecutter.include_ci }}",
     "include_monitoring": "{{ cookiecutter.include_monitoring }}",
+    "include_spark": "{{ cookiecutter.include_spark }}",
 }
 
 CHOICES = {
@@ -34,6 +35,7 @@ CHOICES = {
     "include_docker": ("True", "False"),
     "include_ci": ("True", "False"),
     "include_monitoring": ("True", "False"),
+    "include_spark": ("True", "False"),
 }
 
 # Import names a baked project imports, or that tools treat specially: a package with one of
@@ -42,8 +44,8 @@ TAKEN_NAMES = frozenset(
     {
         "app", "conftest", "evidently", "fastapi", "httpx", "joblib", "matplotlib", "mlflow",
         "numpy", "optuna", "pandas", "pandera", "prometheus_client", "psycopg", "pyarrow",
-        "pydantic", "pydantic_settings", "pytest", "rich", "scipy", "sklearn", "skops",
-        "sqlalchemy", "src", "starlette", "test", "tests", "typer", "uvicorn", "yaml",
+        "py4j", "pydantic", "pydantic_settings", "pyspark", "pytest", "rich", "scipy", "sklearn",
+        "skops", "sqlalchemy", "src", "starlette", "test", "tests", "typer", "uvicorn", "yaml",
     }
 )  # fmt: skip
 

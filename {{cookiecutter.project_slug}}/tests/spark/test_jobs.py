@@ -1,5 +1,7 @@
 """Spark's jobs: the pandas path's output from the same rows, and nothing replaced on failure."""
 
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -194,3 +196,20 @@ def test_cli_refuses_to_explain_with_spark(
     assert result.exit_code == 1
     assert "--explain works with the pandas engine only" in result.output
     assert not output.exists()
+
+
+@pytest.mark.usefixtures("spark")
+def test_the_scale_benchmark_measures_both_engines() -> None:
+    root = Path(__file__).resolve().parents[2]
+    engines = ["--engines", "pandas", "spark"]
+    command = [sys.executable, "benchmarks/scale.py", "--sizes", "2000", *engines]
+
+    shown = subprocess.run(
+        command, cwd=root, capture_output=True, text=True, check=True, timeout=600
+    )
+
+    header, _, row = (line for line in shown.stdout.splitlines() if line.startswith("|"))
+    assert "Spark validate s" in header
+    cells = [cell.strip().replace(",", "") for cell in row.strip("|").split("|")]
+    assert cells[0] == "2000"
+    assert all(float(cell) > 0 for cell in cells[1:]), row

@@ -69,7 +69,7 @@ def validate(frame: DataFrame, contract: DataContract, *, require_target: bool =
         at = names.index(name)
         for index, rule in enumerate(checks):
             count, example = counts[f"rule_{at}_{index}"], counts[f"example_{at}_{index}"]
-            if rule.kind == "varies":  # the number of distinct values
+            if rule.kind == "varies":  # 2 where values differ, else 1: no count to show
                 count, example = (counts["rows"] if count <= 1 else 0), None
             if count:
                 problems.append(failure(name, rule.message, count, counts["rows"], example))
@@ -126,8 +126,10 @@ def _counts(contract: DataContract, ids: list[str], present: list[Column]) -> li
         at, values = names.index(name), F.col(f"`{name}`")
         for index, rule in enumerate(checks):
             failing = F.when(_failing(rule, values), values)
-            # `varies` counts the distinct values; every other rule, the rows that fail it.
-            count = F.count_distinct(values) if rule.kind == "varies" else F.count(failing)
+            # Every rule counts the rows that fail it, but `varies`: it compares the smallest
+            # and largest values (no set of distinct values, which a numeric target would fill).
+            varies = F.when(F.min(values) < F.max(values), 2).otherwise(1)
+            count = varies if rule.kind == "varies" else F.count(failing)
             counts.append(count.alias(f"rule_{at}_{index}"))
             counts.append(F.first(failing, ignorenulls=True).alias(f"example_{at}_{index}"))
     return counts
