@@ -178,17 +178,19 @@ def predict(
     """
     from {{ cookiecutter.package_name }}.serving.batch import predict_with_champion
 
-    summary = call(
-        predict_with_champion,
-        source,
-        output,
-        chunk_rows,
-        top if explain else 0,
+    status = f"Scoring{' and explaining' if explain else ''} {source}"
 {%- if cookiecutter.include_spark %}
-        engine,
+    if engine == "spark":
+        from {{ cookiecutter.package_name }}.spark import jobs
+
+        summary = call(jobs.predict_with_champion, source, output, explain, status=status)
+    else:
+        options = (chunk_rows, top if explain else 0)
+        summary = call(predict_with_champion, source, output, *options, status=status)
+{%- else %}
+    options = (chunk_rows, top if explain else 0)
+    summary = call(predict_with_champion, source, output, *options, status=status)
 {%- endif %}
-        status=f"Scoring{' and explaining' if explain else ''} {source}",
-    )
     ui.console.print(
         f"Wrote {summary.rows:,} predictions to {summary.output} in {summary.seconds:.1f} s"
     )

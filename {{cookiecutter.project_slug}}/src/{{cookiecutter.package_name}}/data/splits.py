@@ -92,8 +92,7 @@ def check_sizes(rows: int, classes: "pd.Series[int] | None", config: SplitConfig
     # Enough rows that the smallest part should get at least two of each.
     needed = math.ceil(2 / min(config.validation_size, config.test_size))
 {%- if cookiecutter.task == "classification" %}
-    rare = classes[classes < needed] if classes is not None else classes
-    if rare is not None and len(rare):
+    if classes is not None and len(rare := classes[classes < needed]):
         listed = ", ".join(f"{label!r} ({count})" for label, count in rare.items())
         raise ConfigError(
             f"too few rows of some classes to split into train, validation and test sets: "

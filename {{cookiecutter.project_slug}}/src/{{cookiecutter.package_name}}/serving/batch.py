@@ -147,9 +147,6 @@ def predict_with_champion(
     output: Path,
     chunk_rows: int,
     explain_top: int = 0,
-{%- if cookiecutter.include_spark %}
-    engine: str = "pandas",
-{%- endif %}
 ) -> PredictionSummary:
     """Score a file with the registry's champion, as `predict_file` does (the `predict` command).
 
@@ -159,36 +156,12 @@ def predict_with_champion(
         ConfigError: there is no champion yet, or no contract; or, explaining, no SHAP or a
             champion logged without training rows.
     """
-{%- if cookiecutter.include_spark %}
-    if engine == "spark" and explain_top:
-        raise ConfigError("--explain works with the pandas engine only: drop --engine spark")
-{%- endif %}
+    model, example, version = load_champion(settings)
+{%- if cookiecutter.task == "classification" %}
     # MLflow, imported only here: the API never needs it.
     from {{ cookiecutter.package_name }}.training import tracking
 
-    tracking.configure(settings, experiment=settings.model_name)
-    version = tracking.champion_version(settings.model_name)
-    if version is None:
-        raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
-    # The version, not the alias: a promotion meanwhile cannot mix two models' answers.
-    model, example = tracking.load_with_example(f"models:/{settings.model_name}/{version}")
-{%- if cookiecutter.include_spark %}
-    if engine == "spark":
-        from {{ cookiecutter.package_name }}.spark.jobs import (
-            predict_file as predict_in_spark,
-        )
-
-        return predict_in_spark(
-            model,
-            load_contract(config.data.contract),
-            source,
-            output,
-            model_version=version,
-            master=settings.spark_master,
-{%- if cookiecutter.task == "classification" %}
-            threshold=tracking.decision_threshold(settings.model_name, version),
-{%- endif %}
-        )
+    threshold = tracking.decision_threshold(settings.model_name, version)
 {%- endif %}
     return predict_file(
         model,
@@ -198,11 +171,29 @@ def predict_with_champion(
         model_version=version,
         chunk_rows=chunk_rows,
 {%- if cookiecutter.task == "classification" %}
-        threshold=tracking.decision_threshold(settings.model_name, version),
+        threshold=threshold,
 {%- endif %}
         explain_top=explain_top,
         background=example,
     )
+
+
+def load_champion(settings: Settings) -> tuple[Any, pd.DataFrame | None, str]:
+    """The registry's champion: its pipeline, the rows it was logged with, and its version.
+
+    Raises:
+        ConfigError: there is no champion yet.
+    """
+    # MLflow, imported only here: the API never needs it.
+    from {{ cookiecutter.package_name }}.training import tracking
+
+    tracking.configure(settings, experiment=settings.model_name)
+    version = tracking.champion_version(settings.model_name)
+    if version is None:
+        raise ConfigError(f"{settings.model_name} has no champion yet: run `run` or `promote`")
+    # The version, not the alias: a promotion meanwhile cannot mix two models' answers.
+    model, example = tracking.load_with_example(f"models:/{settings.model_name}/{version}")
+    return model, example, version
 
 
 def _kind(path: Path, role: str) -> str:

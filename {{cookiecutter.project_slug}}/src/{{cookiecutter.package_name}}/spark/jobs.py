@@ -1,4 +1,7 @@
-"""The Spark engine's jobs: `ingest --engine spark` and `predict --engine spark`."""
+"""The Spark engine's jobs: `ingest --engine spark` and `predict --engine spark`.
+
+The `predict` command's pandas path is `serving/batch.py`; the CLI picks between them.
+"""
 {% if cookiecutter.data_source == "csv" %}
 import json
 {%- endif %}
@@ -9,8 +12,10 @@ from typing import Any
 import pandas as pd
 {%- if cookiecutter.data_source == "csv" %}
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own convention
+{%- endif %}
 
 from {{ cookiecutter.package_name }}.config import ProjectConfig
+{%- if cookiecutter.data_source == "csv" %}
 from {{ cookiecutter.package_name }}.data.contract import (
     TASK,
     DataContract,
@@ -25,18 +30,16 @@ from {{ cookiecutter.package_name }}.data.ingest import (
 )
 from {{ cookiecutter.package_name }}.data.splits import check_sizes
 {%- else %}
-
-from {{ cookiecutter.package_name }}.data.contract import DataContract
+from {{ cookiecutter.package_name }}.data.contract import DataContract, load_contract
 {%- endif %}
-from {{ cookiecutter.package_name }}.errors import DataSourceError
+from {{ cookiecutter.package_name }}.errors import ConfigError, DataSourceError
 from {{ cookiecutter.package_name }}.serving.batch import (
     ROW_COLUMN,
     PredictionSummary,
+    load_champion,
     score,
 )
-{%- if cookiecutter.data_source == "csv" %}
 from {{ cookiecutter.package_name }}.settings import Settings
-{%- endif %}
 from {{ cookiecutter.package_name }}.spark.session import (
     failures,
     read,
@@ -44,6 +47,9 @@ from {{ cookiecutter.package_name }}.spark.session import (
     write_parquet,
 )
 from {{ cookiecutter.package_name }}.spark.validation import validate
+{%- if cookiecutter.task == "classification" %}
+from {{ cookiecutter.package_name }}.training import tracking
+{%- endif %}
 {%- if cookiecutter.data_source == "csv" %}
 
 
@@ -146,3 +152,27 @@ def predict_file(
     write_parquet(predictions, output)
     rows = spark.read.parquet(str(output.absolute())).count()
     return PredictionSummary(output, rows, 1, time.perf_counter() - started)
+
+
+def predict_with_champion(
+    config: ProjectConfig, settings: Settings, source: Path, output: Path, explain: bool
+) -> PredictionSummary:
+    """`predict --engine spark`: score a file with the registry's champion, on Spark.
+
+    Raises:
+        ConfigError: asked to explain, no champion yet, no contract, or Spark failed.
+    """
+    if explain:
+        raise ConfigError("--explain works with the pandas engine only: drop --engine spark")
+    model, _, version = load_champion(settings)
+    return predict_file(
+        model,
+        load_contract(config.data.contract),
+        source,
+        output,
+        model_version=version,
+        master=settings.spark_master,
+{%- if cookiecutter.task == "classification" %}
+        threshold=tracking.decision_threshold(settings.model_name, version),
+{%- endif %}
+    )
