@@ -57,9 +57,10 @@ from {{ cookiecutter.package_name }}.training import tracking
 def ingest(config: ProjectConfig, settings: Settings) -> Summary:
     """`data/ingest.py`'s stage in Spark: read, validate and write the data set (a Parquet folder).
 
-    With `data.sample_rows`, a larger data set is sampled to about that many rows, seeded{% if cookiecutter.task == "classification" %}, each
-    class at the same rate{% endif %}; the rule and the counts are written beside the data (`SAMPLING_FILE`), for
-    the training run and the model card.
+    With `data.sample_rows`, a larger data set is sampled to about that many rows, seeded{% if cookiecutter.task == "classification" %} (each
+    class at the same rate){% endif %}.
+    The rule and the counts are written beside the data (`SAMPLING_FILE`), for the training run
+    and the model card.
 
     Raises:
         ConfigError: the contract is missing or invalid, the data too small to split, or
@@ -130,9 +131,9 @@ def predict_file(
     started = time.perf_counter()
     if output.suffix.lower() != ".parquet":
         raise DataSourceError(f"{output}: the Spark engine writes Parquet: name it .parquet")
-    spark = session(master)
     if not source.exists():
         raise DataSourceError(f"{source}: file not found")
+    spark = session(master)
     frame = read(spark, str(source))
     frame = frame.drop(contract.target.name) if contract.target.name in frame.columns else frame
     typed = validate(frame, contract, require_target=False)
@@ -151,7 +152,8 @@ def predict_file(
     predictions = typed.mapInPandas(lambda batches: map(scored, batches), schema)
     write_parquet(predictions, output)
     rows = spark.read.parquet(str(output.absolute())).count()
-    return PredictionSummary(output, rows, 1, time.perf_counter() - started)
+    parts = predictions.rdd.getNumPartitions()
+    return PredictionSummary(output, rows, parts, time.perf_counter() - started)
 
 
 def predict_with_champion(
