@@ -18,8 +18,11 @@ from {{ cookiecutter.package_name }}.data.splits import Splits, split
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.training.models import make_estimator
 
+#: What `load_splits` returns: the contract, the split data, and the data's path.
+Loaded = tuple[DataContract, Splits, Path]
 
-def load_splits(config: ProjectConfig) -> tuple[DataContract, Splits, Path]:
+
+def load_splits(config: ProjectConfig) -> Loaded:
     """The contract, the processed data split as the config says, and the data's path.
 
     Raises:

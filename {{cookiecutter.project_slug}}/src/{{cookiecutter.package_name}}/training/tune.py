@@ -28,7 +28,7 @@ from {{ cookiecutter.package_name }}.data.features import build_pipeline
 from {{ cookiecutter.package_name }}.errors import ConfigError, mask
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import tracking
-from {{ cookiecutter.package_name }}.training.inputs import load_splits
+from {{ cookiecutter.package_name }}.training.inputs import Loaded, load_splits
 from {{ cookiecutter.package_name }}.training.metrics import score
 from {{ cookiecutter.package_name }}.training.models import (
     GREATER_IS_BETTER,
@@ -71,7 +71,8 @@ def tune(
         ConfigError: no processed data yet, the model has no search space, the storage cannot
             be used, or no trial finished.
     """
-    load_splits(config)  # refused here, before any worker starts, when there is no data
+    # Read once, before any worker starts: missing data is refused at once.
+    loaded = load_splits(config)
     check_tunable(config.train.model)
     tracking.configure(settings, experiment=settings.model_name)
     shared = workers > 1 or study is not None or settings.tune_storage is not None
@@ -84,7 +85,7 @@ def tune(
         search = _open(name, storage, create=True)
         search.set_user_attr(PARENT_RUN, parent.info.run_id)
         if workers == 1:
-            _search(search, config, seed=config.seed)
+            _search(search, config, loaded, seed=config.seed)
         else:
             _in_processes(workers, config, settings, name, storage or LOCAL_STORAGE)
         try:
@@ -107,7 +108,7 @@ def join(config: ProjectConfig, settings: Settings, study: str, seed: int | None
     """
     tracking.configure(settings, experiment=settings.model_name)
     search = _open(study, _storage(settings), create=False)
-    return _search(search, config, seed=seed)
+    return _search(search, config, load_splits(config), seed=seed)
 
 
 def _storage(settings: Settings) -> str:
@@ -141,9 +142,9 @@ def _open(name: str, storage: str | None, *, create: bool) -> optuna.Study:
         raise ConfigError(f"the tune storage cannot be used ({reason})") from None
 
 
-def _search(study: optuna.Study, config: ProjectConfig, *, seed: int | None) -> int:
+def _search(study: optuna.Study, config: ProjectConfig, loaded: Loaded, *, seed: int | None) -> int:
     """Run trials in this process until the study has `tune.n_trials` or time is up."""
-    contract, parts, _ = load_splits(config)
+    contract, parts, _ = loaded
     features, target = parts.train[contract.feature_names], parts.train[contract.target.name]
     name, parent = config.train.model, study.user_attrs.get(PARENT_RUN)
     ran = 0
